@@ -5,6 +5,7 @@
 
 #include "check-main.h"
 #include "field.h"
+#include "layouts.h"
 #include "regs.h"
 
 START_TEST(bits_across_qwords) {

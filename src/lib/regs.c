@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
-#include <string.h>
-#include <strings.h>
 
 #include "regs.h"
 
@@ -117,33 +115,9 @@ const layout layout_ecap = {
         .fields = ecap_fields, .n_fields = ELEMENTSOF(ecap_fields), .check = ecap_check,
 };
 
-static const layout *const all_layouts[] = {
+const layout *const register_layouts[] = {
         &layout_ver,
         &layout_cap,
         &layout_ecap,
 };
-
-const layout *const *layout_all(size_t *ret_n) {
-        *ret_n = ELEMENTSOF(all_layouts);
-        return all_layouts;
-}
-
-const layout *layout_find(const char *name) {
-        if (!name)
-                return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(all_layouts); i++)
-                if (strcasecmp(all_layouts[i]->name, name) == 0)
-                        return all_layouts[i];
-        return NULL;
-}
-
-uint64_t layout_offset(const layout *l, uint64_t cap, uint64_t ecap) {
-        switch (l->base) {
-        case LAYOUT_BASE_IRO:
-                return FIELD_GET(ECAP, IRO, &ecap) * 16 + l->offset;
-        case LAYOUT_BASE_FRO:
-                return FIELD_GET(CAP, FRO, &cap) * 16 + l->offset;
-        default:
-                return l->offset;
-        }
-}
+const size_t n_register_layouts = ELEMENTSOF(register_layouts);

@@ -114,9 +114,7 @@ DEFINE_LAYOUT_FIELDS(ECAP, ECAP_FIELDS);
 
 extern const layout layout_ver, layout_cap, layout_ecap;
 
-/* Every layout the decoder knows, registers first, then entry formats. */
-const layout *const *layout_all(size_t *ret_n);
-const layout *layout_find(const char *name);
-
-/* Where a register sits for a unit with these CAP/ECAP values. */
-uint64_t layout_offset(const layout *l, uint64_t cap, uint64_t ecap);
+/* Every register layout, in offset order (layouts.c lists them with the
+ * entry formats for lookup by name). */
+extern const layout *const register_layouts[];
+extern const size_t n_register_layouts;
