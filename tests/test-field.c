@@ -60,6 +60,17 @@ START_TEST(meanings) {
         ck_assert_str_eq(field_meaning(&b, 0, buf, sizeof buf), "none");
         ck_assert_str_eq(field_meaning(&f, 1, buf, sizeof buf), "yes");
         ck_assert_str_eq(field_meaning(&f, 0, buf, sizeof buf), "no");
+        /* an enum carries a derived number only for the values it names */
+        {
+                static const field_desc aw = { .name = "aw", .title = "t", .lo = 0, .width = 3, .kind = FIELD_ENUM,
+                                               .names = names, .n_names = ELEMENTSOF(names),
+                                               .derived = "bits", .mul = 9, .add = 30 };
+                uint64_t d;
+                ck_assert(field_derived(&aw, 3, &d));
+                ck_assert_uint_eq(d, 57);
+                ck_assert(!field_derived(&aw, 2, &d));
+                ck_assert(!field_derived(&aw, 7, &d));
+        }
         /* a tiny buffer truncates, never overruns */
         ck_assert_uint_eq(strlen(field_meaning(&b, 0x9, buf, 5)), 4);
 }

@@ -99,7 +99,7 @@ typedef struct dmar_table {
         char creator_id[5];
         uint32_t creator_revision;
 
-        uint8_t host_address_width; /* bits: the table's value + 1 */
+        uint16_t host_address_width; /* bits: the table's value + 1 (up to 256) */
         uint8_t flags;
 
         size_t n_structures;

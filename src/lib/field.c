@@ -41,8 +41,13 @@ bool field_derived(const field_desc *f, uint64_t raw, uint64_t *ret) {
                         return false;
                 *ret = raw << (f->lo % 64);
                 return true;
-        case FIELD_NUMBER: {
+        case FIELD_NUMBER:
+        case FIELD_ENUM: {
+                /* an enum may carry a number too (context AW 2 is 48 bits),
+                 * but only for the values it names */
                 if (!f->derived)
+                        return false;
+                if (f->kind == FIELD_ENUM && (!f->names || raw >= f->n_names || !f->names[raw]))
                         return false;
                 uint64_t mul = f->mul ? f->mul : 1;
                 if (raw > (UINT64_MAX - 32768) / mul)
@@ -102,8 +107,15 @@ const char *field_meaning(const field_desc *f, uint64_t raw, char *buf, size_t s
                         append(buf, size, &n, "??%" PRIu64, raw);
                 else
                         append(buf, size, &n, f->hex ? "0x%" PRIx64 : "%" PRIu64, raw);
-                if (f->unit)
-                        append(buf, size, &n, " %s", f->unit);
+                if (f->unit) {
+                        /* "1 record", not "1 records" */
+                        size_t ul = strlen(f->unit);
+                        bool one = field_derived(f, raw, &d) ? d == 1 : raw == 1;
+                        if (one && ul > 1 && f->unit[ul - 1] == 's')
+                                append(buf, size, &n, " %.*s", (int) (ul - 1), f->unit);
+                        else
+                                append(buf, size, &n, " %s", f->unit);
+                }
                 break;
         case FIELD_ENUM:
                 name = value_name(f, raw);
@@ -145,8 +157,13 @@ void layout_reserved_bits(const layout *l, const uint64_t *v, uint64_t *ret) {
                 const field_desc *f = &l->fields[i];
                 bits_set(mask, f->lo, f->width, UINT64_MAX);
         }
+        /* v holds only as many qwords as the layout is wide */
         for (unsigned q = 0; q < LAYOUT_MAX_QWORDS; q++) {
-                uint64_t inside = q < nq ? UINT64_MAX : 0;
+                uint64_t inside = UINT64_MAX;
+                if (q >= nq) {
+                        ret[q] = 0;
+                        continue;
+                }
                 if (q == nq - 1 && l->width % 64)
                         inside = (UINT64_C(1) << (l->width % 64)) - 1;
                 ret[q] = v[q] & inside & ~mask[q];
@@ -190,13 +207,13 @@ static json_object *field_to_json(const field_desc *f, const uint64_t *v) {
                 return NULL;
         json_object_object_add(o, "raw", json_object_new_uint64(raw));
         bits_label(f, buf, sizeof buf);
-        json_object_object_add(o, "bits", json_object_new_string(buf));
+        json_object_object_add(o, "position", json_object_new_string(buf));
         json_object_object_add(o, "title", json_object_new_string(f->title));
         json_object_object_add(o, "meaning",
                                json_object_new_string(field_meaning(f, raw, buf, sizeof buf)));
         if (f->kind == FIELD_ADDRESS && field_derived(f, raw, &d))
                 json_object_object_add(o, "address", json_object_new_uint64(d));
-        else if (f->kind == FIELD_NUMBER && f->derived && field_derived(f, raw, &d))
+        else if ((f->kind == FIELD_NUMBER || f->kind == FIELD_ENUM) && f->derived && field_derived(f, raw, &d))
                 json_object_object_add(o, f->derived, json_object_new_uint64(d));
         else if (f->kind == FIELD_BITMAP && f->bit_values && f->derived) {
                 json_object *a = json_object_new_array();

@@ -42,7 +42,7 @@ typedef struct field_desc {
         uint8_t width;     /* bits, 1..64 */
         field_kind kind;
 
-        /* FIELD_NUMBER: derived = raw * mul + add, or 2^(raw * mul + add). */
+        /* FIELD_NUMBER, FIELD_ENUM: derived = raw * mul + add, or 2^(raw * mul + add). */
         const char *derived; /* JSON key of the derived number: "bits", "domains" */
         uint16_t mul;        /* 0 means 1 */
         int16_t add;
@@ -151,7 +151,8 @@ bool field_derived(const field_desc *f, uint64_t raw, uint64_t *ret);
  * Writes into buf and returns it; never fails (unknown values print ??N). */
 const char *field_meaning(const field_desc *f, uint64_t raw, char *buf, size_t size);
 
-/* Bits of the value not covered by any field of the layout. */
+/* Bits of the value not covered by any field of the layout.  v holds
+ * (width + 63) / 64 qwords; ret always LAYOUT_MAX_QWORDS. */
 void layout_reserved_bits(const layout *l, const uint64_t *v, uint64_t *ret);
 bool layout_reserved_set(const layout *l, const uint64_t *v);
 

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+#include "macro.h"
+
+/* Exit statuses, as iommuctl(8) documents them. */
+enum {
+        EXIT_OK = 0,
+        EXIT_FAILED = 1,
+        EXIT_USAGE = 2,
+};
+
+typedef struct cli_options {
+        bool json;
+        bool pretty;
+        const char *sysroot; /* "" when none */
+        const char *file;    /* dmar --file */
+} cli_options;
+
+extern cli_options arg;
+
+typedef struct verb {
+        const char *name;
+        unsigned min_args, max_args; /* positional, after the verb's options */
+        int (*handler)(int argc, char **argv);
+        const char *usage; /* "REGISTER VALUE" */
+        const char *help;  /* one line */
+} verb;
+
+/* One line on stderr (and, under --json, a JSON error object on stdout);
+ * returns status so handlers can "return cli_fail(...)". */
+int cli_fail(int status, int error, const char *fmt, ...) _printf_(3, 4);
+int cli_usage(const char *fmt, ...) _printf_(1, 2);
+
+/* Print a result: JSON as is under --json, else through the text renderer. */
+int cli_output(json_object *result, void (*render)(json_object *result));
+
+/* A path under --sysroot. */
+char *cli_path(const char *path);
+
+int verb_decode(int argc, char **argv);
+int verb_dmar(int argc, char **argv);
+
+/* Text renderers, from the JSON model only. */
+void render_layout(json_object *o);
+void render_dmar(json_object *o);

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+
+enum {
+        OPT_SYSROOT = 0x100,
+        OPT_FILE,
+        OPT_VERSION,
+};
+
+/* Which verb-specific options were given, so a verb can refuse the rest. */
+enum {
+        VOPT_FILE = 1 << 0,
+};
+
+typedef struct verb_entry {
+        verb v;
+        unsigned options; /* VOPT_* the verb takes */
+        const char *option_usage;
+} verb_entry;
+
+static const verb_entry verbs[] = {
+        { { "decode", 2, 2, verb_decode, "REGISTER VALUE",
+            "Decode a register or translation-table entry value" }, 0, NULL },
+        { { "dmar", 0, 0, verb_dmar, "",
+            "Show the ACPI DMAR table (default " DMAR_DEFAULT_PATH ")" }, VOPT_FILE, "[--file FILE]" },
+};
+
+static const char *const vopt_names[] = { "--file" };
+static unsigned given_options;
+
+static void help(void) {
+        printf("iommuctl [OPTIONS...] COMMAND [ARGS...]\n\n"
+               "Inspect Intel VT-d IOMMUs: registers, the DMAR table and translation structures.\n\n"
+               "Commands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                char left[64];
+                snprintf(left, sizeof left, "%s %s%s%s", verbs[i].v.name, verbs[i].v.usage,
+                         verbs[i].option_usage && *verbs[i].v.usage ? " " : "",
+                         verbs[i].option_usage ?: "");
+                printf("  %-28s %s\n", left, verbs[i].v.help);
+        }
+        printf("\nOptions:\n"
+               "  -j --json                    Print JSON (one object, one line)\n"
+               "  -p --pretty                  Print indented JSON (implies --json)\n"
+               "     --sysroot DIR             Read /sys, /proc and /dev below DIR\n"
+               "     --file FILE               dmar: read the table from FILE\n"
+               "  -h --help                    Show this help\n"
+               "     --version                 Show the version\n"
+               "\nA value is decimal or 0x-prefixed hex. Exit status: 0 success, 1 failure, 2 usage error.\n"
+               "See iommuctl(8).\n");
+}
+
+static const verb_entry *find_verb(const char *name, int *ret_status) {
+        const verb_entry *match = NULL;
+        size_t len = strlen(name);
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].v.name, name))
+                        return &verbs[i];
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                if (len == 0 || strncmp(verbs[i].v.name, name, len) != 0)
+                        continue;
+                if (match) {
+                        *ret_status = cli_usage("Command '%s' is ambiguous: %s, %s, ...", name,
+                                                match->v.name, verbs[i].v.name);
+                        return NULL;
+                }
+                match = &verbs[i];
+        }
+        if (!match)
+                *ret_status = cli_usage("Unknown command '%s'; see 'iommuctl --help'", name);
+        return match;
+}
+
+static int parse_argv(int argc, char **argv) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "pretty", no_argument, NULL, 'p' },
+                { "sysroot", required_argument, NULL, OPT_SYSROOT },
+                { "file", required_argument, NULL, OPT_FILE },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, OPT_VERSION },
+                {}
+        };
+        int c;
+
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":jph", options, NULL)) >= 0) {
+                switch (c) {
+                case 'j':
+                        arg.json = true;
+                        break;
+                case 'p':
+                        arg.json = arg.pretty = true;
+                        break;
+                case OPT_SYSROOT:
+                        if (!*optarg)
+                                return cli_usage("--sysroot needs a directory");
+                        arg.sysroot = streq(optarg, "/") ? "" : optarg;
+                        break;
+                case OPT_FILE:
+                        arg.file = optarg;
+                        given_options |= VOPT_FILE;
+                        break;
+                case 'h':
+                        help();
+                        return -1;
+                case OPT_VERSION:
+                        printf("iommuctl %s\n", PACKAGE_VERSION);
+                        return -1;
+                case ':':
+                        return cli_usage("Option '%s' needs an argument", argv[optind - 1]);
+                default:
+                        return cli_usage("Unknown option '%s'; see 'iommuctl --help'", argv[optind - 1]);
+                }
+        }
+        return EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+        const verb_entry *v;
+        int r, status = EXIT_USAGE, nargs;
+
+        r = parse_argv(argc, argv);
+        if (r < 0)
+                return EXIT_OK; /* --help, --version */
+        if (r != EXIT_OK)
+                return r;
+
+        if (optind >= argc)
+                return cli_usage("Missing command; see 'iommuctl --help'");
+
+        v = find_verb(argv[optind], &status);
+        if (!v)
+                return status;
+
+        for (size_t i = 0; i < ELEMENTSOF(vopt_names); i++)
+                if (given_options & ~v->options & (1u << i))
+                        return cli_usage("Option %s does not apply to '%s'", vopt_names[i], v->v.name);
+
+        nargs = argc - optind - 1;
+        if (nargs < (int) v->v.min_args || nargs > (int) v->v.max_args)
+                return cli_usage("Usage: iommuctl %s %s%s", v->v.name, v->v.usage,
+                                 v->option_usage ? v->option_usage : "");
+
+        return v->v.handler(nargs, argv + optind + 1);
+}

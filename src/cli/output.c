@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+cli_options arg = { .sysroot = "" };
+
+static int vfail(int status, int error, const char *fmt, va_list ap) {
+        char msg[1024];
+
+        (void) vsnprintf(msg, sizeof msg, fmt, ap);
+        /* one line, whatever the message carried */
+        for (char *p = msg; *p; p++)
+                if (*p == '\n' || *p == '\r')
+                        *p = ' ';
+        fprintf(stderr, "iommuctl: %s\n", msg);
+
+        if (arg.json) {
+                _cleanup_json_ json_object *o = json_object_new_object();
+                json_object *e = json_object_new_object();
+
+                json_object_object_add(o, "error", e);
+                json_object_object_add(e, "code", json_object_new_int(error < 0 ? -error : error));
+                json_object_object_add(e, "message", json_object_new_string(msg));
+                json_object_object_add(e, "status", json_object_new_int(status));
+                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        }
+        return status;
+}
+
+int cli_fail(int status, int error, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vfail(status, error, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int cli_usage(const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vfail(EXIT_USAGE, EINVAL, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int cli_output(json_object *result, void (*render)(json_object *result)) {
+        if (arg.json) {
+                int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
+                            (arg.pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN);
+                puts(json_object_to_json_string_ext(result, flags));
+        } else
+                render(result);
+
+        if (fflush(stdout) != 0 || ferror(stdout))
+                return cli_fail(EXIT_FAILED, errno, "Failed to write output: %s", strerror(errno));
+        return EXIT_OK;
+}
+
+char *cli_path(const char *path) {
+        char *p;
+
+        if (asprintf(&p, "%s%s", arg.sysroot, path) < 0)
+                return NULL;
+        return p;
+}

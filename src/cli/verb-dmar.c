@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "dmar.h"
+#include "fileio.h"
+
+int verb_dmar(int argc, char **argv) {
+        _cleanup_free_ char *sys_path = NULL;
+        _cleanup_free_ void *data = NULL;
+        _cleanup_(dmar_table_freep) dmar_table *t = NULL;
+        _cleanup_json_ json_object *o = NULL;
+        const char *path = arg.file;
+        iommu_error err = {};
+        size_t size;
+        int r;
+
+        if (!path) {
+                sys_path = cli_path(DMAR_DEFAULT_PATH);
+                if (!sys_path)
+                        return cli_fail(EXIT_FAILED, ENOMEM, "Out of memory");
+                path = sys_path;
+        }
+
+        r = read_full_file(path, DMAR_MAX_SIZE, &data, &size, &err);
+        if (r == -ENOENT && !arg.file)
+                return cli_fail(EXIT_FAILED, ENOENT,
+                                "No DMAR table at %s: the firmware reports no Intel VT-d unit here; use --file FILE",
+                                path);
+        if (r == -EACCES)
+                return cli_fail(EXIT_FAILED, EACCES, "Permission denied reading %s: the ACPI tables are readable by root only",
+                                path);
+        if (r < 0)
+                return cli_fail(EXIT_FAILED, r, "%s", err.message);
+
+        r = dmar_parse(data, size, &t, &err);
+        if (r < 0)
+                return cli_fail(EXIT_FAILED, r, "%s: %s", path, err.message);
+
+        o = dmar_to_json(t);
+        if (!o)
+                return cli_fail(EXIT_FAILED, ENOMEM, "Out of memory");
+        return cli_output(o, render_dmar);
+}
