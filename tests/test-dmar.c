@@ -481,8 +481,8 @@ START_TEST(reserved_fields_warn) {
         expect_warnings(t,
                         (const char *const[]){
                                 "flags 0x81 at offset 0x25 have reserved bits set",
-                                "DRHD at offset 0x30: byte 5 is 0x04, reserved in DMAR revision 1 (from "
-                                "revision 2 the register-set size, here 2^4 pages)",
+                                "DRHD at offset 0x30: byte 5 is 0x04, reserved in DMAR revision 1; taken as "
+                                "the register-set size from revision 2 on (2^4 pages), as Linux does",
                                 "device scope at offset 0x40 has reserved type 0",
                                 "device scope at offset 0x48 has reserved type 7",
                                 "RMRR at offset 0x50: limit 0xfff is below base 0x1000",
@@ -493,7 +493,7 @@ START_TEST(reserved_fields_warn) {
         ck_assert_uint_eq(t->structures[0].n_scopes, 2);
         ck_assert_uint_eq(t->structures[0].scopes[1].type_id, 7);
         ck_assert_uint_eq(t->structures[0].size_raw, 4);
-        ck_assert_uint_eq(dmar_drhd_register_size(t, &t->structures[0]), 4096);
+        ck_assert_uint_eq(dmar_drhd_register_size(t, &t->structures[0]), 65536); /* byte 5 taken, as Linux does */
 }
 END_TEST
 
@@ -628,14 +628,26 @@ START_TEST(drhd_register_size) {
         s = json_object_array_get_idx(json_object_object_get(j, "structures"), 0);
         ck_assert_uint_eq(json_object_get_uint64(json_object_object_get(s, "size")), 8);
 
-        /* the same bytes in a revision 1 table: one page, JSON null */
+        /* the same bytes in a revision 1 table: byte 5 is still taken as the
+         * size (2^3 pages, as Linux does), with warnings saying so */
         dmar_table *t1 = parse_body(1, body, sizeof body);
         _cleanup_json_ json_object *j1 = dmar_to_json(t1);
-        ck_assert_uint_eq(dmar_drhd_register_size(t1, &t1->structures[0]), 4096);
+        ck_assert_uint_eq(dmar_drhd_register_size(t1, &t1->structures[0]), 32768);
         s = json_object_array_get_idx(json_object_object_get(j1, "structures"), 0);
+        ck_assert_uint_eq(json_object_get_uint64(json_object_object_get(s, "size")), 8);
+        ck_assert_uint_eq(t1->n_warnings, 2);
+        dmar_table_free(t1);
+
+        /* a revision 1 table with byte 5 zero states no size: one page, JSON null */
+        static const uint8_t body0[] = {
+                0, 0, 16, 0, 1, 0, 0, 0, 0, 0, 0xd9, 0xfe, 0, 0, 0, 0,
+        };
+        t1 = parse_body(1, body0, sizeof body0);
+        _cleanup_json_ json_object *j0 = dmar_to_json(t1);
+        ck_assert_uint_eq(dmar_drhd_register_size(t1, &t1->structures[0]), 4096);
+        s = json_object_array_get_idx(json_object_object_get(j0, "structures"), 0);
         ck_assert(json_object_object_get_ex(s, "size", NULL));
         ck_assert_ptr_null(json_object_object_get(s, "size"));
-        ck_assert_uint_eq(t1->n_warnings, 2);
         dmar_table_free(t1);
 }
 END_TEST

@@ -7,6 +7,7 @@
 
 cli_options arg = { .sysroot = "" };
 
+static int vfail(int status, int error, const char *fmt, va_list ap) _printf_(3, 0);
 static int vfail(int status, int error, const char *fmt, va_list ap) {
         char msg[1024];
 

@@ -110,7 +110,7 @@ static json_object *structure_to_json(const dmar_table *t, const dmar_structure 
                 ADD(o, "include_pci_all", json_object_new_boolean(s->flags & DMAR_DRHD_INCLUDE_PCI_ALL));
                 ADD(o, "segment", json_object_new_int(s->segment));
                 ADD(o, "address", json_object_new_uint64(s->address));
-                if (t->revision >= 2)
+                if (dmar_drhd_has_size(t, s))
                         ADD(o, "size", json_object_new_uint64(dmar_drhd_register_size(t, s) / 4096));
                 else if (json_object_object_add(o, "size", NULL) < 0)
                         return NULL;

@@ -115,8 +115,14 @@ dmar_table *dmar_table_free(dmar_table *t) {
         return NULL;
 }
 
+bool dmar_drhd_has_size(const dmar_table *t, const dmar_structure *s) {
+        /* Reserved before revision 2, but firmware fills it in anyway and
+         * Linux maps 2^size pages whatever the revision: so do we, when set. */
+        return t->revision >= 2 || s->size_raw != 0;
+}
+
 uint64_t dmar_drhd_register_size(const dmar_table *t, const dmar_structure *s) {
-        if (t->revision < 2)
+        if (!dmar_drhd_has_size(t, s))
                 return 4096;
         return UINT64_C(4096) << (s->size_raw & 0x0f);
 }
@@ -268,12 +274,12 @@ static int parse_structure(parser *ps, dmar_structure *s) {
                 s->segment = le16(b + 6);
                 s->address = le64(b + 8);
                 /* Some revision 1 tables fill byte 5 in anyway (MSI's Lunar
-                 * Lake: 4, its units 64 KiB apart): keep to the revision
-                 * rule, and say what the byte would mean. */
+                 * Lake: 4, its units 64 KiB apart): take it as the size, as
+                 * Linux does, and say so. */
                 if (ps->t->revision < 2 && s->size_raw != 0)
                         r = warn(ps,
-                                 "%s: byte 5 is 0x%02x, reserved in DMAR revision %u (from revision 2 the "
-                                 "register-set size, here 2^%u pages)",
+                                 "%s: byte 5 is 0x%02x, reserved in DMAR revision %u; taken as the "
+                                 "register-set size from revision 2 on (2^%u pages), as Linux does",
                                  describe(s, what, sizeof what), s->size_raw, ps->t->revision,
                                  s->size_raw & 0x0fu);
                 else if (ps->t->revision >= 2 && (s->size_raw & 0xf0))

@@ -120,7 +120,10 @@ int dmar_parse(const void *data, size_t size, dmar_table **ret, iommu_error *err
 dmar_table *dmar_table_free(dmar_table *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(dmar_table *, dmar_table_free);
 
-/* Register-set size in bytes of a DRHD (4 KiB for revision 1 tables). */
+/* Whether a DRHD states its register-set size: revision 2 and later, or a
+ * non-zero byte 5 in an older table. */
+bool dmar_drhd_has_size(const dmar_table *t, const dmar_structure *s);
+/* Register-set size in bytes of a DRHD (4 KiB when it states none). */
 uint64_t dmar_drhd_register_size(const dmar_table *t, const dmar_structure *s);
 
 /* The one JSON model of the table, names as in DESIGN.md. */
