@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -18,7 +19,14 @@ typedef struct cli_options {
         bool json;
         bool pretty;
         const char *sysroot; /* "" when none */
-        const char *file;    /* dmar --file */
+        const char *file;     /* dmar --file */
+        const char *snapshot; /* --snapshot FILE: read state from it */
+        bool direct;          /* --direct: read the hardware */
+        bool have_device;     /* mappings --device */
+        uint16_t segment;
+        uint8_t bus, devfn;
+        int domain;     /* mappings --domain, -1 none */
+        int64_t pasid;  /* mappings --pasid, -1 none */
 } cli_options;
 
 extern cli_options arg;
@@ -44,7 +52,19 @@ char *cli_path(const char *path);
 
 int verb_decode(int argc, char **argv);
 int verb_dmar(int argc, char **argv);
+int verb_info(int argc, char **argv);
+int verb_devices(int argc, char **argv);
+int verb_mappings(int argc, char **argv);
+int verb_snapshot(int argc, char **argv);
+
+struct iommu_system;
+struct iommu_ctx;
+/* The state to answer from: --snapshot FILE, else the hardware (--direct). */
+int cli_open_system(struct iommu_ctx **ret_ctx, struct iommu_system **ret);
 
 /* Text renderers, from the JSON model only. */
 void render_layout(json_object *o);
 void render_dmar(json_object *o);
+void render_info(json_object *o);
+void render_devices(json_object *o);
+void render_mappings(json_object *o);

@@ -5,16 +5,26 @@
 
 #include "cli.h"
 #include "config.h"
+#include "devices.h"
 
 enum {
         OPT_SYSROOT = 0x100,
         OPT_FILE,
         OPT_VERSION,
+        OPT_SNAPSHOT,
+        OPT_DIRECT,
+        OPT_DEVICE,
+        OPT_DOMAIN,
+        OPT_PASID,
 };
 
 /* Which verb-specific options were given, so a verb can refuse the rest. */
 enum {
         VOPT_FILE = 1 << 0,
+        VOPT_DEVICE = 1 << 1,
+        VOPT_DOMAIN = 1 << 2,
+        VOPT_PASID = 1 << 3,
+        VOPT_MAPPINGS = VOPT_DEVICE | VOPT_DOMAIN | VOPT_PASID,
 };
 
 typedef struct verb_entry {
@@ -28,9 +38,34 @@ static const verb_entry verbs[] = {
             "Decode a register or translation-table entry value" }, 0, NULL },
         { { "dmar", 0, 0, verb_dmar, "",
             "Show the ACPI DMAR table (default " DMAR_DEFAULT_PATH ")" }, VOPT_FILE, "[--file FILE]" },
+        { { "info", 0, 0, verb_info, "",
+            "Show each remapping unit: registers, mode, status, owner, faults" }, 0, NULL },
+        { { "devices", 0, 0, verb_devices, "",
+            "Show PCI devices with their IOMMU group, unit, domain and translation" }, 0, NULL },
+        { { "mappings", 0, 0, verb_mappings, "",
+            "Show what each device (and PASID) can reach: IOVA -> physical ranges" }, VOPT_MAPPINGS,
+          "[--device BDF] [--domain DID] [--pasid N]" },
+        { { "snapshot", 2, 2, verb_snapshot, "save FILE",
+            "Capture the whole IOMMU state into FILE (iommu-snapshot(5))" }, 0, NULL },
 };
 
-static const char *const vopt_names[] = { "--file" };
+static const char *const vopt_names[] = { "--file", "--device", "--domain", "--pasid" };
+
+static int parse_number(const char *s, uint64_t max, uint64_t *ret) {
+        char *end;
+        unsigned long long v;
+
+        if (!s || !*s || *s == '-' || *s == '+')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 0);
+        if (errno || *end)
+                return -EINVAL;
+        if (v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
 static unsigned given_options;
 
 static void help(void) {
@@ -47,11 +82,16 @@ static void help(void) {
         printf("\nOptions:\n"
                "  -j --json                    Print JSON (one object, one line)\n"
                "  -p --pretty                  Print indented JSON (implies --json)\n"
+               "     --direct                  Read the hardware directly (root)\n"
+               "     --snapshot FILE           Answer from a snapshot file instead of the hardware\n"
                "     --sysroot DIR             Read /sys, /proc and /dev below DIR\n"
                "     --file FILE               dmar: read the table from FILE\n"
+               "     --device BDF              mappings: only this device (SSSS:BB:DD.F, BB:DD.F, B:D.F)\n"
+               "     --domain DID              mappings: only this domain\n"
+               "     --pasid N                 mappings: only this PASID\n"
                "  -h --help                    Show this help\n"
                "     --version                 Show the version\n"
-               "\nA value is decimal or 0x-prefixed hex. Exit status: 0 success, 1 failure, 2 usage error.\n"
+               "\nNumbers are decimal or 0x-prefixed hex. Exit status: 0 success, 1 failure, 2 usage error.\n"
                "See iommuctl(8).\n");
 }
 
@@ -83,10 +123,16 @@ static int parse_argv(int argc, char **argv) {
                 { "pretty", no_argument, NULL, 'p' },
                 { "sysroot", required_argument, NULL, OPT_SYSROOT },
                 { "file", required_argument, NULL, OPT_FILE },
+                { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+                { "direct", no_argument, NULL, OPT_DIRECT },
+                { "device", required_argument, NULL, OPT_DEVICE },
+                { "domain", required_argument, NULL, OPT_DOMAIN },
+                { "pasid", required_argument, NULL, OPT_PASID },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
                 {}
         };
+        uint64_t v;
         int c;
 
         opterr = 0;
@@ -106,6 +152,31 @@ static int parse_argv(int argc, char **argv) {
                 case OPT_FILE:
                         arg.file = optarg;
                         given_options |= VOPT_FILE;
+                        break;
+                case OPT_SNAPSHOT:
+                        arg.snapshot = optarg;
+                        break;
+                case OPT_DIRECT:
+                        arg.direct = true;
+                        break;
+                case OPT_DEVICE:
+                        if (bdf_parse(optarg, &arg.segment, &arg.bus, &arg.devfn) < 0)
+                                return cli_usage("--device '%s' is not a PCI address (SSSS:BB:DD.F, BB:DD.F or B:D.F)",
+                                                 optarg);
+                        arg.have_device = true;
+                        given_options |= VOPT_DEVICE;
+                        break;
+                case OPT_DOMAIN:
+                        if (parse_number(optarg, UINT16_MAX, &v) < 0)
+                                return cli_usage("--domain '%s' is not a domain ID (0..65535)", optarg);
+                        arg.domain = (int) v;
+                        given_options |= VOPT_DOMAIN;
+                        break;
+                case OPT_PASID:
+                        if (parse_number(optarg, (1u << 20) - 1, &v) < 0)
+                                return cli_usage("--pasid '%s' is not a PASID (0..1048575)", optarg);
+                        arg.pasid = (int64_t) v;
+                        given_options |= VOPT_PASID;
                         break;
                 case 'h':
                         help();
@@ -134,6 +205,8 @@ int main(int argc, char **argv) {
 
         if (optind >= argc)
                 return cli_usage("Missing command; see 'iommuctl --help'");
+        if (arg.snapshot && arg.direct)
+                return cli_usage("--snapshot and --direct exclude each other");
 
         v = find_verb(argv[optind], &status);
         if (!v)

@@ -5,7 +5,7 @@
 
 #include "cli.h"
 
-cli_options arg = { .sysroot = "" };
+cli_options arg = { .sysroot = "", .domain = -1, .pasid = -1 };
 
 static int vfail(int status, int error, const char *fmt, va_list ap) _printf_(3, 0);
 static int vfail(int status, int error, const char *fmt, va_list ap) {
@@ -56,7 +56,7 @@ int cli_output(json_object *result, void (*render)(json_object *result)) {
                 int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
                             (arg.pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN);
                 puts(json_object_to_json_string_ext(result, flags));
-        } else
+        } else if (render)
                 render(result);
 
         if (fflush(stdout) != 0 || ferror(stdout))

@@ -201,7 +201,7 @@ enum {
 
 /* The address a FIELD_ADDRESS field points at: its bits in place, the low
  * bits zero (a page-aligned table or page). */
-#define ENTRY_ADDR(L, F, v) (FIELD_GET(L, F, v) << (L##_##F##_LO % 64))
+#define ENTRY_ADDR(L, F, v) FIELD_ADDR(L, F, v)
 
 static inline bool aw_valid(uint64_t aw) {
         return aw >= AW_39_BIT && aw <= AW_57_BIT;

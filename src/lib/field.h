@@ -128,6 +128,9 @@ static inline void bits_set(uint64_t *v, unsigned lo, unsigned width, uint64_t x
                                 : (UINT64_C(1) << L##_##F##_WIDTH) - 1)        \
          << (L##_##F##_LO % 64))
 
+/* An address field as the aligned address it stands for (RTADDR.RTA). */
+#define FIELD_ADDR(L, F, v) (FIELD_GET(L, F, v) << (L##_##F##_LO % 64))
+
 /* In a descriptor table: [CAP_ND] = { FIELD_AT(CAP, ND), ... }. */
 #define FIELD_AT(L, F) .lo = L##_##F##_LO, .width = L##_##F##_WIDTH
 

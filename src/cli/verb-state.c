@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The read commands on live or captured state: info, devices, mappings,
+ * snapshot save. */
+#include <string.h>
+
+#include "cli.h"
+#include "model.h"
+#include "system.h"
+
+int cli_open_system(iommu_ctx **ret_ctx, iommu_system **ret) {
+        _cleanup_(iommu_ctx_freep) iommu_ctx *ctx = NULL;
+        iommu_error err = {};
+        int r;
+
+        if (arg.snapshot) {
+                r = iommu_system_open_snapshot(arg.snapshot, ret, &err);
+                if (r < 0)
+                        return cli_fail(EXIT_FAILED, r, "%s", err.message);
+                *ret_ctx = NULL;
+                return EXIT_OK;
+        }
+
+        r = iommu_ctx_new(arg.sysroot, &ctx);
+        if (r < 0)
+                return cli_fail(EXIT_FAILED, r, "Failed to set up: %s", strerror(-r));
+        r = iommu_system_open_live(ctx, ret, &err);
+        if (r < 0)
+                return cli_fail(EXIT_FAILED, r, "%s", err.message);
+        *ret_ctx = TAKE_PTR(ctx);
+        return EXIT_OK;
+}
+
+typedef int (*model_fn)(iommu_system *s, json_object **ret, iommu_error *err);
+
+static int show(model_fn fn, void (*render)(json_object *)) {
+        _cleanup_(iommu_ctx_freep) iommu_ctx *ctx = NULL;
+        _cleanup_(iommu_system_freep) iommu_system *s = NULL;
+        _cleanup_json_ json_object *o = NULL;
+        iommu_error err = {};
+        int r;
+
+        r = cli_open_system(&ctx, &s);
+        if (r != EXIT_OK)
+                return r;
+        r = fn(s, &o, &err);
+        /* free the system before its context */
+        s = iommu_system_free(s);
+        if (r < 0)
+                return cli_fail(EXIT_FAILED, r, "%s", err.message);
+        return cli_output(o, render);
+}
+
+int verb_info(int argc, char **argv) {
+        return show(model_info, render_info);
+}
+
+int verb_devices(int argc, char **argv) {
+        return show(model_devices, render_devices);
+}
+
+static int mappings_with_filter(iommu_system *s, json_object **ret, iommu_error *err) {
+        mappings_filter f = {
+                .have_device = arg.have_device,
+                .segment = arg.segment,
+                .bus = arg.bus,
+                .devfn = arg.devfn,
+                .did = arg.domain,
+                .pasid = arg.pasid,
+        };
+        return model_mappings(s, &f, ret, err);
+}
+
+int verb_mappings(int argc, char **argv) {
+        return show(mappings_with_filter, render_mappings);
+}
+
+int verb_snapshot(int argc, char **argv) {
+        _cleanup_(iommu_ctx_freep) iommu_ctx *ctx = NULL;
+        _cleanup_(iommu_system_freep) iommu_system *s = NULL;
+        iommu_error err = {};
+        int r;
+
+        if (!streq(argv[0], "save"))
+                return cli_usage("Unknown snapshot command '%s'; use: snapshot save FILE", argv[0]);
+        if (argc != 2)
+                return cli_usage("Usage: iommuctl snapshot save FILE");
+
+        r = cli_open_system(&ctx, &s);
+        if (r != EXIT_OK)
+                return r;
+        r = iommu_system_save_snapshot(s, argv[1], &err);
+        s = iommu_system_free(s);
+        if (r < 0)
+                return cli_fail(EXIT_FAILED, r, "Failed to save the snapshot: %s", err.message);
+        if (arg.json) {
+                _cleanup_json_ json_object *o = json_object_new_object();
+                json_object_object_add(o, "saved", json_object_new_string(argv[1]));
+                return cli_output(o, NULL);
+        }
+        return EXIT_OK;
+}
