@@ -73,11 +73,14 @@ static void help(void) {
                "Inspect Intel VT-d IOMMUs: registers, the DMAR table and translation structures.\n\n"
                "Commands:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
-                char left[64];
+                char left[128];
                 snprintf(left, sizeof left, "%s %s%s%s", verbs[i].v.name, verbs[i].v.usage,
                          verbs[i].option_usage && *verbs[i].v.usage ? " " : "",
                          verbs[i].option_usage ?: "");
-                printf("  %-28s %s\n", left, verbs[i].v.help);
+                if (strlen(left) > 28)
+                        printf("  %s\n  %-28s %s\n", left, "", verbs[i].v.help);
+                else
+                        printf("  %-28s %s\n", left, verbs[i].v.help);
         }
         printf("\nOptions:\n"
                "  -j --json                    Print JSON (one object, one line)\n"

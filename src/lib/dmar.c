@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "dmar.h"
+#include "string-table.h"
 
 #define DMAR_STRUCT_HEADER_SIZE 4
 #define DMAR_SCOPE_HEADER_SIZE 6
@@ -62,20 +63,8 @@ dmar_type dmar_type_from_string(const char *s) {
         return _DMAR_TYPE_INVALID;
 }
 
-const char *dmar_scope_type_to_string(dmar_scope_type t) {
-        if (t < 0 || t >= _DMAR_SCOPE_MAX)
-                return NULL;
-        return scope_type_table[t];
-}
-
-dmar_scope_type dmar_scope_type_from_string(const char *s) {
-        if (!s)
-                return _DMAR_SCOPE_INVALID;
-        for (size_t i = 0; i < ELEMENTSOF(scope_type_table); i++)
-                if (scope_type_table[i] && streq(scope_type_table[i], s))
-                        return (dmar_scope_type) i;
-        return _DMAR_SCOPE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(dmar_scope_type, dmar_scope_type, scope_type_table, _DMAR_SCOPE_MAX,
+                           _DMAR_SCOPE_INVALID)
 
 static uint16_t le16(const uint8_t *p) {
         return (uint16_t) (p[0] | p[1] << 8);

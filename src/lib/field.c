@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "field.h"
+#include "string-table.h"
 
 static const char *const field_kind_table[_FIELD_KIND_MAX] = {
         [FIELD_FLAG] = "flag",
@@ -15,20 +16,7 @@ static const char *const field_kind_table[_FIELD_KIND_MAX] = {
         [FIELD_ADDRESS] = "address",
 };
 
-const char *field_kind_to_string(field_kind k) {
-        if (k < 0 || k >= _FIELD_KIND_MAX)
-                return NULL;
-        return field_kind_table[k];
-}
-
-field_kind field_kind_from_string(const char *s) {
-        if (!s)
-                return _FIELD_KIND_INVALID;
-        for (size_t i = 0; i < ELEMENTSOF(field_kind_table); i++)
-                if (field_kind_table[i] && streq(field_kind_table[i], s))
-                        return (field_kind) i;
-        return _FIELD_KIND_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(field_kind, field_kind, field_kind_table, _FIELD_KIND_MAX, _FIELD_KIND_INVALID)
 
 uint64_t field_raw(const field_desc *f, const uint64_t *v) {
         return bits_get(v, f->lo, f->width);

@@ -8,6 +8,7 @@
 #include "json-util.h"
 #include "layouts.h"
 #include "regs.h"
+#include "string-table.h"
 #include "system.h"
 
 static const char *const unit_owner_table[_UNIT_OWNER_MAX] = {
@@ -16,20 +17,7 @@ static const char *const unit_owner_table[_UNIT_OWNER_MAX] = {
         [UNIT_OWNER_NONE] = "none",
 };
 
-const char *unit_owner_to_string(unit_owner o) {
-        if (o < 0 || o >= _UNIT_OWNER_MAX)
-                return NULL;
-        return unit_owner_table[o];
-}
-
-unit_owner unit_owner_from_string(const char *s) {
-        if (!s)
-                return _UNIT_OWNER_INVALID;
-        for (size_t i = 0; i < ELEMENTSOF(unit_owner_table); i++)
-                if (streq(unit_owner_table[i], s))
-                        return (unit_owner) i;
-        return _UNIT_OWNER_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(unit_owner, unit_owner, unit_owner_table, _UNIT_OWNER_MAX, _UNIT_OWNER_INVALID)
 
 iommu_system *iommu_system_free(iommu_system *s) {
         if (!s)

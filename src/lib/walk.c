@@ -27,6 +27,7 @@
 
 #include "entries.h"
 #include "regs.h"
+#include "string-table.h"
 #include "walk.h"
 
 #define _unlikely_(x) __builtin_expect(!!(x), 0)
@@ -88,21 +89,6 @@ static const char *const walk_anomaly_kind_table[_WALK_ANOMALY_MAX] = {
         [WALK_ANOMALY_LIMIT] = "limit",
 };
 /* clang-format on */
-
-#define DEFINE_STRING_TABLE_LOOKUP(name, type, table, max, invalid)                                         \
-        const char *name##_to_string(type x) {                                                              \
-                if ((int) x < 0 || (int) x >= (max))                                                        \
-                        return NULL;                                                                        \
-                return table[x];                                                                            \
-        }                                                                                                   \
-        type name##_from_string(const char *s) {                                                            \
-                if (!s)                                                                                     \
-                        return (invalid);                                                                   \
-                for (int i = 0; i < (max); i++)                                                             \
-                        if (table[i] && streq(table[i], s))                                                 \
-                                return (type) i;                                                            \
-                return (invalid);                                                                           \
-        }
 
 DEFINE_STRING_TABLE_LOOKUP(walk_mode, walk_mode, walk_mode_table, _WALK_MODE_MAX, _WALK_MODE_INVALID)
 DEFINE_STRING_TABLE_LOOKUP(walk_translation, walk_translation, walk_translation_table, _WALK_TRANSLATION_MAX,
