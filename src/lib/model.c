@@ -79,7 +79,12 @@ static json_object *unit_to_json(iommu_unit *u) {
         } else {
                 /* what sysfs still tells */
                 if (u->sysfs.present) {
-                        json_object_object_add(o, "version", json_object_new_string(u->sysfs.version));
+                        /* sysfs says "1:0"; the register-derived form is "1.0" */
+                        snprintf(version, sizeof version, "%s", u->sysfs.version);
+                        for (char *p = version; *p; p++)
+                                if (*p == ':')
+                                        *p = '.';
+                        json_object_object_add(o, "version", json_object_new_string(version));
                         json_object_object_add(o, "cap", decoded(&layout_cap, u->sysfs.cap));
                         json_object_object_add(o, "ecap", decoded(&layout_ecap, u->sysfs.ecap));
                 } else {
