@@ -49,6 +49,13 @@ for snap in fixtures:
         ok(rc == 0 and out == open(os.path.join(d, f"{cmd}.txt")).read(), f"{mode}: {cmd} text as stored",
            err or out)
 
+    rc, out, err = run("--snapshot", snap, "-j", "dmar")
+    j = json.loads(out) if rc == 0 else {}
+    ok(rc == 0 and j.get("host_address_width") == int(mode.rsplit("aw", 1)[1])
+       and [s["type"] for s in j["structures"]] == ["drhd"]
+       and j["structures"][0]["address"] == 0xfed90000,
+       f"{mode}: dmar --snapshot shows the captured table (QEMU's one DRHD, HAW {mode.rsplit('aw', 1)[1]})", err)
+
     mappings = json.load(open(os.path.join(d, "mappings.json")))
     rc, out, err = run("--snapshot", snap, "-j", "mappings", "--device", "0:3.0")
     want = [m for m in mappings if m["bdf"] == "0000:00:03.0"]

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "dmar.h"
 #include "fileio.h"
+#include "snapshot.h"
 
 int verb_dmar(int argc, char **argv) {
         _cleanup_free_ char *sys_path = NULL;
@@ -15,6 +16,26 @@ int verb_dmar(int argc, char **argv) {
         iommu_error err = {};
         size_t size;
         int r;
+
+        if (arg.snapshot) {
+                /* the table the snapshot captured */
+                _cleanup_(snapshot_freep) snapshot *snap = NULL;
+                const void *table;
+
+                if (arg.file)
+                        return cli_usage("--file and --snapshot exclude each other");
+                r = snapshot_open(arg.snapshot, &snap, &err);
+                if (r < 0)
+                        return cli_fail(EXIT_FAILED, r, "%s", err.message);
+                table = snapshot_dmar(snap, &size);
+                r = dmar_parse(table, size, &t, &err);
+                if (r < 0)
+                        return cli_fail(EXIT_FAILED, r, "%s: DMAR table: %s", arg.snapshot, err.message);
+                o = dmar_to_json(t);
+                if (!o)
+                        return cli_fail(EXIT_FAILED, ENOMEM, "Out of memory");
+                return cli_output(o, render_dmar);
+        }
 
         if (!path) {
                 sys_path = cli_path(DMAR_DEFAULT_PATH);
