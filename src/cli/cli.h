@@ -22,6 +22,9 @@ typedef struct cli_options {
         const char *file;     /* dmar --file */
         const char *snapshot; /* --snapshot FILE: read state from it */
         bool direct;          /* --direct: read the hardware */
+        const char *socket;   /* --socket PATH: the daemon's */
+        bool follow;          /* faults --follow */
+        bool clear;           /* faults --clear */
         bool have_device;     /* mappings --device */
         uint16_t segment;
         uint8_t bus, devfn;
@@ -56,6 +59,19 @@ int verb_info(int argc, char **argv);
 int verb_devices(int argc, char **argv);
 int verb_mappings(int argc, char **argv);
 int verb_snapshot(int argc, char **argv);
+int verb_faults(int argc, char **argv);
+
+/* Ask iommud (client.c): the answer's result as a new reference, or the
+ * error printed as one line and its exit status returned. */
+int client_call(const char *method, json_object *params, json_object **ret);
+/* Subscribe and hand every event's data to on_event until interrupted. */
+int client_follow(const char *method, void (*on_event)(json_object *data));
+
+/* Whether this run asks the daemon: not --direct, --snapshot or --sysroot
+ * (a fixture tree is read directly). */
+static inline bool cli_use_daemon(void) {
+        return !arg.direct && !arg.snapshot && !arg.sysroot[0];
+}
 
 struct iommu_system;
 struct iommu_ctx;
@@ -68,3 +84,6 @@ void render_dmar(json_object *o);
 void render_info(json_object *o);
 void render_devices(json_object *o);
 void render_mappings(json_object *o);
+void render_faults(json_object *o);
+void render_fault_event(json_object *o);
+void render_fault_event_json(json_object *o);

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "config.h"
 #include "devices.h"
+#include "protocol.h"
 
 enum {
         OPT_SYSROOT = 0x100,
@@ -16,6 +17,9 @@ enum {
         OPT_DEVICE,
         OPT_DOMAIN,
         OPT_PASID,
+        OPT_SOCKET,
+        OPT_FOLLOW,
+        OPT_CLEAR,
 };
 
 /* Which verb-specific options were given, so a verb can refuse the rest. */
@@ -24,6 +28,8 @@ enum {
         VOPT_DEVICE = 1 << 1,
         VOPT_DOMAIN = 1 << 2,
         VOPT_PASID = 1 << 3,
+        VOPT_FOLLOW = 1 << 4,
+        VOPT_CLEAR = 1 << 5,
         VOPT_MAPPINGS = VOPT_DEVICE | VOPT_DOMAIN | VOPT_PASID,
 };
 
@@ -45,11 +51,14 @@ static const verb_entry verbs[] = {
         { { "mappings", 0, 0, verb_mappings, "",
             "Show what each device (and PASID) can reach: IOVA -> physical ranges" }, VOPT_MAPPINGS,
           "[--device BDF] [--domain DID] [--pasid N]" },
+        { { "faults", 0, 0, verb_faults, "",
+            "Show fault status and records; iommud's log, --follow new faults, --clear the log" },
+          VOPT_FOLLOW | VOPT_CLEAR, "[--follow] [--clear]" },
         { { "snapshot", 2, 2, verb_snapshot, "save FILE",
             "Capture the whole IOMMU state into FILE (iommu-snapshot(5))" }, 0, NULL },
 };
 
-static const char *const vopt_names[] = { "--file", "--device", "--domain", "--pasid" };
+static const char *const vopt_names[] = { "--file", "--device", "--domain", "--pasid", "--follow", "--clear" };
 
 static int parse_number(const char *s, uint64_t max, uint64_t *ret) {
         char *end;
@@ -85,13 +94,16 @@ static void help(void) {
         printf("\nOptions:\n"
                "  -j --json                    Print JSON (one object, one line)\n"
                "  -p --pretty                  Print indented JSON (implies --json)\n"
-               "     --direct                  Read the hardware directly (root)\n"
+               "     --socket PATH             Ask the iommud listening at PATH (default " PROTOCOL_DEFAULT_SOCKET ")\n"
+               "     --direct                  Read the hardware directly (root), without iommud\n"
                "     --snapshot FILE           Answer from a snapshot file instead of the hardware\n"
                "     --sysroot DIR             Read /sys, /proc and /dev below DIR\n"
                "     --file FILE               dmar: read the table from FILE\n"
                "     --device BDF              mappings: only this device (SSSS:BB:DD.F, BB:DD.F, B:D.F)\n"
                "     --domain DID              mappings: only this domain\n"
                "     --pasid N                 mappings: only this PASID\n"
+               "     --follow                  faults: print new faults as iommud logs them\n"
+               "     --clear                   faults: empty iommud's fault log (root or the admin group)\n"
                "  -h --help                    Show this help\n"
                "     --version                 Show the version\n"
                "\nNumbers are decimal or 0x-prefixed hex. Exit status: 0 success, 1 failure, 2 usage error.\n"
@@ -131,6 +143,9 @@ static int parse_argv(int argc, char **argv) {
                 { "device", required_argument, NULL, OPT_DEVICE },
                 { "domain", required_argument, NULL, OPT_DOMAIN },
                 { "pasid", required_argument, NULL, OPT_PASID },
+                { "socket", required_argument, NULL, OPT_SOCKET },
+                { "follow", no_argument, NULL, OPT_FOLLOW },
+                { "clear", no_argument, NULL, OPT_CLEAR },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
                 {}
@@ -161,6 +176,19 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case OPT_DIRECT:
                         arg.direct = true;
+                        break;
+                case OPT_SOCKET:
+                        if (!*optarg)
+                                return cli_usage("--socket needs a path");
+                        arg.socket = optarg;
+                        break;
+                case OPT_FOLLOW:
+                        arg.follow = true;
+                        given_options |= VOPT_FOLLOW;
+                        break;
+                case OPT_CLEAR:
+                        arg.clear = true;
+                        given_options |= VOPT_CLEAR;
                         break;
                 case OPT_DEVICE:
                         if (bdf_parse(optarg, &arg.segment, &arg.bus, &arg.devfn) < 0)
@@ -210,6 +238,8 @@ int main(int argc, char **argv) {
                 return cli_usage("Missing command; see 'iommuctl --help'");
         if (arg.snapshot && arg.direct)
                 return cli_usage("--snapshot and --direct exclude each other");
+        if (arg.socket && (arg.snapshot || arg.direct))
+                return cli_usage("--socket asks iommud; it excludes --snapshot and --direct");
 
         v = find_verb(argv[optind], &status);
         if (!v)

@@ -186,3 +186,53 @@ void render_mappings(json_object *o) {
                 }
         }
 }
+
+static void print_fault(json_object *f, bool with_time) {
+        if (with_time)
+                printf("%s  ", json_get_string(f, "time"));
+        if (json_get(f, "unit"))
+                printf("%s  ", json_get_string(f, "unit"));
+        printf("%s %s 0x%" PRIx64, json_get_string(f, "bdf"), json_get_bool(f, "write") ? "write" : "read",
+               json_get_u64(f, "address"));
+        if (json_get(f, "pasid"))
+                printf(" pasid %" PRId64, json_get_i64(f, "pasid"));
+        printf(": reason 0x%02" PRIx64 " %s\n", json_get_u64(f, "reason"),
+               json_get(f, "reason_text") ? json_get_string(f, "reason_text") : "(unknown reason)");
+}
+
+void render_faults(json_object *o) {
+        json_object *units = json_get(o, "units"), *log = json_get(o, "log");
+
+        for (size_t i = 0; i < json_object_array_length(units); i++) {
+                json_object *u = json_object_array_get_idx(units, i);
+                json_object *fsts = json_get(u, "fsts"), *records = json_get(u, "records");
+
+                printf("%s: ", json_get_string(u, "name"));
+                if (json_get(u, "registers_error")) {
+                        printf("registers not readable: %s\n", json_get_string(u, "registers_error"));
+                        continue;
+                }
+                printf("%s%s%zu fault record(s) held\n", json_get_u64(field(fsts, "ppf"), "raw") ? "pending, " : "",
+                       json_get_u64(field(fsts, "pfo"), "raw") ? "OVERFLOW (later faults lost), " : "",
+                       json_object_array_length(records));
+                for (size_t k = 0; k < json_object_array_length(records); k++) {
+                        printf("  [%" PRIu64 "] ", json_get_u64(json_object_array_get_idx(records, k), "index"));
+                        print_fault(json_object_array_get_idx(records, k), false);
+                }
+        }
+        if (json_object_array_length(log) > 0) {
+                printf("\nLogged by iommud:\n");
+                for (size_t i = 0; i < json_object_array_length(log); i++) {
+                        printf("  ");
+                        print_fault(json_object_array_get_idx(log, i), true);
+                }
+        }
+}
+
+void render_fault_event(json_object *o) {
+        print_fault(o, true);
+}
+
+void render_fault_event_json(json_object *o) {
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}

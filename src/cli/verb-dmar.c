@@ -17,6 +17,11 @@ int verb_dmar(int argc, char **argv) {
         size_t size;
         int r;
 
+        if (!arg.file && cli_use_daemon()) {
+                r = client_call("v1.dmar", NULL, &o);
+                return r != EXIT_OK ? r : cli_output(o, render_dmar);
+        }
+
         if (arg.snapshot) {
                 /* the table the snapshot captured */
                 _cleanup_(snapshot_freep) snapshot *snap = NULL;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "devices.h"
 #include "model.h"
 #include "system.h"
 
@@ -32,12 +33,19 @@ int cli_open_system(iommu_ctx **ret_ctx, iommu_system **ret) {
 
 typedef int (*model_fn)(iommu_system *s, json_object **ret, iommu_error *err);
 
-static int show(model_fn fn, void (*render)(json_object *)) {
+/* The same model answers whichever source: iommud's result is what the
+ * model function returns here. */
+static int show(const char *method, json_object *params, model_fn fn, void (*render)(json_object *)) {
         _cleanup_(iommu_ctx_freep) iommu_ctx *ctx = NULL;
         _cleanup_(iommu_system_freep) iommu_system *s = NULL;
         _cleanup_json_ json_object *o = NULL;
         iommu_error err = {};
         int r;
+
+        if (cli_use_daemon()) {
+                r = client_call(method, params, &o);
+                return r != EXIT_OK ? r : cli_output(o, render);
+        }
 
         r = cli_open_system(&ctx, &s);
         if (r != EXIT_OK)
@@ -51,11 +59,11 @@ static int show(model_fn fn, void (*render)(json_object *)) {
 }
 
 int verb_info(int argc, char **argv) {
-        return show(model_info, render_info);
+        return show("v1.info", NULL, model_info, render_info);
 }
 
 int verb_devices(int argc, char **argv) {
-        return show(model_devices, render_devices);
+        return show("v1.devices", NULL, model_devices, render_devices);
 }
 
 static int mappings_with_filter(iommu_system *s, json_object **ret, iommu_error *err) {
@@ -71,7 +79,40 @@ static int mappings_with_filter(iommu_system *s, json_object **ret, iommu_error 
 }
 
 int verb_mappings(int argc, char **argv) {
-        return show(mappings_with_filter, render_mappings);
+        _cleanup_json_ json_object *params = json_object_new_object();
+        char bdf[BDF_STRING_MAX];
+
+        if (!params)
+                return cli_fail(EXIT_FAILED, ENOMEM, "Out of memory");
+        if (arg.have_device)
+                json_object_object_add(params, "device",
+                                       json_object_new_string(bdf_format(bdf, arg.segment, arg.bus, arg.devfn)));
+        if (arg.domain >= 0)
+                json_object_object_add(params, "domain", json_object_new_int(arg.domain));
+        if (arg.pasid >= 0)
+                json_object_object_add(params, "pasid", json_object_new_int64(arg.pasid));
+        return show("v1.mappings", params, mappings_with_filter, render_mappings);
+}
+
+int verb_faults(int argc, char **argv) {
+        int r;
+
+        if (!cli_use_daemon() && (arg.follow || arg.clear))
+                return cli_fail(EXIT_FAILED, EOPNOTSUPP,
+                                "%s keeps a fault log only in iommud: drop --direct/--snapshot to ask the daemon",
+                                arg.follow ? "--follow" : "--clear");
+        if (arg.clear) {
+                _cleanup_json_ json_object *o = NULL;
+                r = client_call("v1.faults.clear", NULL, &o);
+                if (r != EXIT_OK)
+                        return r;
+                if (!arg.follow)
+                        return arg.json ? cli_output(o, NULL) : EXIT_OK;
+        }
+        if (arg.follow)
+                return client_follow("v1.faults.subscribe",
+                                     arg.json ? render_fault_event_json : render_fault_event);
+        return show("v1.faults", NULL, model_faults, render_faults);
 }
 
 int verb_snapshot(int argc, char **argv) {

@@ -375,3 +375,36 @@ int model_mappings(iommu_system *s, const mappings_filter *f, json_object **ret,
         *ret = TAKE_PTR(list);
         return 0;
 }
+
+int model_faults(iommu_system *s, json_object **ret, iommu_error *err) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+        json_object *units = json_object_new_array();
+
+        if (!o || !units) {
+                json_object_put(units);
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        }
+        json_object_object_add(o, "units", units);
+        for (size_t i = 0; i < s->n_units; i++) {
+                iommu_unit *u = &s->units[i];
+                json_object *j = json_object_new_object();
+
+                if (!j)
+                        return iommu_error_set(err, ENOMEM, "Out of memory");
+                json_object_array_add(units, j);
+                json_object_object_add(j, "name", json_object_new_string(u->name));
+                if (u->have_regs) {
+                        json_object_object_add(j, "fsts", decoded(&layout_fsts, u->fsts));
+                        json_object_object_add(j, "records", fault_records(u));
+                        json_object_object_add(j, "registers_error", NULL);
+                } else {
+                        json_object_object_add(j, "fsts", NULL);
+                        json_object_object_add(j, "records", json_object_new_array());
+                        json_object_object_add(j, "registers_error", json_object_new_string(u->regs_error.message));
+                }
+        }
+        /* what was seen over time: only the daemon keeps a log */
+        json_object_object_add(o, "log", json_object_new_array());
+        *ret = TAKE_PTR(o);
+        return 0;
+}

@@ -37,3 +37,9 @@ typedef struct mappings_filter {
  *   "write", "execute", "page_size"}], "anomalies": [...]}]; anomalies above
  * any device come as an entry with "bdf" null. */
 int model_mappings(iommu_system *s, const mappings_filter *f, json_object **ret, iommu_error *err);
+
+/* {"units": [{"name", "fsts" (decoded), "records": [{"index", "bdf",
+ *   "reason", "reason_text", "address", "write", "pasid", "record"}],
+ *   "registers_error"}], "log": []}: the fault records the units hold now.
+ * The daemon fills "log" with what it saw over time. */
+int model_faults(iommu_system *s, json_object **ret, iommu_error *err);

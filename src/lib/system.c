@@ -414,3 +414,22 @@ iommu_unit *iommu_system_unit_of(iommu_system *s, uint16_t segment, uint8_t bus,
                         return &s->units[i];
         return NULL;
 }
+
+int iommu_system_refresh(iommu_system *s) {
+        int ret = 0;
+
+        for (size_t i = 0; i < s->n_units; i++) {
+                iommu_unit *u = &s->units[i];
+                int r;
+
+                if (!u->regs)
+                        continue;
+                r = read_unit_registers(u);
+                if (r < 0) {
+                        u->have_regs = false;
+                        ret = r;
+                }
+                owner_from_state(u);
+        }
+        return ret;
+}

@@ -90,5 +90,10 @@ int iommu_system_devices(iommu_system *s, json_object **ret, iommu_error *err);
 iommu_unit *iommu_system_unit_of(iommu_system *s, uint16_t segment, uint8_t bus, uint8_t devfn);
 iommu_unit *iommu_system_unit_by_name(iommu_system *s, const char *name);
 
+/* Re-read the registers the model shows (VER..FSTS) of every unit that has
+ * them, for a fresh answer from a long-lived system.  Snapshots answer
+ * alike every time. */
+int iommu_system_refresh(iommu_system *s);
+
 /* Capture everything into a snapshot file. */
 int iommu_system_save_snapshot(iommu_system *s, const char *path, iommu_error *err);
