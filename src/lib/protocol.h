@@ -65,7 +65,8 @@ typedef struct protocol_request {
 
 /* Parse one line (without its "\n").  On failure *ret is untouched, err
  * holds the one-line reason and ret_id (if not NULL) the request's id when
- * it could still be found, for the error answer. */
+ * it could still be found, for the error answer: a new reference the caller
+ * releases with json_object_put() (NULL when there was none). */
 int protocol_parse_request(const char *line, size_t len, protocol_request *ret, json_object **ret_id,
                            iommu_error *err);
 void protocol_request_done(protocol_request *r);
