@@ -73,7 +73,9 @@ def _kill_all():
 
 
 class Daemon:
-    """iommud in directory tmp; name distinguishes several in one directory."""
+    """iommud in directory tmp; name distinguishes several in one directory.
+    Without --listen-http in args it gets --no-http: tests running side by
+    side must not all take the default port."""
 
     def __init__(self, tmp, name="iommud", args=(), config="", env=None, wrapper=(), socket_path=None,
                  pass_fds=(), notify=True, config_path=None):
@@ -91,6 +93,8 @@ class Daemon:
         cmd = [*wrapper, IOMMUD, "--config", self.config, *args]
         if socket_path is None and "--socket" not in args:
             cmd += ["--socket", self.socket]
+        if not any(a == "--no-http" or a.startswith("--listen-http") for a in args):
+            cmd.append("--no-http")
         e = dict(os.environ)
         e.pop("NOTIFY_SOCKET", None)
         e.pop("LISTEN_FDS", None)

@@ -412,8 +412,8 @@ def reload_and_config(tmp, snap):
     p = subprocess.run([h.IOMMUD, "--frobnicate"], capture_output=True, text=True, timeout=20 * h.SLOW)
     ok(p.returncode == 2 and "--frobnicate" in p.stderr, "an unknown option: exit 2", p.stderr)
     p = subprocess.run([h.IOMMUD, "--help"], capture_output=True, text=True, timeout=20 * h.SLOW)
-    ok(p.returncode == 0 and "--listen-http" in p.stdout and "not served yet" in p.stdout,
-       "--help lists the options and says HTTP is not served yet", p.stdout)
+    ok(p.returncode == 0 and "--listen-http" in p.stdout and "/metrics" in p.stdout,
+       "--help lists the options and names the HTTP API", p.stdout)
 
     # the default configuration file may be missing; the command line wins over the file
     conf = os.path.join(tmp, "override.conf")
@@ -433,7 +433,7 @@ def reload_and_config(tmp, snap):
     if not os.path.exists("/etc/iommud/iommud.conf"):
         e = dict(os.environ)
         sock = os.path.join(tmp, "noconf.sock")
-        p = subprocess.Popen([h.IOMMUD, "--snapshot", snap, "--socket", sock], stderr=subprocess.PIPE,
+        p = subprocess.Popen([h.IOMMUD, "--snapshot", snap, "--socket", sock, "--no-http"], stderr=subprocess.PIPE,
                              stdout=subprocess.DEVNULL, text=True, env=e)
         for _ in range(200):
             if os.path.exists(sock) or p.poll() is not None:
@@ -611,9 +611,17 @@ def activation(tmp, snap):
     port = probe.getsockname()[1]
     probe.close()
     d, path, answer = activate("activated2", [f"127.0.0.1:{port}"], "iommud.socket:iommud-http.socket")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10 * h.SLOW) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            http = b""
+            while (k := s.recv(4096)):
+                http += k
+    except OSError as e:
+        http = repr(e).encode()
     ok(isinstance(answer, dict) and answer.get("result") is not None and d.wait_ready()
-       and "Keeping the HTTP socket passed by systemd" in d.stderr(),
-       "iommud.socket and iommud-http.socket: serves the first, keeps the second", f"{answer}\n{d.stderr()}")
+       and http.startswith(b"HTTP/1.1 200 ") and http.endswith(b"\r\n\r\nok\n"),
+       "iommud.socket and iommud-http.socket: serves the first, and HTTP on the second", f"{answer}\n{http[:300]}\n{d.stderr()}")
     stop_clean(d, "activated with HTTP")
 
     d, path, answer = activate("activated3", [])

@@ -113,9 +113,14 @@ static json_object *make_entry(json_object *record, const char *unit, uint64_t r
         json_object_object_add(e, "time", json_object_new_string(format_iso8601(time, realtime_usec)));
         json_object_object_add(e, "time_usec", json_object_new_uint64(realtime_usec));
         json_object_object_add(e, "unit", json_object_new_string(unit));
+        json_object_object_add(e, "source", json_object_new_string("registers"));
         json_object_object_foreach(record, key, value)
                 json_object_object_add(e, key, json_object_get(value));
         return e;
+}
+
+void fault_log_add(fault_log *l, json_object *entry) {
+        push(l, json_object_get(entry));
 }
 
 int fault_log_poll(fault_log *l, json_object *faults, uint64_t realtime_usec, fault_log_new_fn on_new,

@@ -8,8 +8,8 @@
  * unchanged is the same fault still pending).  New records enter a ring of
  * FaultLogSize entries, oldest first:
  *   {"time": "2024-05-01T12:00:00.123456Z", "time_usec", "unit",
- *    "index", "bdf", "reason", "reason_text", "address", "write", "pasid",
- *    "record"}
+ *    "source": "registers", "index", "bdf", "reason", "reason_text",
+ *    "address", "write", "pasid", "record"}
  * i.e. model_faults' record plus time and unit.  Polling only reads: the
  * F bits stay as they are (the kernel clears them on units it owns).
  */
@@ -37,6 +37,10 @@ typedef void (*fault_log_new_fn)(void *userdata, json_object *entry);
  * new, or -ENOMEM. */
 int fault_log_poll(fault_log *l, json_object *faults, uint64_t realtime_usec, fault_log_new_fn on_new,
                    void *userdata);
+
+/* Log an entry found elsewhere (the kernel log: kmsg-faults.c); takes its
+ * own reference. */
+void fault_log_add(fault_log *l, json_object *entry);
 
 /* The logged entries, oldest first (a new array). */
 json_object *fault_log_to_json(const fault_log *l);

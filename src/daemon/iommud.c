@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* iommud: serves the IOMMU model over a Unix socket, one sd-event loop. */
+/* iommud: serves the IOMMU model over a Unix socket and HTTP, one sd-event loop. */
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
@@ -13,12 +13,15 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "http.h"
 #include "json-util.h"
+#include "kmsg-faults.h"
 #include "log.h"
 #include "manager.h"
 #include "methods.h"
 #include "model.h"
 #include "protocol.h"
+#include "stats.h"
 
 #define STATUS_INTERVAL_USEC (1000 * 1000)
 #define FAULT_LOG_BURST 10 /* fault lines per FAULT_LOG_INTERVAL in the journal */
@@ -30,7 +33,8 @@ static conf_overrides arg_overrides;
 static void help(void) {
         printf("iommud [OPTIONS...]\n\n"
                "Intel VT-d IOMMU diagnostics daemon: serves the units, devices, mappings and DMA faults\n"
-               "of this machine (or of a snapshot) over a Unix socket, one JSON object per line.\n\n"
+               "of this machine (or of a snapshot) over a Unix socket, one JSON object per line,\n"
+               "and over HTTP: GET /v1/..., the same JSON, and /metrics for Prometheus.\n\n"
                "Options:\n"
                "     --config FILE             Read this configuration (default " CONF_DEFAULT_PATH ")\n"
                "     --socket PATH             Listen on PATH (default " PROTOCOL_DEFAULT_SOCKET ")\n"
@@ -42,9 +46,7 @@ static void help(void) {
                "     --no-http                 No HTTP listener\n"
                "  -h --help                    Show this help\n"
                "     --version                 Show the version\n"
-               "\nThe HTTP API is not served yet: --listen-http and --no-http are accepted and kept,\n"
-               "and nothing listens on them in this version.\n"
-               "Runs in the foreground; SIGHUP reloads the configuration, SIGTERM stops.\n"
+               "\nRuns in the foreground; SIGHUP reloads the configuration, SIGTERM stops.\n"
                "See iommud(8) and iommud.conf(5).\n");
 }
 
@@ -214,12 +216,21 @@ static void on_new_fault(void *userdata, json_object *entry) {
         manager *m = userdata;
         _cleanup_free_ char *line = NULL;
 
+        stats_count_fault(m->stats, entry);
         log_fault(entry);
         if (server_n_subscribers(m->server) == 0)
                 return;
         line = protocol_format_event("fault", entry);
         if (line)
                 server_broadcast(m->server, line, strlen(line));
+}
+
+/* A fault the kernel logged: into the fault log like a register record. */
+static void on_kmsg_fault(void *userdata, json_object *entry) {
+        manager *m = userdata;
+
+        fault_log_add(m->faults, entry);
+        on_new_fault(m, entry);
 }
 
 static void manager_poll_faults(manager *m) {
@@ -237,6 +248,13 @@ static void manager_poll_faults(manager *m) {
         r = fault_log_poll(m->faults, faults, manager_realtime(m), on_new_fault, m);
         if (r < 0)
                 log_error("Out of memory logging faults");
+        if (m->kmsg && source_is_live(m->source)) {
+                r = kmsg_reader_poll(m->kmsg, m->source->system, manager_realtime(m), manager_now(m), on_kmsg_fault,
+                                     m);
+                if (r < 0)
+                        log_warning("Failed to read the kernel log for DMA faults: %s", strerror(-r));
+        }
+        stats_poll(m->stats, m->source, faults);
 }
 
 static int on_fault_timer(sd_event_source *es, uint64_t usec, void *userdata) {
@@ -327,6 +345,7 @@ int manager_reload(manager *m, iommu_error *err) {
         }
 
         warn_restart_only(m->conf, conf);
+        http_reload(m->http, conf);
         conf_free(m->conf);
         m->conf = TAKE_PTR(conf);
         source_free(m->source);
@@ -388,9 +407,7 @@ static int manager_take_sockets(manager *m, bool *ret_adopted) {
                         }
                 } else if (streq(name, "iommud-http.socket") && m->http_fd < 0) {
                         m->http_fd = fd;
-                        log_info("Keeping the HTTP socket passed by systemd (fd %d): "
-                                 "the HTTP API is not served in this version",
-                                 fd);
+                        log_debug("Serving HTTP on the socket passed by systemd (fd %d, %s)", fd, name);
                         continue;
                 } else
                         log_warning("Ignoring the socket %s passed by systemd (fd %d)", name, fd);
@@ -410,6 +427,8 @@ static void on_line(void *userdata, conn *c, const char *line, size_t len) {
 static const server_ops ops = { .line = on_line };
 
 static void manager_done(manager *m) {
+        /* first: its connections' last callbacks still look at the rest */
+        m->http = http_free(m->http);
         m->server = server_free(m->server);
         sd_event_source_disable_unref(m->sig_term);
         sd_event_source_disable_unref(m->sig_int);
@@ -419,6 +438,8 @@ static void manager_done(manager *m) {
         sd_event_source_disable_unref(m->status_timer);
         safe_close(m->http_fd);
         fault_log_free(m->faults);
+        kmsg_reader_free(m->kmsg);
+        stats_free(m->stats);
         source_free(m->source);
         conf_free(m->conf);
         sd_event_unref(m->event);
@@ -441,16 +462,25 @@ static int manager_run(manager *m) {
                 return log_error_errno(r, "%s", err.message);
         manager_resolve_admin_group(m);
 
-        /* MaxClients connections need as many descriptors */
+        /* MaxClients and MaxConnections connections need as many descriptors */
         if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur < rl.rlim_max &&
-            rl.rlim_cur < (rlim_t) m->conf->max_clients + 64) {
+            rl.rlim_cur < (rlim_t) m->conf->max_clients + m->conf->http_max_connections + 64) {
                 rl.rlim_cur = rl.rlim_max;
                 (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
 
         r = fault_log_new(m->conf->fault_log_size, &m->faults);
+        if (r >= 0)
+                r = stats_new(&m->stats);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
+        /* the kernel clears the fault records of units it owns at once and
+         * logs them: its log is where those faults are seen */
+        if (source_is_live(m->source) && m->conf->fault_interval_usec > 0) {
+                iommu_error kerr = {};
+                if (kmsg_reader_open(m->conf->sysroot, &m->kmsg, &kerr) < 0)
+                        log_warning("%s", kerr.message);
+        }
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -481,6 +511,9 @@ static int manager_run(manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "%s", err.message);
         }
+        r = http_new(m, TAKE_FD(m->http_fd), &m->http, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err.message);
 
         r = manager_start_fault_polling(m);
         if (r < 0)
@@ -505,9 +538,8 @@ static int manager_run(manager *m) {
                         return log_error_errno(r, "Failed to set up the status timer: %s", strerror(-r));
         }
 
-        log_info("Serving %s on %s%s", source_describe(m->source, what, sizeof what),
-                 adopted ? "the socket passed by systemd" : m->conf->socket,
-                 m->http_fd >= 0 || !m->conf->listen_http ? "" : " (HTTP not served in this version)");
+        log_info("Serving %s on %s", source_describe(m->source, what, sizeof what),
+                 adopted ? "the socket passed by systemd" : m->conf->socket);
         status_text(m, m->status, sizeof m->status);
         (void) sd_notifyf(false, "READY=1\nSTATUS=%s", m->status);
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* iommud's state: configuration, source, socket server, fault log, and
- * the sd-event sources that drive them. */
+/* iommud's state: configuration, source, socket and HTTP servers, fault
+ * log, and the sd-event sources that drive them. */
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -14,6 +14,9 @@
 #include "server.h"
 #include "source.h"
 
+typedef struct http_server http_server;
+typedef struct daemon_stats daemon_stats;
+
 typedef struct manager {
         sd_event *event;
         const char *config_path;
@@ -24,7 +27,10 @@ typedef struct manager {
         source *source;
         server *server;
         fault_log *faults;
-        int http_fd; /* inherited iommud-http.socket, kept for the HTTP server */
+        daemon_stats *stats; /* counters for the metrics (stats.h) */
+        struct kmsg_reader *kmsg; /* faults from the kernel log (kmsg-faults.h); NULL when not live */
+        int http_fd; /* inherited iommud-http.socket, until the HTTP server takes it */
+        http_server *http; /* NULL: no HTTP */
 
         bool admin_gid_valid;
         gid_t admin_gid;

@@ -77,91 +77,27 @@ static void method_dmar(manager *m, conn *c, const protocol_request *req, reply 
         answer_of(m, ANSWER_DMAR, req, out);
 }
 
-/* An integer param in [0, max]; false with the error set otherwise. */
-static bool int_param(json_object *v, const char *name, int64_t max, int64_t *ret, reply *out) {
-        int64_t n;
-
-        if (!json_object_is_type(v, json_type_int)) {
-                reply_error(out, EINVAL, "Param \"%s\" must be an integer from 0 to %lld, not a %s", name,
-                            (long long) max, json_type_to_name(json_object_get_type(v)));
-                return false;
-        }
-        errno = 0;
-        n = json_object_get_int64(v);
-        /* json-c keeps integers above INT64_MAX as uint64: out of range too */
-        if (n < 0 || n > max || errno != 0 || json_object_get_uint64(v) > (uint64_t) max) {
-                reply_error(out, EINVAL, "Param \"%s\" must be an integer from 0 to %lld, not %s", name,
-                            (long long) max, json_object_to_json_string_ext(v, JSON_FLAGS));
-                return false;
-        }
-        *ret = n;
-        return true;
-}
-
 static void method_mappings(manager *m, conn *c, const protocol_request *req, reply *out) {
-        answer_key key = { .kind = ANSWER_MAPPINGS, .filter = { .did = -1, .pasid = -1 } };
-        mappings_filter *f = &key.filter;
-        int64_t n;
+        answer_key key = { .kind = ANSWER_MAPPINGS };
+        iommu_error err = {};
 
-        json_object_object_foreach(req->params, name, v) {
-                if (!v)
-                        continue; /* null: as if absent */
-                if (streq(name, "device")) {
-                        if (!json_object_is_type(v, json_type_string)) {
-                                reply_error(out, EINVAL,
-                                            "Param \"device\" must be a PCI address string "
-                                            "(SSSS:BB:DD.F, BB:DD.F or B:D.F), not a %s",
-                                            json_type_to_name(json_object_get_type(v)));
-                                return;
-                        }
-                        if (bdf_parse(json_object_get_string(v), &f->segment, &f->bus, &f->devfn) < 0) {
-                                reply_error(out, EINVAL,
-                                            "Param \"device\" '%.64s' is not a PCI address "
-                                            "(SSSS:BB:DD.F, BB:DD.F or B:D.F)",
-                                            json_object_get_string(v));
-                                return;
-                        }
-                        f->have_device = true;
-                } else if (streq(name, "domain")) {
-                        if (!int_param(v, "domain", UINT16_MAX, &n, out))
-                                return;
-                        f->did = (int) n;
-                } else if (streq(name, "pasid")) {
-                        if (!int_param(v, "pasid", (1 << 20) - 1, &n, out))
-                                return;
-                        f->pasid = n;
-                } else {
-                        reply_error(
-                                out, EINVAL,
-                                "Unknown param \"%.64s\" for v1.mappings (it takes device, domain, pasid)",
-                                name);
-                        return;
-                }
+        if (protocol_mappings_filter(req->params, &key.filter, &err) < 0) {
+                reply_error(out, err.error, "%s", err.message);
+                return;
         }
         reply_answer(out, source_answer(m->source, &key, manager_now(m), m->conf->refresh_interval_usec));
 }
 
 static void method_faults(manager *m, conn *c, const protocol_request *req, reply *out) {
-        _cleanup_json_ json_object *o = NULL;
         iommu_error err = {};
-        json_object *log;
-        int r;
+        json_object *o = NULL;
 
         if (!no_params(req, out))
                 return;
-        source_refresh(m->source, manager_now(m), m->conf->refresh_interval_usec);
-        r = model_faults(m->source->system, &o, &err);
-        if (r < 0) {
-                reply_error(out, -r, "%s", err.message);
-                return;
-        }
-        log = fault_log_to_json(m->faults);
-        if (!log || json_object_object_add(o, "log", log) < 0) {
-                json_object_put(log);
-                reply_error(out, ENOMEM, "Out of memory");
-                return;
-        }
-        reply_object(out, TAKE_PTR(o));
+        if (source_faults(m->source, m->faults, manager_now(m), m->conf->refresh_interval_usec, &o, &err) < 0)
+                reply_error(out, err.error, "%s", err.message);
+        else
+                reply_object(out, o);
 }
 
 static void method_subscribe(manager *m, conn *c, const protocol_request *req, reply *out) {

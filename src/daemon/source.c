@@ -140,6 +140,8 @@ static int compute(source *s, const answer_key *key, json_object **ret, iommu_er
         case ANSWER_DMAR:
                 *ret = dmar_to_json(s->system->dmar);
                 return *ret ? 0 : iommu_error_set(err, ENOMEM, "Out of memory");
+        case ANSWER_DOMAINS:
+                return model_domains(s->system, ret, err);
         default:
                 return iommu_error_set(err, EINVAL, "Unknown answer");
         }
@@ -194,4 +196,23 @@ const answer *source_answer(source *s, const answer_key *key, uint64_t now_usec,
                         a->generation = 0;
         }
         return a;
+}
+
+int source_faults(source *s, const fault_log *log, uint64_t now_usec, uint64_t max_age_usec, json_object **ret,
+                  iommu_error *err) {
+        _cleanup_json_ json_object *o = NULL;
+        json_object *entries;
+        int r;
+
+        source_refresh(s, now_usec, max_age_usec);
+        r = model_faults(s->system, &o, err);
+        if (r < 0)
+                return r;
+        entries = fault_log_to_json(log);
+        if (!entries || json_object_object_add(o, "log", entries) < 0) {
+                json_object_put(entries);
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        }
+        *ret = TAKE_PTR(o);
+        return 0;
 }

@@ -24,6 +24,7 @@
 
 #include "ctx.h"
 #include "error.h"
+#include "faults.h"
 #include "model.h"
 #include "system.h"
 
@@ -36,6 +37,7 @@ typedef enum answer_kind {
         ANSWER_DEVICES,
         ANSWER_DMAR,
         ANSWER_MAPPINGS,
+        ANSWER_DOMAINS,
         _ANSWER_KIND_MAX,
 } answer_kind;
 
@@ -88,3 +90,8 @@ void source_reread(source *s, uint64_t now_usec);
 /* The answer for key, from the cache or computed now (after a refresh as
  * above).  Borrowed: valid until the next call. */
 const answer *source_answer(source *s, const answer_key *key, uint64_t now_usec, uint64_t max_age_usec);
+
+/* The v1.faults result (never cached: the log moves on): model_faults()
+ * after a refresh as above, with "log" the fault log's entries. */
+int source_faults(source *s, const fault_log *log, uint64_t now_usec, uint64_t max_age_usec, json_object **ret,
+                  iommu_error *err);

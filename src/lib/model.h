@@ -24,6 +24,11 @@ int model_info(iommu_system *s, json_object **ret, iommu_error *err);
  *   "domain", "translation"}] */
 int model_devices(iommu_system *s, json_object **ret, iommu_error *err);
 
+/* The domains model_devices() finds, per unit in unit order, by domain ID:
+ * [{"unit", "domain", "devices": [bdf, ...], "translation"}]; translation is
+ * the devices' own when they all agree, else null (model-domains.c). */
+int model_domains(iommu_system *s, json_object **ret, iommu_error *err);
+
 typedef struct mappings_filter {
         bool have_device;
         uint16_t segment;

@@ -38,6 +38,7 @@
 #include <json-c/json.h>
 
 #include "error.h"
+#include "model.h"
 
 #define PROTOCOL_DEFAULT_SOCKET "/run/iommud/iommud.sock"
 #define PROTOCOL_DEFAULT_MAX_LINE (1u << 20) /* 1 MiB, iommud.conf MaxRequestSize= */
@@ -70,6 +71,11 @@ typedef struct protocol_request {
 int protocol_parse_request(const char *line, size_t len, protocol_request *ret, json_object **ret_id,
                            iommu_error *err);
 void protocol_request_done(protocol_request *r);
+
+/* v1.mappings params ({"device": "BDF", "domain": DID, "pasid": N}, each
+ * optional, null as if absent) as a filter; EINVAL with the one-line reason
+ * otherwise.  The HTTP API takes the same params from its query string. */
+int protocol_mappings_filter(json_object *params, mappings_filter *ret, iommu_error *err);
 
 /* Build lines, each ending in "\n" (caller frees). */
 char *protocol_format_request(const char *method, json_object *params, int64_t id);

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The metrics without an HTTP server, for tests/test-metrics.py:
+ *
+ *   metrics-dump SNAPSHOT
+ *       the model of a snapshot, rendered with an empty daemon object
+ *   metrics-dump --json INFO DEVICES MAPPINGS FAULTS DAEMON
+ *       JSON files rendered as they are ("-": that part missing)
+ *   metrics-dump --families | --fault-reasons
+ *       every family metrics_render() can emit (name, type, HELP), and
+ *       every fault reason code the library names
+ *   metrics-dump --daemon (--snapshot FILE | --sysroot DIR)
+ *       iommud's own source, fault log and counters, driven from stdin:
+ *       "poll" does what the daemon's fault poll timer does, "metrics"
+ *       prints daemon_metrics() and a line "# END"
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "faults.h"
+#include "json-util.h"
+#include "manager.h"
+#include "metrics.h"
+#include "model.h"
+#include "regs.h"
+#include "stats.h"
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        (void) clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* What iommud.c defines over its sd-event loop. */
+uint64_t manager_now(manager *m) {
+        return now_usec(CLOCK_MONOTONIC);
+}
+
+uint64_t manager_realtime(manager *m) {
+        return now_usec(CLOCK_REALTIME);
+}
+
+static int print_render(json_object *info, json_object *devices, json_object *mappings, json_object *faults,
+                        json_object *daemon) {
+        _cleanup_free_ char *text = NULL;
+        iommu_error err = {};
+        size_t size;
+
+        if (metrics_render(info, devices, mappings, faults, daemon, &text, &size, &err) < 0) {
+                fprintf(stderr, "metrics_render: %s\n", err.message);
+                return EXIT_FAILURE;
+        }
+        if (strlen(text) != size) {
+                fprintf(stderr, "metrics_render: size %zu, text %zu\n", size, strlen(text));
+                return EXIT_FAILURE;
+        }
+        fputs(text, stdout);
+        return EXIT_SUCCESS;
+}
+
+static int dump_snapshot(const char *path) {
+        _cleanup_(iommu_system_freep) iommu_system *s = NULL;
+        _cleanup_json_ json_object *info = NULL, *devices = NULL, *mappings = NULL, *faults = NULL,
+                                   *daemon = json_object_new_object();
+        mappings_filter all = { .did = -1, .pasid = -1 };
+        iommu_error err = {};
+
+        if (iommu_system_open_snapshot(path, &s, &err) < 0) {
+                fprintf(stderr, "%s\n", err.message);
+                return EXIT_FAILURE;
+        }
+        /* a part that fails is left out, as the daemon does */
+        (void) model_info(s, &info, NULL);
+        (void) model_devices(s, &devices, NULL);
+        (void) model_mappings(s, &all, &mappings, NULL);
+        (void) model_faults(s, &faults, NULL);
+        return print_render(info, devices, mappings, faults, daemon);
+}
+
+static int dump_json(char **paths) {
+        json_object *parts[5] = {};
+        int r = EXIT_SUCCESS;
+
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
+                if (streq(paths[i], "-"))
+                        continue;
+                parts[i] = json_object_from_file(paths[i]);
+                if (!parts[i]) {
+                        fprintf(stderr, "%s: %s\n", paths[i], json_util_get_last_err());
+                        r = EXIT_FAILURE;
+                }
+        }
+        if (r == EXIT_SUCCESS)
+                r = print_render(parts[0], parts[1], parts[2], parts[3], parts[4]);
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+                json_object_put(parts[i]);
+        return r;
+}
+
+static void on_new(void *userdata, json_object *entry) {
+        stats_count_fault(((manager *) userdata)->stats, entry);
+}
+
+/* manager_poll_faults() in iommud.c */
+static void poll_faults(manager *m) {
+        _cleanup_json_ json_object *faults = NULL;
+        iommu_error err = {};
+
+        source_reread(m->source, manager_now(m));
+        if (model_faults(m->source->system, &faults, &err) < 0) {
+                fprintf(stderr, "model_faults: %s\n", err.message);
+                return;
+        }
+        if (fault_log_poll(m->faults, faults, manager_realtime(m), on_new, m) < 0)
+                fprintf(stderr, "fault_log_poll: out of memory\n");
+        stats_poll(m->stats, m->source, faults);
+}
+
+static int run_daemon(const char *snapshot_path, const char *sysroot) {
+        daemon_conf conf = { .refresh_interval_usec = 0 };
+        manager m = { .conf = &conf, .http_fd = -EBADF };
+        iommu_error err = {};
+        char line[64];
+        int r = EXIT_SUCCESS;
+
+        if (source_open(snapshot_path, sysroot, manager_now(&m), &m.source, &err) < 0) {
+                fprintf(stderr, "%s\n", err.message);
+                return EXIT_FAILURE;
+        }
+        if (fault_log_new(100, &m.faults) < 0 || stats_new(&m.stats) < 0) {
+                fprintf(stderr, "Out of memory\n");
+                r = EXIT_FAILURE;
+        }
+        while (r == EXIT_SUCCESS && fgets(line, sizeof line, stdin)) {
+                line[strcspn(line, "\n")] = 0;
+                if (streq(line, "poll")) {
+                        poll_faults(&m);
+                        printf("polled\n");
+                } else if (streq(line, "metrics")) {
+                        _cleanup_free_ char *text = NULL;
+                        size_t size;
+
+                        if (daemon_metrics(&m, &text, &size, &err) < 0) {
+                                fprintf(stderr, "daemon_metrics: %s\n", err.message);
+                                r = EXIT_FAILURE;
+                                break;
+                        }
+                        fputs(text, stdout);
+                        printf("# END\n");
+                } else {
+                        fprintf(stderr, "Unknown command '%s'\n", line);
+                        r = EXIT_FAILURE;
+                }
+                fflush(stdout);
+        }
+        stats_free(m.stats);
+        fault_log_free(m.faults);
+        source_free(m.source);
+        return r;
+}
+
+int main(int argc, char **argv) {
+        if (argc == 2 && streq(argv[1], "--families")) {
+                const char *type, *help, *name;
+                for (size_t i = 0; (name = metrics_family(i, &type, &help)); i++)
+                        printf("%s\t%s\t%s\n", name, type, help);
+                return EXIT_SUCCESS;
+        }
+        if (argc == 2 && streq(argv[1], "--fault-reasons")) {
+                for (unsigned i = 0; i < 256; i++)
+                        if (fault_reason_to_string(i))
+                                printf("0x%02x\t%s\n", i, fault_reason_to_string(i));
+                return EXIT_SUCCESS;
+        }
+        if (argc == 7 && streq(argv[1], "--json"))
+                return dump_json(argv + 2);
+        if (argc == 4 && streq(argv[1], "--daemon") && streq(argv[2], "--snapshot"))
+                return run_daemon(argv[3], NULL);
+        if (argc == 4 && streq(argv[1], "--daemon") && streq(argv[2], "--sysroot"))
+                return run_daemon(NULL, argv[3]);
+        if (argc == 2 && argv[1][0] != '-')
+                return dump_snapshot(argv[1]);
+        fprintf(stderr, "Usage: metrics-dump SNAPSHOT | --json INFO DEVICES MAPPINGS FAULTS DAEMON |\n"
+                        "       --families | --fault-reasons |\n"
+                        "       --daemon (--snapshot FILE | --sysroot DIR)\n");
+        return 2;
+}
