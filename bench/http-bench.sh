@@ -127,6 +127,8 @@ run() { # PORT SECONDS
                 awk '$1 == "RESULT"'
 }
 
+# anything else busy on the machine shows in the tails: say so
+load=$(cut -d' ' -f1 /proc/loadavg)
 declare -A port=([iommud]=$iommud_port [nginx]=$nginx_port [node-exporter]=$node_port)
 declare -A runs
 # warm up (the first answers allocate what later ones reuse), then the RSS to compare with
@@ -149,8 +151,8 @@ median() { # NAME: the run with the median req/s, and the sums of non-2xx and er
 
 size() { curl -sf "http://127.0.0.1:$1/metrics" | wc -c; }
 
-printf 'wrk -t%s -c%s, %s runs of %ss each, alternating; GET /metrics (%s)\n' "$threads" "$connections" \
-        "$rounds" "$duration" "$(basename "$(dirname "$snapshot")")"
+printf 'wrk -t%s -c%s, %s runs of %ss each, alternating; GET /metrics (%s); load average before: %s\n' \
+        "$threads" "$connections" "$rounds" "$duration" "$(basename "$(dirname "$snapshot")")" "$load"
 printf '%-14s %10s %8s %8s %8s %7s %8s\n' server req/s p50-ms p99-ms non-2xx errors bytes
 declare -A rps p99 bad
 for name in iommud nginx node-exporter; do

@@ -61,7 +61,7 @@ with tempfile.TemporaryDirectory() as tmp:
         d = start_daemon(snap, sock)
         ok(os.path.exists(sock), f"{mode}: iommud serves the snapshot", d.stderr.read() if d.poll() is not None else "")
         try:
-            cmds = [["info"], ["devices"], ["mappings"], ["mappings", "--device", "00:03.0"], ["mappings", "--domain", "5"],
+            cmds = [["info"], ["devices"], ["domains"], ["mappings"], ["mappings", "--device", "00:03.0"], ["mappings", "--domain", "5"],
                     ["dmar"], ["faults"]]
             for cmd in cmds:
                 for fmt in ([], ["--json"]):

@@ -100,8 +100,8 @@ else
         echo "not ok $N - the file registers _iommuctl for iommuctl"
         FAILED=$((FAILED + 1))
 fi
-is '' 'decode devices dmar faults info mappings snapshot'
-is 'd' 'decode devices dmar'
+is '' 'decode devices dmar domains faults info mappings snapshot'
+is 'd' 'decode devices dmar domains'
 is 'ma' 'mappings'
 has '-' -j --json -p --pretty --socket --direct --snapshot --sysroot -h --help --version
 lacks '-' --device --file --follow

@@ -172,6 +172,9 @@ def endpoints(tmp, snap):
 # --- Errors, the mappings query, /healthz, /metrics ---------------------------
 
 def errors(d, port):
+    ready = [m for m in d.notes if "READY=1" in m.split("\n")]
+    ok(ready and ", 0 clients, 0 HTTP connections" in ready[0], "READY=1 with STATUS= counting HTTP connections too",
+       d.notes)
     for method, path, status, code, allow, words in [
         ("GET", "/nope", 404, 2, None, ["/nope", "/v1/info"]),
         ("GET", "/v1", 404, 2, None, []),

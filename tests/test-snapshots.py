@@ -56,6 +56,16 @@ for snap in fixtures:
        and j["structures"][0]["address"] == 0xfed90000,
        f"{mode}: dmar --snapshot shows the captured table (QEMU's one DRHD, HAW {mode.rsplit('aw', 1)[1]})", err)
 
+    # domains: the devices grouped by (unit, domain), from the live devices.json
+    devices = json.load(open(os.path.join(d, "devices.json")))
+    want = {}
+    for dev in devices:
+        if dev.get("domain") is not None:
+            want.setdefault((dev["unit"], dev["domain"]), []).append(dev["bdf"])
+    rc, out, err = run("--snapshot", snap, "-j", "domains")
+    got = {(x["unit"], x["domain"]): x["devices"] for x in json.loads(out)} if rc == 0 else {}
+    ok(rc == 0 and got == want and want, f"{mode}: domains groups the live devices by domain", f"{err}\n{got}\n{want}")
+
     mappings = json.load(open(os.path.join(d, "mappings.json")))
     rc, out, err = run("--snapshot", snap, "-j", "mappings", "--device", "0:3.0")
     want = [m for m in mappings if m["bdf"] == "0000:00:03.0"]

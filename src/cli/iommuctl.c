@@ -48,6 +48,8 @@ static const verb_entry verbs[] = {
             "Show each remapping unit: registers, mode, status, owner, faults" }, 0, NULL },
         { { "devices", 0, 0, verb_devices, "",
             "Show PCI devices with their IOMMU group, unit, domain and translation" }, 0, NULL },
+        { { "domains", 0, 0, verb_domains, "",
+            "Show the domains in use: unit, domain ID, translation, devices" }, 0, NULL },
         { { "mappings", 0, 0, verb_mappings, "",
             "Show what each device (and PASID) can reach: IOVA -> physical ranges" }, VOPT_MAPPINGS,
           "[--device BDF] [--domain DID] [--pasid N]" },

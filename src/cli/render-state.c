@@ -236,3 +236,17 @@ void render_fault_event(json_object *o) {
 void render_fault_event_json(json_object *o) {
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
+
+void render_domains(json_object *o) {
+        printf("%-6s %6s %-13s %s\n", "UNIT", "DOMAIN", "TRANSLATION", "DEVICES");
+        for (size_t i = 0; i < json_object_array_length(o); i++) {
+                json_object *d = json_object_array_get_idx(o, i), *devices = json_get(d, "devices");
+                char t[32];
+
+                printf("%-6s %6" PRId64 " %-13s", json_get_string(d, "unit"), json_get_i64(d, "domain"),
+                       or_dash(d, "translation", t, sizeof t));
+                for (size_t k = 0; k < json_object_array_length(devices); k++)
+                        printf(" %s", json_object_get_string(json_object_array_get_idx(devices, k)));
+                putchar('\n');
+        }
+}

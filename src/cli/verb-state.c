@@ -66,6 +66,10 @@ int verb_devices(int argc, char **argv) {
         return show("v1.devices", NULL, model_devices, render_devices);
 }
 
+int verb_domains(int argc, char **argv) {
+        return show("v1.domains", NULL, model_domains, render_domains);
+}
+
 static int mappings_with_filter(iommu_system *s, json_object **ret, iommu_error *err) {
         mappings_filter f = {
                 .have_device = arg.have_device,

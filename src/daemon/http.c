@@ -85,7 +85,7 @@ struct http_server {
         manager *m;
         struct MHD_Daemon *daemon;
         int fd; /* the listening socket */
-        sd_event_source *io, *timer, *sweep;
+        sd_event_source *io, *timer, *now, *sweep;
         uint64_t sweep_at; /* UINT64_MAX: not armed */
         bool rerun;        /* a connection closed: run libmicrohttpd again at once */
         http_conn *conns;
@@ -214,7 +214,8 @@ static enum MHD_Result reply_answer(http_server *h, struct MHD_Connection *c, co
         const answer *a = source_answer(m->source, key, manager_now(m), m->conf->refresh_interval_usec);
 
         if (a->error)
-                return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, a->error, "%s", a->message);
+                return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, a->error, "%s",
+                                   a->message);
         /* copied: the cache entry may be gone before the answer is sent */
         return queue(c, MHD_HTTP_OK, response_new(TYPE_JSON, a->json, a->json_len, MHD_RESPMEM_MUST_COPY));
 }
@@ -254,8 +255,8 @@ static json_object *query_value(const char *s, bool *ret_oom) {
                 set = "0123456789abcdefABCDEF";
         }
         errno = 0;
-        if (digits[0] && strspn(digits, set) == strlen(digits) && (v = strtoull(digits, NULL, base), errno == 0) &&
-            (s[0] != '-' || v <= INT64_MAX)) {
+        if (digits[0] && strspn(digits, set) == strlen(digits) &&
+            (v = strtoull(digits, NULL, base), errno == 0) && (s[0] != '-' || v <= INT64_MAX)) {
                 if (s[0] == '-')
                         o = json_object_new_int64(-(int64_t) v);
                 else
@@ -303,7 +304,8 @@ static json_object *query_params(struct MHD_Connection *c, enum MHD_Result *ret)
         (void) MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
         if (q.error) {
                 json_object_put(q.params);
-                *ret = reply_error(c, q.error == EINVAL ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                *ret = reply_error(c,
+                                   q.error == EINVAL ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR,
                                    NULL, NULL, q.error, "%s", q.message);
                 return NULL;
         }
@@ -329,8 +331,10 @@ static enum MHD_Result serve_faults(http_server *h, struct MHD_Connection *c) {
         _cleanup_json_ json_object *o = NULL;
         iommu_error err = {};
 
-        if (source_faults(m->source, m->faults, manager_now(m), m->conf->refresh_interval_usec, &o, &err) < 0)
-                return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, err.error, "%s", err.message);
+        if (source_faults(m->source, m->faults, manager_now(m), m->conf->refresh_interval_usec, &o, &err) <
+            0)
+                return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, err.error, "%s",
+                                   err.message);
         return reply_object(c, o);
 }
 
@@ -368,8 +372,8 @@ static enum MHD_Result serve_metrics(http_server *h, struct MHD_Connection *c) {
                 return MHD_queue_response(c, MHD_HTTP_OK, h->metrics);
 
         if (daemon_metrics(m, &text, &size, &err) < 0)
-                return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, err.error ? err.error : EIO,
-                                   "%s", err.message);
+                return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL,
+                                   err.error ? err.error : EIO, "%s", err.message);
         r = MHD_create_response_from_buffer(size, text, MHD_RESPMEM_MUST_FREE);
         if (!r) {
                 free(text);
@@ -409,12 +413,14 @@ static enum MHD_Result serve_reload(http_server *h, struct MHD_Connection *c) {
 
         log_info("Reload requested by HTTP client %s", peer_of(c, peer, sizeof peer));
         if (manager_reload(m, &err) < 0)
-                return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, err.error, "%s", err.message);
+                return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, err.error, "%s",
+                                   err.message);
         o = json_object_new_object();
         if (o) {
                 json_object_object_add(o, "reloaded", json_object_new_boolean(true));
-                json_object_object_add(o, "source",
-                                       json_object_new_string(source_is_live(m->source) ? "live" : "snapshot"));
+                json_object_object_add(
+                        o, "source",
+                        json_object_new_string(source_is_live(m->source) ? "live" : "snapshot"));
         }
         return reply_object(c, o);
 }
@@ -455,18 +461,19 @@ static bool refuse_change(http_server *h, struct MHD_Connection *c, const route 
         const char *why;
 
         if (!h->token) {
-                *ret = reply_error(c, MHD_HTTP_FORBIDDEN, NULL, NULL, EPERM,
-                                   "%s changes state: changes over HTTP are disabled (they need AllowChanges=yes "
-                                   "and TokenFile= in iommud.conf)",
-                                   rt->method);
+                *ret = reply_error(
+                        c, MHD_HTTP_FORBIDDEN, NULL, NULL, EPERM,
+                        "%s changes state: changes over HTTP are disabled (they need AllowChanges=yes "
+                        "and TokenFile= in iommud.conf)",
+                        rt->method);
                 return true;
         }
         why = challenge(h, c);
         if (why) {
                 bool wrong = strstr(why, "invalid_token");
 
-                log_notice("HTTP client %s: %s refused: %s bearer token", peer_of(c, peer, sizeof peer), rt->path,
-                           wrong ? "wrong" : "no");
+                log_notice("HTTP client %s: %s refused: %s bearer token", peer_of(c, peer, sizeof peer),
+                           rt->path, wrong ? "wrong" : "no");
                 *ret = reply_error(c, MHD_HTTP_UNAUTHORIZED, MHD_HTTP_HEADER_WWW_AUTHENTICATE, why, EACCES,
                                    "%s changes state: it needs the bearer token of TokenFile= "
                                    "(Authorization: Bearer TOKEN)%s",
@@ -517,29 +524,33 @@ static enum MHD_Result first_arg(void *cls, enum MHD_ValueKind kind, const char 
 }
 
 /* The answer to a request whose headers (and body) are in. */
-static enum MHD_Result respond(http_server *h, struct MHD_Connection *c, const char *url, const char *method) {
+static enum MHD_Result respond(http_server *h, struct MHD_Connection *c, const char *url,
+                               const char *method) {
         enum MHD_Result ret;
         const char *arg = NULL;
         const route *rt;
 
         rt = route_find(url);
         if (!rt)
-                return reply_error(c, MHD_HTTP_NOT_FOUND, NULL, NULL, ENOENT,
-                                   "No resource %.64s here (GET /v1/info, /v1/dmar, /v1/devices, /v1/domains, "
-                                   "/v1/mappings, /v1/faults, /healthz, /metrics; POST /v1/faults/clear, "
-                                   "/v1/reload)",
-                                   url);
+                return reply_error(
+                        c, MHD_HTTP_NOT_FOUND, NULL, NULL, ENOENT,
+                        "No resource %.64s here (GET /v1/info, /v1/dmar, /v1/devices, /v1/domains, "
+                        "/v1/mappings, /v1/faults, /healthz, /metrics; POST /v1/faults/clear, "
+                        "/v1/reload)",
+                        url);
         if (rt->changing) {
                 if (!streq(method, MHD_HTTP_METHOD_POST))
-                        return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, MHD_HTTP_HEADER_ALLOW, "POST", EOPNOTSUPP,
-                                           "%s changes state: it takes POST, not %.16s", rt->path, method);
+                        return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, MHD_HTTP_HEADER_ALLOW, "POST",
+                                           EOPNOTSUPP, "%s changes state: it takes POST, not %.16s",
+                                           rt->path, method);
                 if (refuse_change(h, c, rt, &ret))
                         return ret;
                 return rt->fn(h, c);
         }
         if (!streq(method, MHD_HTTP_METHOD_GET) && !streq(method, MHD_HTTP_METHOD_HEAD))
-                return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, MHD_HTTP_HEADER_ALLOW, "GET, HEAD", EOPNOTSUPP,
-                                   "%s is read-only: it takes GET or HEAD, not %.16s", rt->path, method);
+                return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, MHD_HTTP_HEADER_ALLOW, "GET, HEAD",
+                                   EOPNOTSUPP, "%s is read-only: it takes GET or HEAD, not %.16s", rt->path,
+                                   method);
         /* as the socket API: a method without params refuses any */
         if (rt->method && !rt->params) {
                 (void) MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, first_arg, &arg);
@@ -634,7 +645,8 @@ static int on_sweep(sd_event_source *es, uint64_t usec, void *userdata) {
                         /* libmicrohttpd reads the end of the stream and closes the connection */
                         (void) shutdown(c->fd, SHUT_RDWR);
                         c->shut = true;
-                        log_debug("HTTP connection (fd %d) closed: no answer within ConnectionTimeoutSec=", c->fd);
+                        log_debug("HTTP connection (fd %d) closed: no answer within ConnectionTimeoutSec=",
+                                  c->fd);
                 } else if (c->deadline < next)
                         next = c->deadline;
         }
@@ -658,7 +670,9 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
                         free(c);
                         return;
                 }
-                *c = (http_conn){ .h = h, .fd = i->connect_fd, .deadline = manager_now(h->m) + timeout,
+                *c = (http_conn){ .h = h,
+                                  .fd = i->connect_fd,
+                                  .deadline = manager_now(h->m) + timeout,
                                   .next = h->conns };
                 if (h->conns)
                         h->conns->prev = c;
@@ -688,7 +702,8 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
 static void on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
         http_server *h = cls;
-        const union MHD_ConnectionInfo *i = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        const union MHD_ConnectionInfo *i =
+                MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         http_conn *c = i ? i->socket_context : NULL;
 
         /* the next request's time starts now */
@@ -732,6 +747,15 @@ static void http_arm(http_server *h) {
                 return;
         }
         h->rerun = false;
+        /* Work pending (data read ahead, answers to write): the next loop
+         * iteration, not a timer, which sd-event may push back by its
+         * accuracy to coalesce wakeups, holding every answer up. */
+        if (ms == 0) {
+                r = sd_event_source_set_enabled(h->now, SD_EVENT_ONESHOT);
+                if (r < 0)
+                        log_warning("Failed to arm the HTTP event source: %s", strerror(-r));
+                return;
+        }
         if (ms > 3600 * 1000)
                 ms = 3600 * 1000;
         r = sd_event_source_set_time(h->timer, manager_now(h->m) + ms * USEC_PER_MSEC);
@@ -750,6 +774,14 @@ static int on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) 
 }
 
 static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
+        http_server *h = userdata;
+
+        (void) MHD_run(h->daemon);
+        http_arm(h);
+        return 0;
+}
+
+static int on_now(sd_event_source *es, void *userdata) {
         http_server *h = userdata;
 
         (void) MHD_run(h->daemon);
@@ -796,13 +828,15 @@ static int token_load(const char *path, char **ret, size_t *ret_len, iommu_error
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0) {
-                        r = iommu_error_set(err, errno, "Failed to read TokenFile=%s: %s", path, strerror(errno));
+                        r = iommu_error_set(err, errno, "Failed to read TokenFile=%s: %s", path,
+                                            strerror(errno));
                         break;
                 }
                 n += (size_t) k;
         }
         if (r >= 0 && n > HTTP_MAX_TOKEN)
-                r = iommu_error_set(err, EFBIG, "TokenFile=%s is larger than %u bytes", path, HTTP_MAX_TOKEN);
+                r = iommu_error_set(err, EFBIG, "TokenFile=%s is larger than %u bytes", path,
+                                    HTTP_MAX_TOKEN);
         for (start = 0; r >= 0 && start < n && strchr(" \t\r\n", buf[start]); start++)
                 ;
         for (end = n; r >= 0 && end > start && strchr(" \t\r\n", buf[end - 1]); end--)
@@ -811,8 +845,8 @@ static int token_load(const char *path, char **ret, size_t *ret_len, iommu_error
                 r = iommu_error_set(err, EINVAL, "TokenFile=%s is empty", path);
         for (size_t i = start; r >= 0 && i < end; i++)
                 if (buf[i] <= ' ' || buf[i] >= 0x7f)
-                        r = iommu_error_set(err, EINVAL, "TokenFile=%s must hold one word of printable ASCII",
-                                            path);
+                        r = iommu_error_set(err, EINVAL,
+                                            "TokenFile=%s must hold one word of printable ASCII", path);
         if (r >= 0) {
                 *ret = strndup(buf + start, end - start);
                 *ret_len = end - start;
@@ -835,7 +869,8 @@ static void token_setup(http_server *h, const daemon_conf *conf) {
         else if (token_load(conf->http_token_file, &token, &len, &err) < 0)
                 log_error("AllowChanges=yes, but changes over HTTP stay disabled: %s", err.message);
         else
-                log_info("Changes over HTTP are enabled, with the bearer token of %s", conf->http_token_file);
+                log_info("Changes over HTTP are enabled, with the bearer token of %s",
+                         conf->http_token_file);
         token_forget(h);
         h->token = token;
         h->token_len = len;
@@ -863,7 +898,8 @@ static int listen_on(const char *address, int *ret, iommu_error *err) {
         port = strtoul(colon + 1, NULL, 10);
         if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
                 host[n - 1] = '\0';
-                sa.in6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons((uint16_t) port) };
+                sa.in6 = (struct sockaddr_in6){ .sin6_family = AF_INET6,
+                                                .sin6_port = htons((uint16_t) port) };
                 if (inet_pton(AF_INET6, host + 1, &sa.in6.sin6_addr) != 1)
                         return iommu_error_set(err, EINVAL, "Invalid ListenHTTP=%s", address);
                 len = sizeof sa.in6;
@@ -881,8 +917,8 @@ static int listen_on(const char *address, int *ret, iommu_error *err) {
         if (sa.sa.sa_family == AF_INET6)
                 (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
         if (bind(fd, &sa.sa, len) < 0 || listen(fd, SOMAXCONN) < 0)
-                return iommu_error_set(err, errno, "Failed to listen for HTTP on %s (ListenHTTP=): %s", address,
-                                       strerror(errno));
+                return iommu_error_set(err, errno, "Failed to listen for HTTP on %s (ListenHTTP=): %s",
+                                       address, strerror(errno));
         *ret = TAKE_FD(fd);
         return 0;
 }
@@ -919,10 +955,11 @@ int http_new(manager *m, int fd, http_server **ret, iommu_error *err) {
                  * which by now is one of ours: leave it alone */
                 if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) <= 0) {
                         passed = -EBADF;
-                        return iommu_error_set(err, ENOTSOCK,
-                                               "The socket passed as iommud-http.socket (fd %d) is not a listening "
-                                               "TCP socket",
-                                               fd);
+                        return iommu_error_set(
+                                err, ENOTSOCK,
+                                "The socket passed as iommud-http.socket (fd %d) is not a listening "
+                                "TCP socket",
+                                fd);
                 }
                 h->fd = TAKE_FD(passed);
                 if (getsockname(h->fd, &sa.sa, &len) < 0)
@@ -940,9 +977,11 @@ int http_new(manager *m, int fd, http_server **ret, iommu_error *err) {
         /* MHD_USE_ITC is what MHD_quiesce_daemon() needs with a polling
          * thread; without threads libmicrohttpd drops it as useless, and
          * quiescing works all the same */
+        /* clang-format off */
         h->daemon = MHD_start_daemon(
                 MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
-                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, /* first, or the early messages go to stderr */
+                /* first, or its early messages go to stderr */
+                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) h->fd,
                 MHD_OPTION_CONNECTION_TIMEOUT, h->timeout_sec,
                 MHD_OPTION_CONNECTION_LIMIT, h->max_connections,
@@ -954,20 +993,28 @@ int http_new(manager *m, int fd, http_server **ret, iommu_error *err) {
                 MHD_OPTION_STRICT_FOR_CLIENT, (int) 1,
                 MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int) 1,
                 MHD_OPTION_END);
+        /* clang-format on */
         if (!h->daemon) {
                 /* some of its failure paths close the socket, some do not */
                 h->fd = -EBADF;
-                return iommu_error_set(err, EIO, "Failed to start the HTTP server on %s (libmicrohttpd said why above)",
-                                       h->where);
+                return iommu_error_set(
+                        err, EIO, "Failed to start the HTTP server on %s (libmicrohttpd said why above)",
+                        h->where);
         }
         info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
         if (!info)
-                return iommu_error_set(err, EIO, "Failed to start the HTTP server: libmicrohttpd has no epoll fd");
+                return iommu_error_set(err, EIO,
+                                       "Failed to start the HTTP server: libmicrohttpd has no epoll fd");
         r = sd_event_add_io(m->event, &h->io, info->epoll_fd, EPOLLIN, on_io, h);
         if (r >= 0)
                 r = sd_event_add_time(m->event, &h->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_timer, h);
         if (r >= 0)
-                r = sd_event_add_time(m->event, &h->sweep, CLOCK_MONOTONIC, 0, USEC_PER_MSEC / 10, on_sweep, h);
+                r = sd_event_add_defer(m->event, &h->now, on_now, h);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(h->now, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &h->sweep, CLOCK_MONOTONIC, 0, USEC_PER_MSEC / 10, on_sweep,
+                                      h);
         if (r >= 0)
                 r = sd_event_source_set_enabled(h->sweep, SD_EVENT_OFF);
         if (r < 0)
@@ -983,6 +1030,7 @@ http_server *http_free(http_server *h) {
                 return NULL;
         h->io = sd_event_source_disable_unref(h->io);
         h->timer = sd_event_source_disable_unref(h->timer);
+        h->now = sd_event_source_disable_unref(h->now);
         h->sweep = sd_event_source_disable_unref(h->sweep);
         if (h->daemon) {
                 /* takes the socket out of libmicrohttpd's hands, so that

@@ -162,9 +162,13 @@ static const char *status_text(manager *m, char *buf, size_t size) {
         char what[PATH_MAX + 32];
         size_t n = m->source->system->n_units;
         unsigned clients = m->server ? server_n_clients(m->server) : 0;
+        unsigned http = http_n_connections(m->http);
+        int k;
 
-        snprintf(buf, size, "Serving %zu unit%s from %s, %u client%s", n, n == 1 ? "" : "s",
-                 source_describe(m->source, what, sizeof what), clients, clients == 1 ? "" : "s");
+        k = snprintf(buf, size, "Serving %zu unit%s from %s, %u client%s", n, n == 1 ? "" : "s",
+                     source_describe(m->source, what, sizeof what), clients, clients == 1 ? "" : "s");
+        if (m->http && k >= 0 && (size_t) k < size)
+                snprintf(buf + k, size - (size_t) k, ", %u HTTP connection%s", http, http == 1 ? "" : "s");
         return buf;
 }
 

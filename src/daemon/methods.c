@@ -73,6 +73,10 @@ static void method_devices(manager *m, conn *c, const protocol_request *req, rep
         answer_of(m, ANSWER_DEVICES, req, out);
 }
 
+static void method_domains(manager *m, conn *c, const protocol_request *req, reply *out) {
+        answer_of(m, ANSWER_DOMAINS, req, out);
+}
+
 static void method_dmar(manager *m, conn *c, const protocol_request *req, reply *out) {
         answer_of(m, ANSWER_DMAR, req, out);
 }
@@ -170,6 +174,7 @@ static const struct {
 } handlers[] = {
         { .name = "v1.info", .fn = method_info },
         { .name = "v1.devices", .fn = method_devices },
+        { .name = "v1.domains", .fn = method_domains },
         { .name = "v1.dmar", .fn = method_dmar },
         { .name = "v1.mappings", .fn = method_mappings },
         { .name = "v1.faults", .fn = method_faults },
@@ -238,7 +243,7 @@ void methods_handle_line(manager *m, conn *c, const char *line, size_t len) {
         if (!method)
                 reply_error(
                         &out, EOPNOTSUPP,
-                        "Unknown method \"%.64s\" (v1.info, v1.devices, v1.dmar, v1.mappings, v1.faults, "
+                        "Unknown method \"%.64s\" (v1.info, v1.devices, v1.domains, v1.dmar, v1.mappings, v1.faults, "
                         "v1.faults.subscribe, v1.faults.clear, v1.reload, v1.version)",
                         req.method);
         else if (!(method->flags & PROTOCOL_CHANGING) || may_change(m, c, method->name, &out)) {

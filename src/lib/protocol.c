@@ -15,6 +15,7 @@
 static const protocol_method methods[] = {
         { "v1.info", PROTOCOL_READ },
         { "v1.devices", PROTOCOL_READ },
+        { "v1.domains", PROTOCOL_READ },
         { "v1.dmar", PROTOCOL_READ },
         { "v1.mappings", PROTOCOL_READ },
         { "v1.faults", PROTOCOL_READ },

@@ -22,7 +22,7 @@
  *
  * Methods mirror iommuctl's commands and return exactly the JSON that
  * iommuctl --json prints for them:
- *   v1.info, v1.devices, v1.dmar              no params
+ *   v1.info, v1.devices, v1.domains, v1.dmar  no params
  *   v1.mappings        {"device": "BDF", "domain": DID, "pasid": N}, each optional
  *   v1.faults          {"units": [{"name", "fsts", "records"}], "log": [event data...]}
  *   v1.faults.subscribe  result {"subscribed": true}; then fault events
