@@ -415,13 +415,7 @@ static enum MHD_Result serve_reload(http_server *h, struct MHD_Connection *c) {
         if (manager_reload(m, &err) < 0)
                 return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, err.error, "%s",
                                    err.message);
-        o = json_object_new_object();
-        if (o) {
-                json_object_object_add(o, "reloaded", json_object_new_boolean(true));
-                json_object_object_add(
-                        o, "source",
-                        json_object_new_string(source_is_live(m->source) ? "live" : "snapshot"));
-        }
+        o = manager_reload_result(m);
         return reply_object(c, o);
 }
 

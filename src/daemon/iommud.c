@@ -323,6 +323,17 @@ static void warn_restart_only(const daemon_conf *old, const daemon_conf *new) {
                 log_warning("SocketMode= changed: it takes effect when iommud restarts");
 }
 
+json_object *manager_reload_result(manager *m) {
+        json_object *o = json_object_new_object();
+
+        if (o) {
+                json_object_object_add(o, "reloaded", json_object_new_boolean(true));
+                json_object_object_add(o, "source",
+                                       json_object_new_string(source_is_live(m->source) ? "live" : "snapshot"));
+        }
+        return o;
+}
+
 int manager_reload(manager *m, iommu_error *err) {
         _cleanup_(conf_freep) daemon_conf *conf = NULL;
         _cleanup_(source_freep) source *src = NULL;

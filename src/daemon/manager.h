@@ -45,6 +45,10 @@ typedef struct manager {
  * stays as it was and err says why. */
 int manager_reload(manager *m, iommu_error *err);
 
+/* The answer to a reload, over the socket or HTTP:
+ * {"reloaded": true, "source": "live" | "snapshot"} (NULL when out of memory). */
+json_object *manager_reload_result(manager *m);
+
 /* CLOCK_MONOTONIC / CLOCK_REALTIME of this loop iteration, in usec. */
 uint64_t manager_now(manager *m);
 uint64_t manager_realtime(manager *m);

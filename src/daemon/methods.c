@@ -132,7 +132,6 @@ static void method_clear(manager *m, conn *c, const protocol_request *req, reply
 
 static void method_reload(manager *m, conn *c, const protocol_request *req, reply *out) {
         iommu_error err = {};
-        json_object *o;
         int r;
 
         if (!no_params(req, out))
@@ -143,14 +142,7 @@ static void method_reload(manager *m, conn *c, const protocol_request *req, repl
                 reply_error(out, -r, "%s", err.message);
                 return;
         }
-        o = json_object_new_object();
-        if (o) {
-                json_object_object_add(o, "reloaded", json_object_new_boolean(true));
-                json_object_object_add(
-                        o, "source",
-                        json_object_new_string(source_is_live(m->source) ? "live" : "snapshot"));
-        }
-        reply_object(out, o);
+        reply_object(out, manager_reload_result(m));
 }
 
 static void method_version(manager *m, conn *c, const protocol_request *req, reply *out) {
