@@ -9,6 +9,7 @@ and the physical pages of a buffer the kernel mapped for edu through VFIO
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -150,6 +151,16 @@ for line in read("follow.json").splitlines():
 ok(read("follow.rc").strip() == "0" and any(is_edu_fault(e) for e in events),
    "iommuctl faults --follow got the fault from iommud: 00:03.0 write 0x2000000, reason 0x05",
    f"rc={read('follow.rc')} {read('follow.err')}\n{events}")
+metrics = read("metrics.txt") if os.path.exists(os.path.join(a.out, "metrics.txt")) else ""
+p = subprocess.run(["promtool", "check", "metrics"], input=metrics, capture_output=True, text=True) \
+    if shutil.which("promtool") else None
+ok(read("metrics.rc").strip() == "0" and p is not None and p.returncode == 0,
+   "GET /metrics from the live iommud in the guest passes promtool check metrics",
+   (p.stdout + p.stderr) if p else "promtool missing (Debian package prometheus)")
+faults_05 = [l for l in metrics.splitlines() if l.startswith('iommu_faults_total{') and 'unit="dmar0"' in l
+             and 'reason="0x05"' in l]
+ok(faults_05 and float(faults_05[0].split()[-1]) >= 1 and 'iommu_translation_enabled{unit="dmar0"} 1' in metrics,
+   "/metrics counts the edu fault (reason 0x05) and says translation is on", "\n".join(faults_05) or metrics[:1500])
 after = load("faults-after.json")
 ok(any(is_edu_fault(e) for e in after.get("log", [])) and
    all(e.get("source") in ("kernel-log", "registers") for e in after.get("log", [])),
