@@ -23,8 +23,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "access.h"
-#include "walk.h"
+#include "access/access.h"
+#include "walk/walk.h"
 
 #define LEAVES (UINT64_C(1) << 20)
 #define LEAF_TABLES (LEAVES / 512)
@@ -70,8 +70,8 @@ static int on_ranges(void *u, const walk_target *t, const walk_range *r, size_t 
 }
 
 /* One call per range, or per batch of ranges. */
-static const walk_ops ops_range = {.target = on_target, .range = on_range, .anomaly = on_anomaly};
-static const walk_ops ops_ranges = {.target = on_target, .ranges = on_ranges, .anomaly = on_anomaly};
+static const walk_ops ops_range = { .target = on_target, .range = on_range, .anomaly = on_anomaly };
+static const walk_ops ops_ranges = { .target = on_target, .ranges = on_ranges, .anomaly = on_anomaly };
 
 static double now(void) {
         struct timespec ts;

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/macro.h"
 #include "iasl-text.h"
-#include "macro.h"
 
 /* The banner lines iasl 20200925 writes, after " * ".  Only this version's
  * layout is known here: another one is an error to look at, not a guess. */

@@ -18,13 +18,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "faults.h"
-#include "json-util.h"
-#include "manager.h"
-#include "metrics.h"
-#include "model.h"
-#include "regs.h"
-#include "stats.h"
+#include "basic/json-util.h"
+#include "daemon/faults.h"
+#include "daemon/manager.h"
+#include "daemon/stats.h"
+#include "decode/regs.h"
+#include "model/metrics.h"
+#include "model/model.h"
 
 static uint64_t now_usec(clockid_t clock) {
         struct timespec ts;

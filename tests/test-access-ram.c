@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "access.h"
+#include "access/access.h"
 #include "check-main.h"
 
 static iommu_ram *ram;
@@ -147,7 +147,7 @@ static void nopeek_free(iommu_ram *r) {
         free(r);
 }
 
-static const iommu_ram_ops nopeek_ops = {.name = "nopeek", .read = nopeek_read, .free = nopeek_free};
+static const iommu_ram_ops nopeek_ops = { .name = "nopeek", .read = nopeek_read, .free = nopeek_free };
 
 START_TEST(page_through_scratch) {
         _Alignas(8) uint8_t scratch[4096];
@@ -161,8 +161,8 @@ START_TEST(page_through_scratch) {
         n->ram.ranges = malloc(2 * sizeof *n->ram.ranges);
         ck_assert_ptr_nonnull(n->ram.ranges);
         /* touching but not merged, as another backend may list them */
-        n->ram.ranges[0] = (phys_range){0x9000, 0x9fff};
-        n->ram.ranges[1] = (phys_range){0xa000, 0xafff};
+        n->ram.ranges[0] = (phys_range){ 0x9000, 0x9fff };
+        n->ram.ranges[1] = (phys_range){ 0xa000, 0xafff };
         n->ram.n_ranges = 2;
         n->inner = ram;
         ck_assert(iommu_ram_contains(&n->ram, 0x9000, 0x2000));

@@ -16,11 +16,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "access.h"
+#include "access/access.h"
+#include "access/ctx.h"
 #include "check-main.h"
-#include "ctx.h"
-#include "layouts.h"
-#include "regs.h"
+#include "decode/layouts.h"
+#include "decode/regs.h"
 
 /* ---- fixture trees ---- */
 
@@ -88,13 +88,13 @@ static void put_at(const fixture *f, const char *rel, uint64_t offset, const voi
         ck_assert_int_eq(pwrite(fd, data, len, (off_t) offset), (ssize_t) len);
 }
 
-#define assert_msg_has(e, s)                                                                                \
+#define assert_msg_has(e, s) \
         ck_assert_msg(strstr((e).message, (s)), "message \"%s\" lacks \"%s\"", (e).message, (s))
 
 /* ---- the context ---- */
 
 START_TEST(ctx_sysroot) {
-        static const char *const real[] = {NULL, "", "/", "//"};
+        static const char *const real[] = { NULL, "", "/", "//" };
         _cleanup_(iommu_ctx_freep) iommu_ctx *c = NULL;
         _cleanup_free_ char *a = NULL, *b = NULL, *d = NULL;
 
@@ -251,17 +251,17 @@ START_TEST(iomem_malformed) {
                 const char *text;
                 const char *line;
         } cases[] = {
-                {"00000000-00000fff : Reserved\n00001000-0009fbff System RAM\n", "line 2 "},
-                {"00001000-0009fbff : System RAM\n\n", "line 2 "},
-                {"0009fbff-00001000 : System RAM\n", "line 1 "},
-                {"00001000-0009fbfg : System RAM\n", "line 1 "},
-                {"00001000 : System RAM\n", "line 1 "},
-                {"-0009fbff : System RAM\n", "line 1 "},
-                {"a:\n", "line 1 "},
-                {"00000000-00000fff : Reserved\n  x0000000-00000fff : Reserved\n", "line 2 "},
-                {"00000000-00000fff : Reserved\n\t00000000-00000fff : Reserved\n", "line 2 "},
-                {"00000000000000000-1 : System RAM\n", "line 1 "},
-                {"0x1000-0x2000 : System RAM\n", "line 1 "},
+                { "00000000-00000fff : Reserved\n00001000-0009fbff System RAM\n", "line 2 " },
+                { "00001000-0009fbff : System RAM\n\n", "line 2 " },
+                { "0009fbff-00001000 : System RAM\n", "line 1 " },
+                { "00001000-0009fbfg : System RAM\n", "line 1 " },
+                { "00001000 : System RAM\n", "line 1 " },
+                { "-0009fbff : System RAM\n", "line 1 " },
+                { "a:\n", "line 1 " },
+                { "00000000-00000fff : Reserved\n  x0000000-00000fff : Reserved\n", "line 2 " },
+                { "00000000-00000fff : Reserved\n\t00000000-00000fff : Reserved\n", "line 2 " },
+                { "00000000000000000-1 : System RAM\n", "line 1 " },
+                { "0x1000-0x2000 : System RAM\n", "line 1 " },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -322,12 +322,12 @@ typedef struct test_segment {
  *  the first of them (different bytes: it must never be used), vmalloc
  *  (p_paddr -1), and a sparse, high one at 4 GiB, 1 GiB into the file. */
 static const test_segment kcore_segs[] = {
-        {.paddr = 0x1000, .size = 0x9f000, .offset = 0x10000},
-        {.paddr = 0x100000, .size = 0x100000, .offset = 0x100000},
-        {.paddr = 0x200000, .size = 0x100000, .offset = 0x200000},
-        {.paddr = 0x180000, .size = 0x10000, .offset = 0x300000, .fill = 0xdd},
-        {.paddr = UINT64_MAX, .size = 0x1000, .offset = 0x310000, .fill = 0xee},
-        {.paddr = 0x100000000, .size = 0x200000, .offset = 0x40000000},
+        { .paddr = 0x1000, .size = 0x9f000, .offset = 0x10000 },
+        { .paddr = 0x100000, .size = 0x100000, .offset = 0x100000 },
+        { .paddr = 0x200000, .size = 0x100000, .offset = 0x200000 },
+        { .paddr = 0x180000, .size = 0x10000, .offset = 0x300000, .fill = 0xdd },
+        { .paddr = UINT64_MAX, .size = 0x1000, .offset = 0x310000, .fill = 0xee },
+        { .paddr = 0x100000000, .size = 0x200000, .offset = 0x40000000 },
 };
 
 /* System RAM: low RAM ends before the segment does; the high segment is
@@ -365,7 +365,7 @@ static void put_kcore(const fixture *f) {
         Elf64_Ehdr eh = kcore_ehdr((unsigned) nseg + 1);
         _cleanup_free_ uint8_t *buf = NULL;
 
-        ph[0] = (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = 0x1000, .p_filesz = 0x100};
+        ph[0] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = 0x1000, .p_filesz = 0x100 };
         for (size_t i = 0; i < nseg; i++) {
                 const test_segment *s = &kcore_segs[i];
                 ph[i + 1] = (Elf64_Phdr){
@@ -498,8 +498,8 @@ static void expect_bad_kcore(const void *hdr, size_t hdr_len, const void *ph, si
 START_TEST(kcore_malformed) {
         Elf64_Ehdr eh;
         Elf64_Phdr ph[2] = {
-                {.p_type = PT_LOAD, .p_paddr = 0x1000, .p_offset = 0x1000, .p_filesz = 0x1000},
-                {.p_type = PT_LOAD, .p_paddr = 0x2000, .p_offset = 0x2000, .p_filesz = 0x1000},
+                { .p_type = PT_LOAD, .p_paddr = 0x1000, .p_offset = 0x1000, .p_filesz = 0x1000 },
+                { .p_type = PT_LOAD, .p_paddr = 0x2000, .p_offset = 0x2000, .p_filesz = 0x1000 },
         };
         Elf64_Phdr bad;
 
@@ -544,16 +544,20 @@ START_TEST(kcore_malformed) {
         /* segments that wrap around */
         eh = kcore_ehdr(1);
         bad = (Elf64_Phdr){
-                .p_type = PT_LOAD, .p_paddr = 0xfffffffffffff000, .p_offset = 0x1000, .p_filesz = 0x2000};
+                .p_type = PT_LOAD, .p_paddr = 0xfffffffffffff000, .p_offset = 0x1000, .p_filesz = 0x2000
+        };
         expect_bad_kcore(&eh, sizeof eh, &bad, sizeof bad, EINVAL, "program header 0 is invalid");
         bad = (Elf64_Phdr){
-                .p_type = PT_LOAD, .p_paddr = 0x1000, .p_offset = 0x7ffffffffffff000, .p_filesz = 0x2000};
+                .p_type = PT_LOAD, .p_paddr = 0x1000, .p_offset = 0x7ffffffffffff000, .p_filesz = 0x2000
+        };
         expect_bad_kcore(&eh, sizeof eh, &bad, sizeof bad, EINVAL, "program header 0 is invalid");
         /* only vmalloc: nothing by physical address */
-        bad = (Elf64_Phdr){.p_type = PT_LOAD, .p_paddr = UINT64_MAX, .p_offset = 0x1000, .p_filesz = 0x2000};
+        bad = (Elf64_Phdr){
+                .p_type = PT_LOAD, .p_paddr = UINT64_MAX, .p_offset = 0x1000, .p_filesz = 0x2000
+        };
         expect_bad_kcore(&eh, sizeof eh, &bad, sizeof bad, ENODATA, "no PT_LOAD segment");
         /* segments, but none of them System RAM */
-        bad = (Elf64_Phdr){.p_type = PT_LOAD, .p_paddr = 0x9fc00, .p_offset = 0x1000, .p_filesz = 0x400};
+        bad = (Elf64_Phdr){ .p_type = PT_LOAD, .p_paddr = 0x9fc00, .p_offset = 0x1000, .p_filesz = 0x400 };
         expect_bad_kcore(&eh, sizeof eh, &bad, sizeof bad, ENODATA, "No System RAM range");
 }
 END_TEST
@@ -562,7 +566,7 @@ START_TEST(kcore_data_truncated) {
         _cleanup_fixture_ fixture f = {};
         _cleanup_(iommu_ram_freep) iommu_ram *ram = NULL;
         Elf64_Ehdr eh = kcore_ehdr(1);
-        Elf64_Phdr ph = {.p_type = PT_LOAD, .p_paddr = 0x100000, .p_offset = 0x1000, .p_filesz = 0x200000};
+        Elf64_Phdr ph = { .p_type = PT_LOAD, .p_paddr = 0x100000, .p_offset = 0x1000, .p_filesz = 0x200000 };
         uint8_t buf[16];
         iommu_error e = {};
 
@@ -736,17 +740,17 @@ static const struct {
         unsigned width;
         uint64_t value;
 } unit_regs[] = {
-        {REG_VER, 32, 0x10},
-        {REG_CAP, 64, 0x00d2008c22260286},
-        {REG_ECAP, 64, 0x0000000000000f42},
-        {REG_GCMD, 32, 0x5a5a5a5a},
-        {REG_GSTS, 32, 0xc4000000},
-        {REG_RTADDR, 64, 0x0000000002531000},
-        {REG_FSTS, 32, 0x00000002},
-        {0xf0, 64, 0x1111111111111111},  /* IVA */
-        {0xf8, 64, 0x9200000500000000},  /* IOTLB */
-        {0x220, 64, 0x0000000012345000}, /* FRCD low */
-        {0x228, 64, 0x8500000600000018}, /* FRCD high: F, FR 6, SID 00:03.0 */
+        { REG_VER, 32, 0x10 },
+        { REG_CAP, 64, 0x00d2008c22260286 },
+        { REG_ECAP, 64, 0x0000000000000f42 },
+        { REG_GCMD, 32, 0x5a5a5a5a },
+        { REG_GSTS, 32, 0xc4000000 },
+        { REG_RTADDR, 64, 0x0000000002531000 },
+        { REG_FSTS, 32, 0x00000002 },
+        { 0xf0, 64, 0x1111111111111111 },  /* IVA */
+        { 0xf8, 64, 0x9200000500000000 },  /* IOTLB */
+        { 0x220, 64, 0x0000000012345000 }, /* FRCD low */
+        { 0x228, 64, 0x8500000600000018 }, /* FRCD high: F, FR 6, SID 00:03.0 */
 };
 
 static void put_unit_regs(const fixture *f) {

@@ -18,9 +18,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "basic/fileio.h"
 #include "check-main.h"
-#include "dmar.h"
-#include "fileio.h"
+#include "decode/dmar.h"
 #include "iasl-text.h"
 
 #define CORPUS_SIZE 36
@@ -149,11 +149,11 @@ static const struct {
         const char *iasl;
         dmar_type type;
 } subtable_names[] = {
-        {"Hardware Unit Definition", DMAR_TYPE_DRHD},
-        {"Reserved Memory Region", DMAR_TYPE_RMRR},
-        {"Root Port ATS Capability", DMAR_TYPE_ATSR},
-        {"Remapping Hardware Static Affinity", DMAR_TYPE_RHSA},
-        {"ACPI Namespace Device Declaration", DMAR_TYPE_ANDD},
+        { "Hardware Unit Definition", DMAR_TYPE_DRHD },
+        { "Reserved Memory Region", DMAR_TYPE_RMRR },
+        { "Root Port ATS Capability", DMAR_TYPE_ATSR },
+        { "Remapping Hardware Static Affinity", DMAR_TYPE_RHSA },
+        { "ACPI Namespace Device Declaration", DMAR_TYPE_ANDD },
 };
 
 static const char *const scope_names[] = {
@@ -207,7 +207,7 @@ static void compare_scopes(cursor *c, const uint8_t *b, const dmar_structure *s,
  * the first structure iasl could not show (n_structures if none). */
 static size_t compare_with_iasl(const char *ctx, const uint8_t *b, size_t size, const dmar_table *t,
                                 const iasl_text *x) {
-        cursor c = {.ctx = ctx, .x = x};
+        cursor c = { .ctx = ctx, .x = x };
         const iasl_field *f;
 
         ck_assert_msg(x->has_raw && x->n_raw == size && memcmp(x->raw, b, size) == 0,
@@ -428,25 +428,25 @@ START_TEST(iasl_reader_is_strict) {
         static const struct {
                 const char *from, *to, *error;
         } bad[] = {
-                {"[032h 0050   2]                       Length : 0018\n",
-                 "[032h 0050   2]                       Length : 0018\nsomething else\n",
-                 "line 28: unexpected line"},
-                {"version 20200925", "version 20221020", "line 3: unexpected banner line"},
-                {"[036h 0054   2]", "[036h 0055   2]",
-                 "line 31: hex offset 0x36 and decimal offset 55 differ"},
-                {"[038h 0056   8]        Register Base Address :",
-                 "[038h 0056   8]        Register Base Address:", "line 32: expected \"Name : Value\""},
-                {"    0040: 01 08 00 00 00 00 02 00 00 00 20 00 01 00 00 00  // .......... .....",
-                 "    0040: 01 08 00 00 00 00 02 00 00 00 21 00 01 00 00 00  // .......... .....",
-                 "ASCII column does not match byte 10"},
-                {"    0040: 01 08", "    0041: 01 08", "hex dump offset 0x41, expected 0x40"},
-                {"Raw Table Data: Length 152 (0x98)", "Raw Table Data: Length 152 (0x99)",
-                 "unexpected raw data header"},
-                {"    0090: 01 08 1C 00 00 00 0B 00                          // ........\n", "",
-                 "hex dump has 144 bytes, announced 152"},
-                {"**** Unknown DMAR subtable type 0x5\n",
-                 "**** Unknown DMAR subtable type 0x5\n[06Ch 0108   1]                        Flags : 01\n",
-                 "field after the unknown-subtable stop"},
+                { "[032h 0050   2]                       Length : 0018\n",
+                  "[032h 0050   2]                       Length : 0018\nsomething else\n",
+                  "line 28: unexpected line" },
+                { "version 20200925", "version 20221020", "line 3: unexpected banner line" },
+                { "[036h 0054   2]", "[036h 0055   2]",
+                  "line 31: hex offset 0x36 and decimal offset 55 differ" },
+                { "[038h 0056   8]        Register Base Address :",
+                  "[038h 0056   8]        Register Base Address:", "line 32: expected \"Name : Value\"" },
+                { "    0040: 01 08 00 00 00 00 02 00 00 00 20 00 01 00 00 00  // .......... .....",
+                  "    0040: 01 08 00 00 00 00 02 00 00 00 21 00 01 00 00 00  // .......... .....",
+                  "ASCII column does not match byte 10" },
+                { "    0040: 01 08", "    0041: 01 08", "hex dump offset 0x41, expected 0x40" },
+                { "Raw Table Data: Length 152 (0x98)", "Raw Table Data: Length 152 (0x99)",
+                  "unexpected raw data header" },
+                { "    0090: 01 08 1C 00 00 00 0B 00                          // ........\n", "",
+                  "hex dump has 144 bytes, announced 152" },
+                { "**** Unknown DMAR subtable type 0x5\n",
+                  "**** Unknown DMAR subtable type 0x5\n[06Ch 0108   1]                        Flags : 01\n",
+                  "field after the unknown-subtable stop" },
         };
         char path[4096], error[512];
         _cleanup_free_ char *text = NULL;
@@ -481,13 +481,13 @@ START_TEST(iasl_reader_is_strict) {
         ck_assert(!iasl_value_hex("", &v));
         ck_assert(iasl_value_path("1C,04", &d, &f) && d == 0x1c && f == 4);
         ck_assert(!iasl_value_path("1C,4", &d, &f));
-        ck_assert(iasl_value_bytes("000000", (const uint8_t[]){0, 0, 0}, 3));
-        ck_assert(!iasl_value_bytes("0000", (const uint8_t[]){0, 0, 0}, 3));
-        ck_assert(iasl_value_bytes("0201", (const uint8_t[]){1, 2}, 2));
+        ck_assert(iasl_value_bytes("000000", (const uint8_t[]){ 0, 0, 0 }, 3));
+        ck_assert(!iasl_value_bytes("0000", (const uint8_t[]){ 0, 0, 0 }, 3));
+        ck_assert(iasl_value_bytes("0201", (const uint8_t[]){ 1, 2 }, 2));
         ck_assert(iasl_value_bytes("00 01 00 00 00 00 00 00 00 FF",
-                                   (const uint8_t[]){0, 1, 0, 0, 0, 0, 0, 0, 0, 0xff}, 10));
+                                   (const uint8_t[]){ 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xff }, 10));
         ck_assert(!iasl_value_bytes("00 01 00 00 00 00 00 00 00 FE",
-                                    (const uint8_t[]){0, 1, 0, 0, 0, 0, 0, 0, 0, 0xff}, 10));
+                                    (const uint8_t[]){ 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xff }, 10));
 }
 END_TEST
 
@@ -554,9 +554,10 @@ static int cmp_uint(const void *a, const void *b) {
 /* Rebuild the summary line in the format SOURCES.md uses, from the parsed
  * table alone, item by item in its order; the caller compares the texts. */
 static void summarize(const dmar_table *t, char *buf, size_t size) {
-        static const char *const flag_names[] = {"INTR_REMAP", "X2APIC_OPT_OUT", "DMA_CTRL_OPT_IN"};
+        static const char *const flag_names[] = { "INTR_REMAP", "X2APIC_OPT_OUT", "DMA_CTRL_OPT_IN" };
         static const char *const scope_words[] = {
-                [1] = "endpoint", [2] = "bridge", [3] = "ioapic", [4] = "hpet", [5] = "acpi-ns"};
+                [1] = "endpoint", [2] = "bridge", [3] = "ioapic", [4] = "hpet", [5] = "acpi-ns"
+        };
         size_t count[_DMAR_TYPE_MAX] = {}, include_all = 0, atsr_ports = 0, satc_atc = 0, max_hops = 0;
         unsigned devs[512], n_devs = 0, segments[16], n_segments = 0;
         bool scope_seen[6] = {};
@@ -722,24 +723,24 @@ START_TEST(corpus_satc_sidp) {
         } tables[] = {
                 /* 0068: 05 00 18 00 01 00 00 00 | 01 08 00 00 00 00 02 00 | 01 08 00 00 00 00 0B 00
                  * 0080: 06 00 18 00 00 00 00 00 | 01 08 1F 00 00 00 02 00 | 01 08 1C 00 00 00 0B 00 */
-                {"framework-laptop13-mtl",
-                 4,
-                 0x68,
-                 0x80,
-                 {{1, 0, 0x02, 0}, {1, 0, 0x0b, 0}},
-                 {{1, 0x1f, 0x02, 0}, {1, 0x1c, 0x0b, 0}},
-                 2,
-                 2},
+                { "framework-laptop13-mtl",
+                  4,
+                  0x68,
+                  0x80,
+                  { { 1, 0, 0x02, 0 }, { 1, 0, 0x0b, 0 } },
+                  { { 1, 0x1f, 0x02, 0 }, { 1, 0x1c, 0x0b, 0 } },
+                  2,
+                  2 },
                 /* 0098: 05 00 20 00 01 00 00 00 | 02.0 | 05.0 | 0B.0
                  * 00B8: 06 00 20 00 00 00 00 00 | 1F 02.0 | 1F 05.0 | 1C 0B.0 */
-                {"msi-prestige13-ai-evo-lnl",
-                 5,
-                 0x98,
-                 0xb8,
-                 {{1, 0, 0x02, 0}, {1, 0, 0x05, 0}, {1, 0, 0x0b, 0}},
-                 {{1, 0x1f, 0x02, 0}, {1, 0x1f, 0x05, 0}, {1, 0x1c, 0x0b, 0}},
-                 3,
-                 3},
+                { "msi-prestige13-ai-evo-lnl",
+                  5,
+                  0x98,
+                  0xb8,
+                  { { 1, 0, 0x02, 0 }, { 1, 0, 0x05, 0 }, { 1, 0, 0x0b, 0 } },
+                  { { 1, 0x1f, 0x02, 0 }, { 1, 0x1f, 0x05, 0 }, { 1, 0x1c, 0x0b, 0 } },
+                  3,
+                  3 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(tables); i++) {
@@ -807,7 +808,7 @@ static void put_id(gen *g, size_t width) {
 }
 
 static void put_scope(gen *g) {
-        static const uint8_t reserved_types[] = {0, 6, 7, 0x80, 0xff};
+        static const uint8_t reserved_types[] = { 0, 6, 7, 0x80, 0xff };
         unsigned type = below(20) == 0 ? reserved_types[below(ELEMENTSOF(reserved_types))] : 1 + below(5);
         unsigned hops = below(25) == 0 ? 0 : 1 + below(4);
 
@@ -830,7 +831,7 @@ static void put_scopes(gen *g, unsigned min, unsigned max) {
 }
 
 static unsigned segment(void) {
-        static const unsigned segments[] = {0, 0, 0, 1, 2, 0x10, 0xffff};
+        static const unsigned segments[] = { 0, 0, 0, 1, 2, 0x10, 0xffff };
         return segments[below(ELEMENTSOF(segments))];
 }
 

@@ -4,9 +4,9 @@
  * (SATC, SIDP), the JSON model's names and values, and a fuzz loop. */
 #include <string.h>
 
+#include "basic/fileio.h"
 #include "check-main.h"
-#include "dmar.h"
-#include "fileio.h"
+#include "decode/dmar.h"
 
 /* dmar_parse must leave *ret alone on failure: start from this and see. */
 static dmar_table sentinel_table;
@@ -126,7 +126,7 @@ START_TEST(wrong_signature) {
 END_TEST
 
 START_TEST(length_beyond_data) {
-        static const uint8_t body[16] = {0, 0, 16, 0};
+        static const uint8_t body[16] = { 0, 0, 16, 0 };
         size_t size;
         _cleanup_free_ uint8_t *t = build(1, body, sizeof body, &size);
 
@@ -163,7 +163,7 @@ START_TEST(length_below_header) {
 END_TEST
 
 START_TEST(structure_header_does_not_fit) {
-        static const uint8_t body[] = {0, 0};
+        static const uint8_t body[] = { 0, 0 };
         expect_body_error(
                 body, sizeof body,
                 "structure header at offset 0x30 does not fit: 2 bytes left before the table's end at "
@@ -172,28 +172,28 @@ START_TEST(structure_header_does_not_fit) {
 END_TEST
 
 START_TEST(structure_length_zero) {
-        static const uint8_t body[16] = {0, 0, 0, 0};
+        static const uint8_t body[16] = { 0, 0, 0, 0 };
         expect_body_error(body, sizeof body,
                           "DRHD at offset 0x30 has length 0, less than the 4-byte header");
 }
 END_TEST
 
 START_TEST(structure_length_three) {
-        static const uint8_t body[8] = {1, 0, 3, 0};
+        static const uint8_t body[8] = { 1, 0, 3, 0 };
         expect_body_error(body, sizeof body,
                           "RMRR at offset 0x30 has length 3, less than the 4-byte header");
 
-        static const uint8_t unknown[8] = {0x42, 0, 3, 0};
+        static const uint8_t unknown[8] = { 0x42, 0, 3, 0 };
         expect_body_error(unknown, sizeof unknown,
                           "structure of type 66 at offset 0x30 has length 3, less than the 4-byte header");
 }
 END_TEST
 
 START_TEST(structure_shorter_than_fixed_part) {
-        static const uint8_t drhd[12] = {0, 0, 12, 0};
-        static const uint8_t rmrr[20] = {1, 0, 20, 0};
-        static const uint8_t rhsa[16] = {3, 0, 16, 0};
-        static const uint8_t satc[4] = {5, 0, 4, 0};
+        static const uint8_t drhd[12] = { 0, 0, 12, 0 };
+        static const uint8_t rmrr[20] = { 1, 0, 20, 0 };
+        static const uint8_t rhsa[16] = { 3, 0, 16, 0 };
+        static const uint8_t satc[4] = { 5, 0, 4, 0 };
 
         expect_body_error(drhd, sizeof drhd,
                           "DRHD at offset 0x30 has length 12, less than its fixed 16 bytes");
@@ -207,14 +207,14 @@ START_TEST(structure_shorter_than_fixed_part) {
 END_TEST
 
 START_TEST(structure_overruns_table) {
-        static const uint8_t body[16] = {0, 0, 0x20, 0};
+        static const uint8_t body[16] = { 0, 0, 0x20, 0 };
         expect_body_error(
                 body, sizeof body,
                 "DRHD at offset 0x30 has length 32 and overruns the table: it would end at 0x50, the "
                 "table ends at 0x40");
 
         /* the second structure is the one that overruns */
-        static const uint8_t two[24] = {2, 0, 8, 0, 0, 0, 0, 0, 3, 0, 20, 0};
+        static const uint8_t two[24] = { 2, 0, 8, 0, 0, 0, 0, 0, 3, 0, 20, 0 };
         expect_body_error(
                 two, sizeof two,
                 "RHSA at offset 0x38 has length 20 and overruns the table: it would end at 0x4c, the "
@@ -272,12 +272,12 @@ START_TEST(scope_overruns_structure) {
 END_TEST
 
 START_TEST(andd_name_not_terminated) {
-        static const uint8_t body[] = {4, 0, 12, 0, 0, 0, 0, 1, '\\', '_', 'S', 'B'};
+        static const uint8_t body[] = { 4, 0, 12, 0, 0, 0, 0, 1, '\\', '_', 'S', 'B' };
         expect_body_error(body, sizeof body,
                           "ANDD at offset 0x30: object name at offset 0x38 is not NUL-terminated within the "
                           "structure's 12 bytes");
 
-        static const uint8_t no_name[] = {4, 0, 8, 0, 0, 0, 0, 1};
+        static const uint8_t no_name[] = { 4, 0, 8, 0, 0, 0, 0, 1 };
         expect_body_error(no_name, sizeof no_name,
                           "ANDD at offset 0x30: object name at offset 0x38 is not NUL-terminated within the "
                           "structure's 8 bytes");
@@ -302,7 +302,7 @@ END_TEST
 /* ---- warnings: the table still parses ---- */
 
 START_TEST(bad_checksum_is_a_warning) {
-        static const uint8_t body[16] = {0, 0, 16, 0, 1, 0, 0, 0, 0, 0, 0xd9, 0xfe};
+        static const uint8_t body[16] = { 0, 0, 16, 0, 1, 0, 0, 0, 0, 0, 0xd9, 0xfe };
         size_t size;
         _cleanup_free_ uint8_t *data = build(1, body, sizeof body, &size);
         _cleanup_(dmar_table_freep) dmar_table *t = NULL;
@@ -316,8 +316,8 @@ START_TEST(bad_checksum_is_a_warning) {
         ck_assert_uint_eq(t->structures[0].address, 0xfed90000);
         expect_warnings(
                 t,
-                (const char *const[]){"checksum 0x82 is wrong, bytes sum to 0x03 (the checksum should "
-                                      "be 0x7f)"},
+                (const char *const[]){ "checksum 0x82 is wrong, bytes sum to 0x03 (the checksum should "
+                                       "be 0x7f)" },
                 1);
 
         t = dmar_table_free(t);
@@ -329,7 +329,7 @@ START_TEST(bad_checksum_is_a_warning) {
 END_TEST
 
 START_TEST(trailing_bytes_are_a_warning) {
-        static const uint8_t body[16] = {0, 0, 16, 0, 1, 0, 0, 0, 0, 0, 0xd9, 0xfe};
+        static const uint8_t body[16] = { 0, 0, 16, 0, 1, 0, 0, 0, 0, 0, 0xd9, 0xfe };
         size_t size;
         _cleanup_free_ uint8_t *data = build(1, body, sizeof body, &size);
         _cleanup_free_ uint8_t *longer = malloc(size + 5);
@@ -341,8 +341,8 @@ START_TEST(trailing_bytes_are_a_warning) {
         ck_assert_uint_eq(t->length, 64);
         ck_assert(t->checksum_valid); /* over the header's length only */
         ck_assert_uint_eq(t->n_structures, 1);
-        expect_warnings(t, (const char *const[]){"5 trailing bytes after the table's length 64 are ignored"},
-                        1);
+        expect_warnings(
+                t, (const char *const[]){ "5 trailing bytes after the table's length 64 are ignored" }, 1);
 }
 END_TEST
 
@@ -493,13 +493,14 @@ START_TEST(reserved_fields_warn) {
         ck_assert_uint_eq(t->structures[0].n_scopes, 2);
         ck_assert_uint_eq(t->structures[0].scopes[1].type_id, 7);
         ck_assert_uint_eq(t->structures[0].size_raw, 4);
-        ck_assert_uint_eq(dmar_drhd_register_size(t, &t->structures[0]), 65536); /* byte 5 taken, as Linux does */
+        ck_assert_uint_eq(dmar_drhd_register_size(t, &t->structures[0]),
+                          65536); /* byte 5 taken, as Linux does */
 }
 END_TEST
 
 START_TEST(warnings_are_bounded) {
         /* a DRHD with 200 scopes of a reserved type */
-        uint8_t body[16 + 200 * 6] = {0, 0, (16 + 200 * 6) & 0xff, (16 + 200 * 6) >> 8};
+        uint8_t body[16 + 200 * 6] = { 0, 0, (16 + 200 * 6) & 0xff, (16 + 200 * 6) >> 8 };
         _cleanup_(dmar_table_freep) dmar_table *t = NULL;
 
         for (size_t i = 0; i < 200; i++) {
@@ -623,8 +624,8 @@ START_TEST(drhd_register_size) {
         ck_assert_uint_eq(t->structures[0].size_raw, 3);
         ck_assert_uint_eq(dmar_drhd_register_size(t, &t->structures[0]), 32768);
         ck_assert_uint_eq(dmar_drhd_register_size(t, &t->structures[1]), 32768);
-        expect_warnings(t, (const char *const[]){"DRHD at offset 0x40: size 0x13 has reserved bits 7:4 set"},
-                        1);
+        expect_warnings(
+                t, (const char *const[]){ "DRHD at offset 0x40: size 0x13 has reserved bits 7:4 set" }, 1);
         s = json_object_array_get_idx(json_object_object_get(j, "structures"), 0);
         ck_assert_uint_eq(json_object_get_uint64(json_object_object_get(s, "size")), 8);
 
@@ -987,9 +988,11 @@ START_TEST(json_revision_one_and_odd_bytes) {
 END_TEST
 
 START_TEST(type_strings) {
-        static const char *const types[] = {"drhd", "rmrr", "atsr", "rhsa",
-                                            "andd", "satc", "sidp", "unknown"};
-        static const char *const scopes[] = {NULL, "endpoint", "bridge", "ioapic", "hpet", "acpi_namespace"};
+        static const char *const types[] = { "drhd", "rmrr", "atsr", "rhsa",
+                                             "andd", "satc", "sidp", "unknown" };
+        static const char *const scopes[] = {
+                NULL, "endpoint", "bridge", "ioapic", "hpet", "acpi_namespace"
+        };
 
         ck_assert_uint_eq(ELEMENTSOF(types), _DMAR_TYPE_MAX);
         for (int i = 0; i < _DMAR_TYPE_MAX; i++) {

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "check-main.h"
-#include "entries.h"
-#include "field.h"
-#include "layouts.h"
+#include "decode/entries.h"
+#include "decode/field.h"
+#include "decode/layouts.h"
 
 static json_object *jget(json_object *o, const char *key) {
         json_object *v = NULL;
@@ -256,12 +256,11 @@ START_TEST(scalable_context) {
 
         _cleanup_json_ json_object *o = layout_to_json(&layout_sm_context, v);
         ck_assert_str_eq(json_object_get_string(jget(o, "entry")), "sm-context");
-        ck_assert_str_eq(json_object_get_string(jget(o, "value")),
-                         "0x"
-                         "0000000000000000"
-                         "0000000000000000"
-                         "0000000000000005"
-                         "000000000abcd405");
+        ck_assert_str_eq(json_object_get_string(jget(o, "value")), "0x"
+                                                                   "0000000000000000"
+                                                                   "0000000000000000"
+                                                                   "0000000000000005"
+                                                                   "000000000abcd405");
         ck_assert_uint_eq(json_object_get_uint64(jget(jfield(o, "pdts"), "entries")), 512);
         ck_assert_uint_eq(json_object_get_uint64(jget(jfield(o, "pasiddirptr"), "address")), 0xabcd000ull);
         ck_assert_uint_eq(json_object_get_uint64(jget(jfield(o, "rid_pasid"), "raw")), 5);
@@ -368,16 +367,15 @@ START_TEST(pasid_first_stage) {
         ck_assert(!layout_reserved_set(&layout_pasid, v));
 
         _cleanup_json_ json_object *o = layout_to_json(&layout_pasid, v);
-        ck_assert_str_eq(json_object_get_string(jget(o, "value")),
-                         "0x"
-                         "0000000000000000"
-                         "0000000000000000"
-                         "0000000000000000"
-                         "0000000000000000"
-                         "0000000000000000"
-                         "0000000089abc005"
-                         "0000000000000007"
-                         "0000000000000041");
+        ck_assert_str_eq(json_object_get_string(jget(o, "value")), "0x"
+                                                                   "0000000000000000"
+                                                                   "0000000000000000"
+                                                                   "0000000000000000"
+                                                                   "0000000000000000"
+                                                                   "0000000000000000"
+                                                                   "0000000089abc005"
+                                                                   "0000000000000007"
+                                                                   "0000000000000041");
         ck_assert_uint_eq(json_object_get_uint64(jget(jfield(o, "fsptptr"), "address")), 0x89abc000ull);
         ck_assert_str_eq(json_object_get_string(jget(jfield(o, "fsptptr"), "position")), "191:140");
         ck_assert_str_eq(json_object_get_string(jget(jfield(o, "fspm"), "meaning")), "5-level");
@@ -399,10 +397,10 @@ END_TEST
 START_TEST(second_stage_ptes) {
         /* QEMU: VTD_SS_R 1, VTD_SS_W 2, VTD_SL_PT_PAGE_SIZE_MASK (1 << 7);
          * Linux iommupt vtdss: OA bits 51:12, PS bit 7. */
-        uint64_t page4k = 0x0000000012345003ull;  /* 4 KiB leaf, R|W */
-        uint64_t page2m = 0x0000000040000081ull;  /* 2 MiB leaf, PS, read-only */
-        uint64_t absent = 0x0000000000005000ull;  /* address but no access */
-        uint64_t xonly = 0x0000000000005004ull;   /* execute only */
+        uint64_t page4k = 0x0000000012345003ull; /* 4 KiB leaf, R|W */
+        uint64_t page2m = 0x0000000040000081ull; /* 2 MiB leaf, PS, read-only */
+        uint64_t absent = 0x0000000000005000ull; /* address but no access */
+        uint64_t xonly = 0x0000000000005004ull;  /* execute only */
         char buf[128];
 
         ck_assert(ss_pte_present(page4k));

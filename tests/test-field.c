@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "check-main.h"
-#include "field.h"
-#include "layouts.h"
-#include "regs.h"
+#include "decode/field.h"
+#include "decode/layouts.h"
+#include "decode/regs.h"
 
 START_TEST(bits_across_qwords) {
         uint64_t v[2] = { 0xf000000000000000ull, 0x5ull };
@@ -23,11 +23,25 @@ START_TEST(bits_across_qwords) {
 END_TEST
 
 START_TEST(derived_numbers) {
-        static const field_desc nd = { .name = "nd", .title = "t", .lo = 0, .width = 3,
-                                       .kind = FIELD_NUMBER, .derived = "domains", .mul = 2, .add = 4, .pow2 = true };
-        static const field_desc big = { .name = "x", .title = "t", .lo = 0, .width = 8,
-                                        .kind = FIELD_NUMBER, .derived = "n", .pow2 = true };
-        static const field_desc addr = { .name = "a", .title = "t", .lo = 76, .width = 52, .kind = FIELD_ADDRESS };
+        static const field_desc nd = { .name = "nd",
+                                       .title = "t",
+                                       .lo = 0,
+                                       .width = 3,
+                                       .kind = FIELD_NUMBER,
+                                       .derived = "domains",
+                                       .mul = 2,
+                                       .add = 4,
+                                       .pow2 = true };
+        static const field_desc big = { .name = "x",
+                                        .title = "t",
+                                        .lo = 0,
+                                        .width = 8,
+                                        .kind = FIELD_NUMBER,
+                                        .derived = "n",
+                                        .pow2 = true };
+        static const field_desc addr = {
+                .name = "a", .title = "t", .lo = 76, .width = 52, .kind = FIELD_ADDRESS
+        };
         uint64_t d;
         char buf[64];
 
@@ -46,10 +60,20 @@ END_TEST
 
 START_TEST(meanings) {
         static const char *const names[] = { [3] = "three" };
-        static const field_desc e = { .name = "e", .title = "t", .lo = 0, .width = 4, .kind = FIELD_ENUM,
-                                      .names = names, .n_names = ELEMENTSOF(names) };
-        static const field_desc b = { .name = "b", .title = "t", .lo = 0, .width = 4, .kind = FIELD_BITMAP,
-                                      .names = names, .n_names = ELEMENTSOF(names) };
+        static const field_desc e = { .name = "e",
+                                      .title = "t",
+                                      .lo = 0,
+                                      .width = 4,
+                                      .kind = FIELD_ENUM,
+                                      .names = names,
+                                      .n_names = ELEMENTSOF(names) };
+        static const field_desc b = { .name = "b",
+                                      .title = "t",
+                                      .lo = 0,
+                                      .width = 4,
+                                      .kind = FIELD_BITMAP,
+                                      .names = names,
+                                      .n_names = ELEMENTSOF(names) };
         static const field_desc f = { .name = "f", .title = "t", .lo = 0, .width = 1, .kind = FIELD_FLAG };
         char buf[64];
 
@@ -62,9 +86,16 @@ START_TEST(meanings) {
         ck_assert_str_eq(field_meaning(&f, 0, buf, sizeof buf), "no");
         /* an enum carries a derived number only for the values it names */
         {
-                static const field_desc aw = { .name = "aw", .title = "t", .lo = 0, .width = 3, .kind = FIELD_ENUM,
-                                               .names = names, .n_names = ELEMENTSOF(names),
-                                               .derived = "bits", .mul = 9, .add = 30 };
+                static const field_desc aw = { .name = "aw",
+                                               .title = "t",
+                                               .lo = 0,
+                                               .width = 3,
+                                               .kind = FIELD_ENUM,
+                                               .names = names,
+                                               .n_names = ELEMENTSOF(names),
+                                               .derived = "bits",
+                                               .mul = 9,
+                                               .add = 30 };
                 uint64_t d;
                 ck_assert(field_derived(&aw, 3, &d));
                 ck_assert_uint_eq(d, 57);

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "check-main.h"
-#include "invq.h"
-#include "regs.h"
+#include "decode/regs.h"
+#include "walk/invq-watch.h"
 
 #define REG_BASE 0xfed90000u
 #define QUEUE 0x100000u
@@ -83,7 +83,7 @@ START_TEST(classify) {
                 { INV_DSC_PC, 3 << 4, 0, INV_KIND_PASID_CACHE, "global" },
                 { INV_DSC_P_DEV_TLB, 0, 1, INV_KIND_PASID_DEVICE_TLB, "page" },
                 { INV_DSC_P_DEV_TLB, 0, 1 << 11, INV_KIND_PASID_DEVICE_TLB, "range" },
-                { 0x9, 0, 0, INV_KIND_OTHER, "none" },  /* page group response */
+                { 0x9, 0, 0, INV_KIND_OTHER, "none" }, /* page group response */
                 { 0x0, 0, 0, INV_KIND_OTHER, "none" },
                 { 0x12, 1 << 4, 0, INV_KIND_OTHER, "none" }, /* TYPE_HI set: not an IOTLB one */
         };

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check-main.h"
-#include "kmsg.h"
+#include "decode/kmsg.h"
 
 static int parse(const char *s, kmsg_fault *f) {
         return kmsg_parse_fault(s, strlen(s), f);
@@ -14,10 +14,11 @@ static int parse(const char *s, kmsg_fault *f) {
 START_TEST(linux61_write_fault) {
         kmsg_fault f;
         /* exactly what /dev/kmsg gave in the guest */
-        ck_assert_int_eq(parse("3,542,2931328,-;DMAR: [DMA Write NO_PASID] Request device [00:03.0] fault addr "
-                               "0x2000000 [fault reason 0x05] PTE Write access is not set\n",
-                               &f),
-                         0);
+        ck_assert_int_eq(
+                parse("3,542,2931328,-;DMAR: [DMA Write NO_PASID] Request device [00:03.0] fault addr "
+                      "0x2000000 [fault reason 0x05] PTE Write access is not set\n",
+                      &f),
+                0);
         ck_assert_uint_eq(f.seq, 542);
         ck_assert_uint_eq(f.usec, 2931328);
         ck_assert_uint_eq(f.bus, 0);
@@ -33,10 +34,11 @@ END_TEST
 START_TEST(other_forms) {
         kmsg_fault f;
 
-        ck_assert_int_eq(parse("3,1,5,-;DMAR: [DMA Read PASID 0x1f] Request device [3a:1f.7] fault addr 0xdead000 "
-                               "[fault reason 0x06] PTE Read access is not set",
-                               &f),
-                         0);
+        ck_assert_int_eq(
+                parse("3,1,5,-;DMAR: [DMA Read PASID 0x1f] Request device [3a:1f.7] fault addr 0xdead000 "
+                      "[fault reason 0x06] PTE Read access is not set",
+                      &f),
+                0);
         ck_assert(!f.write);
         ck_assert_int_eq(f.pasid, 0x1f);
         ck_assert_uint_eq(f.bus, 0x3a);

@@ -9,9 +9,9 @@
 #include <strings.h>
 
 #include "check-main.h"
-#include "field.h"
-#include "layouts.h"
-#include "regs.h"
+#include "decode/field.h"
+#include "decode/layouts.h"
+#include "decode/regs.h"
 
 /* ---- helpers ---- */
 
@@ -191,13 +191,30 @@ END_TEST
  * debugfs.c: iommu_regs_32[] and iommu_regs_64[]), an independent list. */
 START_TEST(access_widths) {
         static const char *const regs32[] = {
-                "ver", "gcmd", "gsts", "fsts", "fectl", "fedata", "feaddr", "feuaddr", "pmen",
-                "plmbase", "plmlimit", "ics", "prs", "pectl", "pedata", "peaddr", "peuaddr",
+                "ver",     "gcmd",     "gsts", "fsts", "fectl", "fedata", "feaddr", "feuaddr", "pmen",
+                "plmbase", "plmlimit", "ics",  "prs",  "pectl", "pedata", "peaddr", "peuaddr",
         };
         static const char *const regs64[] = {
-                "cap", "ecap", "rtaddr", "ccmd", "aflog", "phmbase", "phmlimit", "iqh", "iqt", "iqa",
-                "irta", "pqh", "pqt", "pqa", "mtrrcap", "mtrrdef", "mtrr_fix64k_00000", "mtrr_fix4k_f8000",
-                "mtrr_physbase0", "mtrr_physmask9",
+                "cap",
+                "ecap",
+                "rtaddr",
+                "ccmd",
+                "aflog",
+                "phmbase",
+                "phmlimit",
+                "iqh",
+                "iqt",
+                "iqa",
+                "irta",
+                "pqh",
+                "pqt",
+                "pqa",
+                "mtrrcap",
+                "mtrrdef",
+                "mtrr_fix64k_00000",
+                "mtrr_fix4k_f8000",
+                "mtrr_physbase0",
+                "mtrr_physmask9",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(regs32); i++) {
@@ -366,11 +383,11 @@ START_TEST(qemu72_cap_aw39) {
         uint64_t v[LAYOUT_MAX_QWORDS] = { UINT64_C(0xd2008c22260206) };
 
         ck_assert_uint_eq(FIELD_GET(CAP, ND, v), 6);
-        ck_assert_uint_eq(FIELD_GET(CAP, CM, v), 0);     /* caching-mode=off */
+        ck_assert_uint_eq(FIELD_GET(CAP, CM, v), 0);      /* caching-mode=off */
         ck_assert_uint_eq(FIELD_GET(CAP, SAGAW, v), 0x2); /* 39-bit only */
-        ck_assert_uint_eq(FIELD_GET(CAP, MGAW, v), 38);  /* aw-bits 39 */
-        ck_assert_uint_eq(FIELD_GET(CAP, FRO, v), 0x22); /* DMAR_FRCD_REG_OFFSET 0x220 */
-        ck_assert_uint_eq(FIELD_GET(CAP, NFR, v), 0);    /* DMAR_FRCD_REG_NR 1 */
+        ck_assert_uint_eq(FIELD_GET(CAP, MGAW, v), 38);   /* aw-bits 39 */
+        ck_assert_uint_eq(FIELD_GET(CAP, FRO, v), 0x22);  /* DMAR_FRCD_REG_OFFSET 0x220 */
+        ck_assert_uint_eq(FIELD_GET(CAP, NFR, v), 0);     /* DMAR_FRCD_REG_NR 1 */
         ck_assert_uint_eq(FIELD_GET(CAP, SLLPS, v), 0x3);
         ck_assert_uint_eq(FIELD_GET(CAP, PSI, v), 1);
         ck_assert_uint_eq(FIELD_GET(CAP, MAMV, v), 18);
@@ -561,10 +578,9 @@ START_TEST(fault_reasons) {
         /* every group of the appendix is present: legacy, interrupt
          * remapping, and each scalable-mode group */
         static const unsigned known[] = {
-                0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d,
-                0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
-                0x30, 0x31, 0x32, 0x38, 0x39, 0x3a, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48,
-                0x50, 0x51, 0x52, 0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d,
+                0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x21,
+                0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x30, 0x31, 0x32, 0x38, 0x39, 0x3a, 0x40, 0x41, 0x42,
+                0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x50, 0x51, 0x52, 0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d,
                 0x70, 0x71, 0x72, 0x78, 0x79, 0x7a, 0x80, 0x81, 0x82, 0x85, 0x86, 0x87,
         };
         for (size_t i = 0; i < ELEMENTSOF(known); i++) {

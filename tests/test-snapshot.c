@@ -12,9 +12,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "basic/crc32.h"
 #include "check-main.h"
-#include "crc32.h"
-#include "snapshot.h"
+#include "snapshot/snapshot.h"
 
 /* The format's fixed numbers, as iommu-snapshot(5) documents them. */
 #define H_VERSION 8
@@ -224,33 +224,33 @@ static void expect_error(const uint8_t *f, size_t size, int error, const char *w
 /* ---- the snapshots under test ---- */
 
 static const snapshot_reg unit0_regs[] = {
-        {.offset = 0x00, .width = 32, .value = 0x10},
-        {.offset = 0x08, .width = 64, .value = 0x00d2008c222f0686ull},
-        {.offset = 0x10, .width = 64, .value = 0x0000000000f050daull},
-        {.offset = 0x18, .width = 32, .value = 0},
-        {.offset = 0x1c, .width = 32, .value = 0xc0000000u},
-        {.offset = 0x20, .width = 64, .value = 0x12345000},
-        {.offset = 0x34, .width = 32, .value = 0},
-        {.offset = 0x108, .width = 64, .value = 0x8000000000000000ull},
+        { .offset = 0x00, .width = 32, .value = 0x10 },
+        { .offset = 0x08, .width = 64, .value = 0x00d2008c222f0686ull },
+        { .offset = 0x10, .width = 64, .value = 0x0000000000f050daull },
+        { .offset = 0x18, .width = 32, .value = 0 },
+        { .offset = 0x1c, .width = 32, .value = 0xc0000000u },
+        { .offset = 0x20, .width = 64, .value = 0x12345000 },
+        { .offset = 0x34, .width = 32, .value = 0 },
+        { .offset = 0x108, .width = 64, .value = 0x8000000000000000ull },
 };
 
 /* not sorted: the writer sorts */
 static const snapshot_reg unit1_regs[] = {
-        {.offset = 0x1c, .width = 32, .value = 0x80000000u},
-        {.offset = 0x08, .width = 64, .value = 0x0000000000c90462ull},
-        {.offset = 0x10, .width = 64, .value = 0x0000000000e00f9eull},
-        {.offset = 0x00, .width = 32, .value = 0x60},
-        {.offset = 0x20, .width = 64, .value = 0xfffff000ull},
-        {.offset = 0xff8, .width = 64, .value = 0xdeadbeefcafef00dull},
+        { .offset = 0x1c, .width = 32, .value = 0x80000000u },
+        { .offset = 0x08, .width = 64, .value = 0x0000000000c90462ull },
+        { .offset = 0x10, .width = 64, .value = 0x0000000000e00f9eull },
+        { .offset = 0x00, .width = 32, .value = 0x60 },
+        { .offset = 0x20, .width = 64, .value = 0xfffff000ull },
+        { .offset = 0xff8, .width = 64, .value = 0xdeadbeefcafef00dull },
 };
 
 static const phys_range big_ranges[] = {
-        {0x1000, 0x9ffff},
-        {0x100000, 0x3fffffff},
-        {0x100000000ull, 0x13fffffffull},
+        { 0x1000, 0x9ffff },
+        { 0x100000, 0x3fffffff },
+        { 0x100000000ull, 0x13fffffffull },
         /* two ranges that touch, one page spanning both */
-        {0x200000000ull, 0x2000007ffull},
-        {0x200000800ull, 0x200001fffull},
+        { 0x200000000ull, 0x2000007ffull },
+        { 0x200000800ull, 0x200001fffull },
 };
 
 typedef struct big {
@@ -280,18 +280,18 @@ static bool big_has(const big *b, uint64_t paddr) {
  * few hundred pages, written to path. */
 static void big_write(const char *path, big *b) {
         _cleanup_(snapshot_writer_freep) snapshot_writer *w = NULL;
-        snapshot_unit u0 = {.name = "dmar0",
-                            .base = 0xfed90000,
-                            .size = 0x1000,
-                            .segment = 0,
-                            .regs = (snapshot_reg *) unit0_regs,
-                            .n_regs = ELEMENTSOF(unit0_regs)};
-        snapshot_unit u1 = {.name = "dmar1",
-                            .base = 0xfed91000,
-                            .size = 0x1000,
-                            .segment = 1,
-                            .regs = (snapshot_reg *) unit1_regs,
-                            .n_regs = ELEMENTSOF(unit1_regs)};
+        snapshot_unit u0 = { .name = "dmar0",
+                             .base = 0xfed90000,
+                             .size = 0x1000,
+                             .segment = 0,
+                             .regs = (snapshot_reg *) unit0_regs,
+                             .n_regs = ELEMENTSOF(unit0_regs) };
+        snapshot_unit u1 = { .name = "dmar1",
+                             .base = 0xfed91000,
+                             .size = 0x1000,
+                             .segment = 1,
+                             .regs = (snapshot_reg *) unit1_regs,
+                             .n_regs = ELEMENTSOF(unit1_regs) };
         uint8_t page[VTD_PAGE_SIZE];
         iommu_error err = {};
         char *dmar_path;
@@ -370,13 +370,13 @@ static void big_write(const char *path, big *b) {
 static uint8_t *small_write(const char *path, size_t *ret_size) {
         _cleanup_(snapshot_writer_freep) snapshot_writer *w = NULL;
         _cleanup_json_ json_object *meta = json_object_new_object();
-        static const phys_range ram[] = {{0, 0xfffff}, {0x200000, 0x2fffff}};
+        static const phys_range ram[] = { { 0, 0xfffff }, { 0x200000, 0x2fffff } };
         static const uint8_t dmar[] = "DMAR\x30\0\0\0\x01 not really a table, 48 bytes..";
-        snapshot_unit u = {.name = "dmar0",
-                           .base = 0xfed90000,
-                           .size = 0x1000,
-                           .regs = (snapshot_reg *) unit0_regs,
-                           .n_regs = 4};
+        snapshot_unit u = { .name = "dmar0",
+                            .base = 0xfed90000,
+                            .size = 0x1000,
+                            .regs = (snapshot_reg *) unit0_regs,
+                            .n_regs = 4 };
         uint8_t page[VTD_PAGE_SIZE];
         iommu_error err = {};
 
@@ -725,7 +725,7 @@ START_TEST(resealed_corruption) {
         char *dir = make_dir(), *path = path_in(dir, "small.iommu");
         _cleanup_free_ uint8_t *orig = NULL, *f = NULL;
         size_t size, opened = 0;
-        static const uint32_t types[] = {T_UNITS, T_RAM, T_PAGE_INDEX, T_META, T_UNITS, T_PAGE_INDEX};
+        static const uint32_t types[] = { T_UNITS, T_RAM, T_PAGE_INDEX, T_META, T_UNITS, T_PAGE_INDEX };
 
         orig = small_write(path, &size);
         f = malloc(size);
@@ -993,7 +993,7 @@ START_TEST(crafted_errors) {
                 RESET();
                 {
                         /* a 32-bit view at 0xc of the 64-bit register at 0x8 is fine */
-                        uint8_t rec[8] = {0xc, 0, 0, 0, 32, 0, 0, 0};
+                        uint8_t rec[8] = { 0xc, 0, 0, 0, 32, 0, 0, 0 };
                         patch_section(f, T_UNITS, 72 + 32, rec, 8);
                 }
                 ck_assert_int_eq(open_bytes(f, size, &(iommu_error){}), 0);
@@ -1127,11 +1127,11 @@ END_TEST
 START_TEST(writer_refuses) {
         _cleanup_(snapshot_writer_freep) snapshot_writer *w = NULL;
         _cleanup_json_ json_object *arr = json_object_new_array();
-        static const phys_range overlapping[] = {{0, 0x1fff}, {0x1000, 0x2fff}};
-        static const phys_range backwards[] = {{0x2000, 0x1fff}};
-        static const phys_range ram[] = {{0x1000, 0x1fff}};
-        snapshot_reg regs[2] = {{.offset = 0, .width = 32}, {.offset = 8, .width = 16}};
-        snapshot_unit u = {.name = "dmar0", .base = 0x1000, .size = 0x1000, .regs = regs, .n_regs = 2};
+        static const phys_range overlapping[] = { { 0, 0x1fff }, { 0x1000, 0x2fff } };
+        static const phys_range backwards[] = { { 0x2000, 0x1fff } };
+        static const phys_range ram[] = { { 0x1000, 0x1fff } };
+        snapshot_reg regs[2] = { { .offset = 0, .width = 32 }, { .offset = 8, .width = 16 } };
+        snapshot_unit u = { .name = "dmar0", .base = 0x1000, .size = 0x1000, .regs = regs, .n_regs = 2 };
         uint8_t page[VTD_PAGE_SIZE] = {};
         char *dir = make_dir(), *path = path_in(dir, "x.iommu");
         iommu_error err = {};
@@ -1186,7 +1186,7 @@ START_TEST(writer_keeps_existing_file) {
         _cleanup_free_ uint8_t *before = NULL, *after = NULL;
         _cleanup_(snapshot_writer_freep) snapshot_writer *w = NULL;
         uint8_t page[VTD_PAGE_SIZE];
-        static const phys_range ram[] = {{0, 0x3fffffff}};
+        static const phys_range ram[] = { { 0, 0x3fffffff } };
         iommu_error err = {};
         struct rlimit old, lim;
         size_t n_before, n_after;
@@ -1269,7 +1269,7 @@ START_TEST(many_pages_added_again) {
         _cleanup_(snapshot_writer_freep) snapshot_writer *w = NULL;
         _cleanup_(snapshot_freep) snapshot *s = NULL;
         _cleanup_(iommu_ram_freep) iommu_ram *ram = NULL;
-        static const phys_range ram_range[] = {{0, 0xffffffff}};
+        static const phys_range ram_range[] = { { 0, 0xffffffff } };
         char *dir = make_dir(), *path = path_in(dir, "again.iommu");
         uint8_t page[VTD_PAGE_SIZE], scratch[VTD_PAGE_SIZE];
         iommu_error err = {};

@@ -133,7 +133,7 @@ check "Type=notify with a watchdog" \
 
 # --- The sockets, the daemon and the clients agree ----------------------------
 unix_socket="$units/iommud.socket" http_socket="$units/iommud-http.socket"
-default_socket=$(sed -n 's/^#define PROTOCOL_DEFAULT_SOCKET "\(.*\)"$/\1/p' "$source_dir/src/lib/protocol.h")
+default_socket=$(sed -n 's/^#define PROTOCOL_DEFAULT_SOCKET "\(.*\)"$/\1/p' "$source_dir/src/shared/protocol.h")
 check "iommud.socket listens on PROTOCOL_DEFAULT_SOCKET ($default_socket)" \
         [ -n "$default_socket" -a "$(value "$unix_socket" ListenStream)" = "$default_socket" ]
 check "the sockets' FileDescriptorName= are iommud.socket and iommud-http.socket" \

@@ -16,22 +16,22 @@
  */
 #include <string.h>
 
-#include "access.h"
+#include "access/access.h"
 #include "check-main.h"
-#include "walk.h"
+#include "walk/walk.h"
 
 /* CAP: SAGAW 39/48/57-bit (bits 12:8 = 0xe), MGAW 57 bits (21:16 = 56),
  * SLLPS 2 MiB and 1 GiB (37:34 = 3), FS1GP (56), FS5LP (60). */
-#define CAP_ALL                                                                                             \
-        ((UINT64_C(0xe) << 8) | (UINT64_C(56) << 16) | (UINT64_C(3) << 34) | (UINT64_C(1) << 56) |          \
+#define CAP_ALL                                                                                    \
+        ((UINT64_C(0xe) << 8) | (UINT64_C(56) << 16) | (UINT64_C(3) << 34) | (UINT64_C(1) << 56) | \
          (UINT64_C(1) << 60))
 /* The same with MGAW 48 bits (47), SAGAW 39/48 only (0x6), SLLPS 2 MiB only (1). */
-#define CAP_48                                                                                              \
-        ((UINT64_C(0x6) << 8) | (UINT64_C(47) << 16) | (UINT64_C(1) << 34) | (UINT64_C(1) << 56) |          \
+#define CAP_48                                                                                     \
+        ((UINT64_C(0x6) << 8) | (UINT64_C(47) << 16) | (UINT64_C(1) << 34) | (UINT64_C(1) << 56) | \
          (UINT64_C(1) << 60))
 /* ECAP: DT (2), PT (6), NEST (26), SMTS (43), SSTS (46), FSTS (47). */
-#define ECAP_ALL                                                                                            \
-        ((UINT64_C(1) << 2) | (UINT64_C(1) << 6) | (UINT64_C(1) << 26) | (UINT64_C(1) << 43) |              \
+#define ECAP_ALL                                                                               \
+        ((UINT64_C(1) << 2) | (UINT64_C(1) << 6) | (UINT64_C(1) << 26) | (UINT64_C(1) << 43) | \
          (UINT64_C(1) << 46) | (UINT64_C(1) << 47))
 
 #define LEGACY(rta) ((uint64_t) (rta))
@@ -181,10 +181,10 @@ static seen *walk(uint64_t rtaddr, const walk_filter *f) {
         return walk_on(ram, rtaddr, CAP_ALL, ECAP_ALL, f);
 }
 
-#define RANGE(i, p, len, ps, r, w, x)                                                                       \
-        {                                                                                                   \
-                .iova = (i), .phys = (p), .length = (len), .page_size = (ps), .read = (r), .write = (w),    \
-                .execute = (x)                                                                              \
+#define RANGE(i, p, len, ps, r, w, x)                                                                    \
+        {                                                                                                \
+                .iova = (i), .phys = (p), .length = (len), .page_size = (ps), .read = (r), .write = (w), \
+                .execute = (x)                                                                           \
         }
 #define K4 UINT64_C(0x1000)
 #define M2 UINT64_C(0x200000)
@@ -445,7 +445,7 @@ START_TEST(legacy_pass_through_and_device_tlb) {
         ck_assert_uint_eq(s->t[1].devfn, 0x20);
         ck_assert_int_eq(s->t[1].translation, WALK_TRANSLATION_DEVICE_TLB);
         ck_assert_uint_eq(s->t[1].levels, 3);
-        static const walk_range exp[] = {RANGE(0x0, 0x777000, 0x1000, K4, true, true, false)};
+        static const walk_range exp[] = { RANGE(0x0, 0x777000, 0x1000, K4, true, true, false) };
         expect_ranges(s, 1, exp, ELEMENTSOF(exp));
         ck_assert_uint_eq(n_anomalies(s), 0);
 
@@ -541,7 +541,7 @@ static void check_scalable(const seen *s) {
         ck_assert_uint_eq(s->t[0].entry[0], 0x10085);
         ck_assert_uint_eq(s->t[0].entry[1], 3);
         ck_assert(!s->t[0].fpd);
-        static const walk_range ss3[] = {RANGE(0x0, 0xa00000, 0x1000, K4, true, true, false)};
+        static const walk_range ss3[] = { RANGE(0x0, 0xa00000, 0x1000, K4, true, true, false) };
         expect_ranges(s, 0, ss3, ELEMENTSOF(ss3));
 
         ck_assert_uint_eq(s->t[1].pasid, 1);
@@ -599,7 +599,7 @@ static void check_scalable(const seen *s) {
         ck_assert_uint_eq(s->t[5].did, 10);
         ck_assert_uint_eq(s->t[5].levels, 4);
         ck_assert_uint_eq(s->t[5].entry_address, 0x8140);
-        static const walk_range ss4[] = {RANGE(0x0, 0x40000000, 0x40000000, G1, true, true, false)};
+        static const walk_range ss4[] = { RANGE(0x0, 0x40000000, 0x40000000, G1, true, true, false) };
         expect_ranges(s, 5, ss4, ELEMENTSOF(ss4));
 
         ck_assert_uint_eq(n_anomalies(s), 0);
@@ -625,7 +625,7 @@ static void nopeek_free(iommu_ram *r) {
         free(r);
 }
 
-static const iommu_ram_ops nopeek_ops = {.name = "nopeek", .read = nopeek_read, .free = nopeek_free};
+static const iommu_ram_ops nopeek_ops = { .name = "nopeek", .read = nopeek_read, .free = nopeek_free };
 
 START_TEST(scalable_mode_without_peek) {
         _cleanup_(iommu_ram_freep) iommu_ram *np = NULL;
@@ -746,7 +746,7 @@ START_TEST(shared_tables_walked_once) {
         ck_assert_uint_eq(s->same_t[0].devfn, 0x09);
         ck_assert_uint_eq(s->same_first[0].devfn, 0x08);
         ck_assert_uint_eq(s->same_first[0].root, 0x10000);
-        static const walk_range exp[] = {RANGE(0x0, 0x900000, 0x1000, K4, true, true, false)};
+        static const walk_range exp[] = { RANGE(0x0, 0x900000, 0x1000, K4, true, true, false) };
         expect_ranges(s, 0, exp, ELEMENTSOF(exp));
         expect_ranges(s, 1, NULL, 0);
 
@@ -812,7 +812,7 @@ START_TEST(all_entries_one_table) {
                 pte(0x13000, i, (0x100000 + i * 0x1000) | 3);
         }
         s = walk(LEGACY(0x1000), NULL);
-        static const walk_range exp[] = {RANGE(0x0, 0x100000, 0x200000, K4, true, true, false)};
+        static const walk_range exp[] = { RANGE(0x0, 0x100000, 0x200000, K4, true, true, false) };
         expect_ranges(s, 0, exp, ELEMENTSOF(exp));
         ck_assert_uint_eq(s->by_kind[WALK_ANOMALY_SHARED_TABLE], 3 * 511);
         ck_assert_uint_eq(n_anomalies(s), 3 * 511);
@@ -867,7 +867,7 @@ START_TEST(outside_ram) {
         ck_assert_uint_eq(s->by_kind[WALK_ANOMALY_OUTSIDE_RAM], 3);
         ck_assert_uint_eq(n_anomalies(s), 3);
         ck_assert_uint_eq(s->n_t, 2);
-        static const walk_range exp[] = {RANGE(0x0, 0x80000000, 0x1000, K4, true, true, false)};
+        static const walk_range exp[] = { RANGE(0x0, 0x80000000, 0x1000, K4, true, true, false) };
         expect_ranges(s, 0, exp, ELEMENTSOF(exp));
 
         ck_assert_str_eq(s->a[0].table, "ss-pte");
@@ -938,7 +938,7 @@ START_TEST(reserved_bits) {
         ck_assert_uint_eq(s->a[4].address, 0x13010);
         ck_assert_uint_eq(s->a[4].iova, 0x202000);
         /* the leaf is still shown as what it says */
-        static const walk_range exp[] = {RANGE(0x202000, 0x2000000005000, 0x1000, K4, true, true, false)};
+        static const walk_range exp[] = { RANGE(0x202000, 0x2000000005000, 0x1000, K4, true, true, false) };
         expect_ranges(s, 0, exp, ELEMENTSOF(exp));
 
         /* with MGAW 57 the address bits are fine */
@@ -1137,7 +1137,7 @@ START_TEST(entry_limit) {
         ck_assert_uint_eq(s->n_t, 1);
         ck_assert_uint_eq(s->by_kind[WALK_ANOMALY_LIMIT], 1);
         ck_assert_uint_eq(s->a[0].address, 0x13000);
-        static const walk_range exp[] = {RANGE(0x0, 0x900000, 0x1000, K4, true, true, false)};
+        static const walk_range exp[] = { RANGE(0x0, 0x900000, 0x1000, K4, true, true, false) };
         expect_ranges(s, 0, exp, ELEMENTSOF(exp));
 
         /* at the root table: no target at all */
@@ -1183,7 +1183,7 @@ START_TEST(callback_errors_stop) {
 END_TEST
 
 START_TEST(page_table_alone) {
-        walk_target t = {.bus = 3, .devfn = 1, .pasid = WALK_NO_PASID};
+        walk_target t = { .bus = 3, .devfn = 1, .pasid = WALK_NO_PASID };
 
         pte(0x20000, 256, 0x21000 | 3);
         pte(0x21000, 0, 0x22000 | 3);
@@ -1196,7 +1196,8 @@ START_TEST(page_table_alone) {
         S.open = true;
         ck_assert_int_eq(walk_page_table(ram, CAP_ALL, 0x20000, 4, true, &t, &ops, &S), 0);
         /* canonical: bit 47 set, so bits 63:48 too */
-        static const walk_range exp[] = {RANGE(0xffff800000000000, 0x5000, 0x1000, K4, true, false, false)};
+        static const walk_range exp[] = { RANGE(0xffff800000000000, 0x5000, 0x1000, K4, true, false,
+                                                false) };
         expect_ranges(&S, 0, exp, ELEMENTSOF(exp));
         ck_assert_uint_eq(n_anomalies(&S), 0);
 
@@ -1251,10 +1252,10 @@ static int never_range(void *u, const walk_target *t, const walk_range *r) {
 }
 
 START_TEST(batched_ranges) {
-        static const walk_ops one = {.range = log_range, .anomaly = log_anomaly};
+        static const walk_ops one = { .range = log_range, .anomaly = log_anomaly };
         /* range is ignored when ranges is there */
-        static const walk_ops many = {.range = never_range, .ranges = log_ranges, .anomaly = log_anomaly};
-        static const walk_ops failing = {.ranges = fail_ranges};
+        static const walk_ops many = { .range = never_range, .ranges = log_ranges, .anomaly = log_anomaly };
+        static const walk_ops failing = { .ranges = fail_ranges };
         static batch_log a, b;
 
         legacy_root();
@@ -1315,10 +1316,10 @@ static uint64_t xorshift(uint64_t *x) {
 
 /* Check's ck_assert records every passing assertion (a write each): too
  * slow for callbacks that run a million times. */
-#define CHECK(cond)                                                                                         \
-        do {                                                                                                \
-                if (!(cond))                                                                                \
-                        ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #cond);                               \
+#define CHECK(cond)                                                           \
+        do {                                                                  \
+                if (!(cond))                                                  \
+                        ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #cond); \
         } while (0)
 
 typedef struct protocol {
@@ -1384,10 +1385,16 @@ static int p_done(void *u, const walk_target *t) {
 }
 
 START_TEST(random_images_terminate) {
-        static const walk_ops one = { .target = p_target, .same_tables = p_same, .range = p_range,
-                                      .anomaly = p_anomaly, .target_done = p_done };
-        static const walk_ops many = { .target = p_target, .same_tables = p_same, .ranges = p_ranges,
-                                       .anomaly = p_anomaly, .target_done = p_done };
+        static const walk_ops one = { .target = p_target,
+                                      .same_tables = p_same,
+                                      .range = p_range,
+                                      .anomaly = p_anomaly,
+                                      .target_done = p_done };
+        static const walk_ops many = { .target = p_target,
+                                       .same_tables = p_same,
+                                       .ranges = p_ranges,
+                                       .anomaly = p_anomaly,
+                                       .target_done = p_done };
         uint64_t x = 0x9e3779b97f4a7c15, targets = 0, ranges = 0, anomalies = 0;
         walk_filter f = WALK_FILTER_ALL;
 

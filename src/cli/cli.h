@@ -6,7 +6,7 @@
 
 #include <json-c/json.h>
 
-#include "macro.h"
+#include "basic/macro.h"
 
 /* Exit statuses, as iommuctl(8) documents them. */
 enum {
@@ -18,7 +18,7 @@ enum {
 typedef struct cli_options {
         bool json;
         bool pretty;
-        const char *sysroot; /* "" when none */
+        const char *sysroot;  /* "" when none */
         const char *file;     /* dmar --file */
         const char *snapshot; /* --snapshot FILE: read state from it */
         bool direct;          /* --direct: read the hardware */
@@ -28,8 +28,8 @@ typedef struct cli_options {
         bool have_device;     /* mappings --device */
         uint16_t segment;
         uint8_t bus, devfn;
-        int domain;     /* mappings --domain, -1 none */
-        int64_t pasid;  /* mappings --pasid, -1 none */
+        int domain;    /* mappings --domain, -1 none */
+        int64_t pasid; /* mappings --pasid, -1 none */
 } cli_options;
 
 extern cli_options arg;

@@ -7,9 +7,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "cli.h"
-#include "fileio.h"
-#include "protocol.h"
+#include "basic/fileio.h"
+#include "cli/cli.h"
+#include "shared/protocol.h"
 
 #define CLIENT_MAX_ANSWER (256u << 20) /* a mappings answer of a big machine fits */
 
@@ -41,11 +41,13 @@ static int client_connect(client *c) {
                 c->fd = safe_close(c->fd);
                 if (e == ENOENT || e == ECONNREFUSED)
                         return cli_fail(EXIT_FAILED, e,
-                                        "iommud is not running (no daemon at %s); use --direct to read the hardware yourself",
+                                        "iommud is not running (no daemon at %s); use --direct to read the "
+                                        "hardware yourself",
                                         path);
                 if (e == EACCES)
                         return cli_fail(EXIT_FAILED, e,
-                                        "Permission denied connecting to %s: reading needs membership in the socket's group",
+                                        "Permission denied connecting to %s: reading needs membership in "
+                                        "the socket's group",
                                         path);
                 return cli_fail(EXIT_FAILED, e, "Failed to connect to iommud at %s: %s", path, strerror(e));
         }
@@ -87,7 +89,8 @@ static int client_receive(client *c, json_object **ret) {
                         c->len -= line + 1;
                         if (!o || !json_object_is_type(o, json_type_object)) {
                                 json_object_put(o);
-                                return cli_fail(EXIT_FAILED, EBADMSG, "iommud sent something that is not a JSON object");
+                                return cli_fail(EXIT_FAILED, EBADMSG,
+                                                "iommud sent something that is not a JSON object");
                         }
                         *ret = o;
                         return EXIT_OK;
@@ -108,11 +111,13 @@ static int client_receive(client *c, json_object **ret) {
                 if (k < 0) {
                         if (errno == EINTR)
                                 return cli_fail(EXIT_FAILED, EINTR, "Interrupted");
-                        return cli_fail(EXIT_FAILED, errno, "Failed to read from iommud: %s", strerror(errno));
+                        return cli_fail(EXIT_FAILED, errno, "Failed to read from iommud: %s",
+                                        strerror(errno));
                 }
                 if (k == 0) {
                         if (c->len)
-                                return cli_fail(EXIT_FAILED, EPIPE, "iommud closed the connection mid-answer");
+                                return cli_fail(EXIT_FAILED, EPIPE,
+                                                "iommud closed the connection mid-answer");
                         *ret = NULL;
                         return EXIT_OK;
                 }
@@ -210,7 +215,8 @@ int client_follow(const char *method, void (*on_event)(json_object *data)) {
                 r = client_receive(&c, &o);
                 if (r != EXIT_OK || !o)
                         break;
-                if (json_object_object_get_ex(o, "event", &event) && json_object_object_get_ex(o, "data", &data))
+                if (json_object_object_get_ex(o, "event", &event) &&
+                    json_object_object_get_ex(o, "data", &data))
                         on_event(data);
                 fflush(stdout);
         }

@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "config.h"
-#include "devices.h"
-#include "protocol.h"
+#include "model/devices.h"
+#include "shared/protocol.h"
 
 enum {
         OPT_SYSROOT = 0x100,
@@ -41,26 +41,41 @@ typedef struct verb_entry {
 
 static const verb_entry verbs[] = {
         { { "decode", 2, 2, verb_decode, "REGISTER VALUE",
-            "Decode a register or translation-table entry value" }, 0, NULL },
-        { { "dmar", 0, 0, verb_dmar, "",
-            "Show the ACPI DMAR table (default " DMAR_DEFAULT_PATH ")" }, VOPT_FILE, "[--file FILE]" },
+            "Decode a register or translation-table entry value" },
+          0,
+          NULL },
+        { { "dmar", 0, 0, verb_dmar, "", "Show the ACPI DMAR table (default " DMAR_DEFAULT_PATH ")" },
+          VOPT_FILE,
+          "[--file FILE]" },
         { { "info", 0, 0, verb_info, "",
-            "Show each remapping unit: registers, mode, status, owner, faults" }, 0, NULL },
+            "Show each remapping unit: registers, mode, status, owner, faults" },
+          0,
+          NULL },
         { { "devices", 0, 0, verb_devices, "",
-            "Show PCI devices with their IOMMU group, unit, domain and translation" }, 0, NULL },
+            "Show PCI devices with their IOMMU group, unit, domain and translation" },
+          0,
+          NULL },
         { { "domains", 0, 0, verb_domains, "",
-            "Show the domains in use: unit, domain ID, translation, devices" }, 0, NULL },
+            "Show the domains in use: unit, domain ID, translation, devices" },
+          0,
+          NULL },
         { { "mappings", 0, 0, verb_mappings, "",
-            "Show what each device (and PASID) can reach: IOVA -> physical ranges" }, VOPT_MAPPINGS,
+            "Show what each device (and PASID) can reach: IOVA -> physical ranges" },
+          VOPT_MAPPINGS,
           "[--device BDF] [--domain DID] [--pasid N]" },
         { { "faults", 0, 0, verb_faults, "",
             "Show fault status and records; iommud's log, --follow new faults, --clear the log" },
-          VOPT_FOLLOW | VOPT_CLEAR, "[--follow] [--clear]" },
+          VOPT_FOLLOW | VOPT_CLEAR,
+          "[--follow] [--clear]" },
         { { "snapshot", 2, 2, verb_snapshot, "save FILE",
-            "Capture the whole IOMMU state into FILE (iommu-snapshot(5))" }, 0, NULL },
+            "Capture the whole IOMMU state into FILE (iommu-snapshot(5))" },
+          0,
+          NULL },
 };
 
-static const char *const vopt_names[] = { "--file", "--device", "--domain", "--pasid", "--follow", "--clear" };
+static const char *const vopt_names[] = {
+        "--file", "--device", "--domain", "--pasid", "--follow", "--clear"
+};
 
 static int parse_number(const char *s, uint64_t max, uint64_t *ret) {
         char *end;
@@ -86,8 +101,7 @@ static void help(void) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
                 char left[128];
                 snprintf(left, sizeof left, "%s %s%s%s", verbs[i].v.name, verbs[i].v.usage,
-                         verbs[i].option_usage && *verbs[i].v.usage ? " " : "",
-                         verbs[i].option_usage ?: "");
+                         verbs[i].option_usage && *verbs[i].v.usage ? " " : "", verbs[i].option_usage ?: "");
                 if (strlen(left) > 28)
                         printf("  %s\n  %-28s %s\n", left, "", verbs[i].v.help);
                 else
@@ -96,7 +110,8 @@ static void help(void) {
         printf("\nOptions:\n"
                "  -j --json                    Print JSON (one object, one line)\n"
                "  -p --pretty                  Print indented JSON (implies --json)\n"
-               "     --socket PATH             Ask the iommud listening at PATH (default " PROTOCOL_DEFAULT_SOCKET ")\n"
+               "     --socket PATH             Ask the iommud listening at PATH "
+               "(default " PROTOCOL_DEFAULT_SOCKET ")\n"
                "     --direct                  Read the hardware directly (root), without iommud\n"
                "     --snapshot FILE           Answer from a snapshot file instead of the hardware\n"
                "     --sysroot DIR             Read /sys, /proc and /dev below DIR\n"
@@ -108,7 +123,8 @@ static void help(void) {
                "     --clear                   faults: empty iommud's fault log (root or the admin group)\n"
                "  -h --help                    Show this help\n"
                "     --version                 Show the version\n"
-               "\nNumbers are decimal or 0x-prefixed hex. Exit status: 0 success, 1 failure, 2 usage error.\n"
+               "\nNumbers are decimal or 0x-prefixed hex. Exit status: 0 success, 1 failure, 2 usage "
+               "error.\n"
                "See iommuctl(8).\n");
 }
 
@@ -135,23 +151,21 @@ static const verb_entry *find_verb(const char *name, int *ret_status) {
 }
 
 static int parse_argv(int argc, char **argv) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "pretty", no_argument, NULL, 'p' },
-                { "sysroot", required_argument, NULL, OPT_SYSROOT },
-                { "file", required_argument, NULL, OPT_FILE },
-                { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
-                { "direct", no_argument, NULL, OPT_DIRECT },
-                { "device", required_argument, NULL, OPT_DEVICE },
-                { "domain", required_argument, NULL, OPT_DOMAIN },
-                { "pasid", required_argument, NULL, OPT_PASID },
-                { "socket", required_argument, NULL, OPT_SOCKET },
-                { "follow", no_argument, NULL, OPT_FOLLOW },
-                { "clear", no_argument, NULL, OPT_CLEAR },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, OPT_VERSION },
-                {}
-        };
+        static const struct option options[] = { { "json", no_argument, NULL, 'j' },
+                                                 { "pretty", no_argument, NULL, 'p' },
+                                                 { "sysroot", required_argument, NULL, OPT_SYSROOT },
+                                                 { "file", required_argument, NULL, OPT_FILE },
+                                                 { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+                                                 { "direct", no_argument, NULL, OPT_DIRECT },
+                                                 { "device", required_argument, NULL, OPT_DEVICE },
+                                                 { "domain", required_argument, NULL, OPT_DOMAIN },
+                                                 { "pasid", required_argument, NULL, OPT_PASID },
+                                                 { "socket", required_argument, NULL, OPT_SOCKET },
+                                                 { "follow", no_argument, NULL, OPT_FOLLOW },
+                                                 { "clear", no_argument, NULL, OPT_CLEAR },
+                                                 { "help", no_argument, NULL, 'h' },
+                                                 { "version", no_argument, NULL, OPT_VERSION },
+                                                 {} };
         uint64_t v;
         int c;
 
@@ -194,7 +208,8 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case OPT_DEVICE:
                         if (bdf_parse(optarg, &arg.segment, &arg.bus, &arg.devfn) < 0)
-                                return cli_usage("--device '%s' is not a PCI address (SSSS:BB:DD.F, BB:DD.F or B:D.F)",
+                                return cli_usage("--device '%s' is not a PCI address (SSSS:BB:DD.F, BB:DD.F "
+                                                 "or B:D.F)",
                                                  optarg);
                         arg.have_device = true;
                         given_options |= VOPT_DEVICE;

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 cli_options arg = { .sysroot = "", .domain = -1, .pasid = -1 };
 
@@ -26,7 +26,8 @@ static int vfail(int status, int error, const char *fmt, va_list ap) {
                 json_object_object_add(e, "code", json_object_new_int(error < 0 ? -error : error));
                 json_object_object_add(e, "message", json_object_new_string(msg));
                 json_object_object_add(e, "status", json_object_new_int(status));
-                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
         }
         return status;
 }
@@ -54,7 +55,8 @@ int cli_usage(const char *fmt, ...) {
 int cli_output(json_object *result, void (*render)(json_object *result)) {
         if (arg.json) {
                 int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
-                            (arg.pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN);
+                            (arg.pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+                                        : JSON_C_TO_STRING_PLAIN);
                 puts(json_object_to_json_string_ext(result, flags));
         } else if (render)
                 render(result);

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "json-util.h"
+#include "basic/json-util.h"
+#include "cli/cli.h"
 
 /* "40:05.4" for one hop, "00:1c.0/00.0" for a path through a bridge. */
 static void print_path(json_object *scope, uint64_t segment) {
@@ -78,8 +78,8 @@ static void print_structure(json_object *s) {
         else if (streq(type, "sidp"))
                 printf(" segment %04" PRIx64 "\n", json_get_u64(s, "segment"));
         else if (streq(type, "rhsa"))
-                printf(" registers 0x%" PRIx64 "  proximity domain %" PRIu64 "\n", json_get_u64(s, "address"),
-                       json_get_u64(s, "proximity_domain"));
+                printf(" registers 0x%" PRIx64 "  proximity domain %" PRIu64 "\n",
+                       json_get_u64(s, "address"), json_get_u64(s, "proximity_domain"));
         else if (streq(type, "andd"))
                 printf(" ACPI device %" PRIu64 "  %s\n", json_get_u64(s, "acpi_device_number"),
                        json_get_string(s, "object_name"));
@@ -91,7 +91,8 @@ static void print_structure(json_object *s) {
 }
 
 void render_dmar(json_object *o) {
-        static const char *const flag_names[] = { "intr_remap", "x2apic_opt_out", "dma_ctrl_platform_opt_in", NULL };
+        static const char *const flag_names[] = { "intr_remap", "x2apic_opt_out", "dma_ctrl_platform_opt_in",
+                                                  NULL };
         json_object *structures = json_get(o, "structures"), *warnings = json_get(o, "warnings");
         json_object *flags = json_get(o, "flags");
 
@@ -99,10 +100,11 @@ void render_dmar(json_object *o) {
                json_get_u64(o, "revision"), json_get_u64(o, "length"), json_get_u64(o, "checksum"),
                json_get_bool(o, "checksum_valid") ? "valid" : "WRONG");
         printf("  OEM \"%s\" table \"%s\" revision %" PRIu64 ", creator \"%s\" revision %" PRIu64 "\n",
-               json_get_string(o, "oem_id"), json_get_string(o, "oem_table_id"), json_get_u64(o, "oem_revision"),
-               json_get_string(o, "creator_id"), json_get_u64(o, "creator_revision"));
-        printf("  host address width %" PRIu64 " bits, flags 0x%" PRIx64, json_get_u64(o, "host_address_width"),
-               json_get_u64(flags, "raw"));
+               json_get_string(o, "oem_id"), json_get_string(o, "oem_table_id"),
+               json_get_u64(o, "oem_revision"), json_get_string(o, "creator_id"),
+               json_get_u64(o, "creator_revision"));
+        printf("  host address width %" PRIu64 " bits, flags 0x%" PRIx64,
+               json_get_u64(o, "host_address_width"), json_get_u64(flags, "raw"));
         print_flag_names(flags, flag_names);
         putchar('\n');
 

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "json-util.h"
+#include "basic/json-util.h"
+#include "cli/cli.h"
 
 /* A value of a layout: JSON integer up to 64 bits, hex string when wider. */
 static void print_value(json_object *v, unsigned width) {

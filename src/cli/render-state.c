@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "json-util.h"
+#include "basic/json-util.h"
+#include "cli/cli.h"
 
 static json_object *field(json_object *reg, const char *name) {
         return json_get(json_get(reg, "fields"), name);
@@ -31,14 +31,21 @@ static void print_capabilities(json_object *cap, json_object *ecap) {
         static const struct {
                 const char *reg, *field, *label;
         } flags[] = {
-                { "cap", "cm", "caching mode" },         { "cap", "rwbf", "write-buffer flush" },
+                { "cap", "cm", "caching mode" },
+                { "cap", "rwbf", "write-buffer flush" },
                 { "cap", "psi", "page-selective invalidation" },
-                { "ecap", "qi", "queued invalidation" }, { "ecap", "ir", "interrupt remapping" },
-                { "ecap", "pt", "pass-through" },        { "ecap", "dt", "device-TLB" },
-                { "ecap", "sc", "snoop control" },       { "ecap", "c", "coherent walks" },
-                { "ecap", "smts", "scalable mode" },     { "ecap", "pasid", "PASID" },
-                { "ecap", "fsts", "first stage" },       { "ecap", "ssts", "second stage" },
-                { "ecap", "nest", "nested" },            { "ecap", "prs", "page requests" },
+                { "ecap", "qi", "queued invalidation" },
+                { "ecap", "ir", "interrupt remapping" },
+                { "ecap", "pt", "pass-through" },
+                { "ecap", "dt", "device-TLB" },
+                { "ecap", "sc", "snoop control" },
+                { "ecap", "c", "coherent walks" },
+                { "ecap", "smts", "scalable mode" },
+                { "ecap", "pasid", "PASID" },
+                { "ecap", "fsts", "first stage" },
+                { "ecap", "ssts", "second stage" },
+                { "ecap", "nest", "nested" },
+                { "ecap", "prs", "page requests" },
         };
 
         printf("  %" PRIu64 "-bit guest addresses, tables %s, large pages %s, %" PRIu64 " domains, %" PRIu64
@@ -66,9 +73,10 @@ static void print_faults(json_object *u) {
                json_get_u64(field(fsts, "pfo"), "raw") ? "OVERFLOW (later faults lost), " : "", n);
         for (size_t i = 0; i < n; i++) {
                 json_object *f = json_object_array_get_idx(records, i);
-                printf("    [%" PRIu64 "] %s %s 0x%" PRIx64 ": reason 0x%02" PRIx64 " %s\n", json_get_u64(f, "index"),
-                       json_get_string(f, "bdf"), json_get_bool(f, "write") ? "write" : "read",
-                       json_get_u64(f, "address"), json_get_u64(f, "reason"), json_get_string(f, "reason_text"));
+                printf("    [%" PRIu64 "] %s %s 0x%" PRIx64 ": reason 0x%02" PRIx64 " %s\n",
+                       json_get_u64(f, "index"), json_get_string(f, "bdf"),
+                       json_get_bool(f, "write") ? "write" : "read", json_get_u64(f, "address"),
+                       json_get_u64(f, "reason"), json_get_string(f, "reason_text"));
         }
 }
 
@@ -81,10 +89,12 @@ void render_info(json_object *o) {
 
                 if (i)
                         putchar('\n');
-                printf("%s: registers 0x%" PRIx64 " (", json_get_string(u, "name"), json_get_u64(u, "address"));
+                printf("%s: registers 0x%" PRIx64 " (", json_get_string(u, "name"),
+                       json_get_u64(u, "address"));
                 print_size(json_get_u64(u, "size"));
                 printf("), segment %04" PRIx64 ", VT-d %s, owner %s\n", json_get_u64(u, "segment"),
-                       json_get(u, "version") ? json_get_string(u, "version") : "?", json_get_string(u, "owner"));
+                       json_get(u, "version") ? json_get_string(u, "version") : "?",
+                       json_get_string(u, "owner"));
 
                 if (json_get(u, "registers_error")) {
                         printf("  registers not readable: %s\n", json_get_string(u, "registers_error"));
@@ -122,17 +132,17 @@ static const char *or_dash(json_object *o, const char *key, char *buf, size_t si
 }
 
 void render_devices(json_object *o) {
-        printf("%-12s %-9s %5s %-6s %6s %-13s %-12s %s\n", "BDF", "ID", "GROUP", "UNIT", "DOMAIN", "TRANSLATION",
-               "DRIVER", "NAME");
+        printf("%-12s %-9s %5s %-6s %6s %-13s %-12s %s\n", "BDF", "ID", "GROUP", "UNIT", "DOMAIN",
+               "TRANSLATION", "DRIVER", "NAME");
         for (size_t i = 0; i < json_object_array_length(o); i++) {
                 json_object *d = json_object_array_get_idx(o, i);
                 char g[16], u[32], dom[16], t[32], drv[64];
 
-                printf("%-12s %04" PRIx64 ":%04" PRIx64 " %5s %-6s %6s %-13s %-12s %s\n", json_get_string(d, "bdf"),
-                       json_get_u64(d, "vendor"), json_get_u64(d, "device"), or_dash(d, "group", g, sizeof g),
-                       or_dash(d, "unit", u, sizeof u), or_dash(d, "domain", dom, sizeof dom),
-                       or_dash(d, "translation", t, sizeof t), or_dash(d, "driver", drv, sizeof drv),
-                       json_get_string(d, "name"));
+                printf("%-12s %04" PRIx64 ":%04" PRIx64 " %5s %-6s %6s %-13s %-12s %s\n",
+                       json_get_string(d, "bdf"), json_get_u64(d, "vendor"), json_get_u64(d, "device"),
+                       or_dash(d, "group", g, sizeof g), or_dash(d, "unit", u, sizeof u),
+                       or_dash(d, "domain", dom, sizeof dom), or_dash(d, "translation", t, sizeof t),
+                       or_dash(d, "driver", drv, sizeof drv), json_get_string(d, "name"));
         }
 }
 
@@ -152,11 +162,11 @@ void render_mappings(json_object *o) {
                         if (json_get(m, "pasid"))
                                 printf(" pasid %" PRId64 "%s", json_get_i64(m, "pasid"),
                                        json_get_bool(m, "rid_pasid") ? " (requests without PASID)" : "");
-                        printf("  %s domain %" PRId64 "  %s", json_get_string(m, "unit"), json_get_i64(m, "domain"),
-                               json_get_string(m, "translation"));
+                        printf("  %s domain %" PRId64 "  %s", json_get_string(m, "unit"),
+                               json_get_i64(m, "domain"), json_get_string(m, "translation"));
                         if (json_get(m, "address_width"))
-                                printf("  %" PRId64 "-bit, %" PRId64 " levels", json_get_i64(m, "address_width"),
-                                       json_get_i64(m, "levels"));
+                                printf("  %" PRId64 "-bit, %" PRId64 " levels",
+                                       json_get_i64(m, "address_width"), json_get_i64(m, "levels"));
                         if (json_get(m, "root"))
                                 printf("  root 0x%" PRIx64, json_get_u64(m, "root"));
                         if (json_get_bool(m, "fpd"))
@@ -168,15 +178,17 @@ void render_mappings(json_object *o) {
                         printf("%s: root table\n", json_get_string(m, "unit"));
 
                 if (json_object_array_length(ranges) > 0)
-                        printf("  %-18s  %-18s  %10s  %-4s %5s\n", "IOVA", "PHYSICAL", "LENGTH", "PERM", "PAGE");
+                        printf("  %-18s  %-18s  %10s  %-4s %5s\n", "IOVA", "PHYSICAL", "LENGTH", "PERM",
+                               "PAGE");
                 for (size_t k = 0; k < json_object_array_length(ranges); k++) {
                         json_object *r = json_object_array_get_idx(ranges, k);
                         char len[32];
 
                         snprintf(len, sizeof len, "0x%" PRIx64, json_get_u64(r, "length"));
-                        printf("  0x%016" PRIx64 "  0x%016" PRIx64 "  %10s  %c%c%c  ", json_get_u64(r, "iova"),
-                               json_get_u64(r, "phys"), len, json_get_bool(r, "read") ? 'r' : '-',
-                               json_get_bool(r, "write") ? 'w' : '-', json_get_bool(r, "execute") ? 'x' : '-');
+                        printf("  0x%016" PRIx64 "  0x%016" PRIx64 "  %10s  %c%c%c  ",
+                               json_get_u64(r, "iova"), json_get_u64(r, "phys"), len,
+                               json_get_bool(r, "read") ? 'r' : '-', json_get_bool(r, "write") ? 'w' : '-',
+                               json_get_bool(r, "execute") ? 'x' : '-');
                         print_size(json_get_u64(r, "page_size"));
                         putchar('\n');
                 }
@@ -212,11 +224,13 @@ void render_faults(json_object *o) {
                         printf("registers not readable: %s\n", json_get_string(u, "registers_error"));
                         continue;
                 }
-                printf("%s%s%zu fault record(s) held\n", json_get_u64(field(fsts, "ppf"), "raw") ? "pending, " : "",
+                printf("%s%s%zu fault record(s) held\n",
+                       json_get_u64(field(fsts, "ppf"), "raw") ? "pending, " : "",
                        json_get_u64(field(fsts, "pfo"), "raw") ? "OVERFLOW (later faults lost), " : "",
                        json_object_array_length(records));
                 for (size_t k = 0; k < json_object_array_length(records); k++) {
-                        printf("  [%" PRIu64 "] ", json_get_u64(json_object_array_get_idx(records, k), "index"));
+                        printf("  [%" PRIu64 "] ",
+                               json_get_u64(json_object_array_get_idx(records, k), "index"));
                         print_fault(json_object_array_get_idx(records, k), false);
                 }
         }

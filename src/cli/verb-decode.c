@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
-#include "cli.h"
-#include "layouts.h"
+#include "cli/cli.h"
+#include "decode/layouts.h"
 
 static void known_names(char *buf, size_t size) {
         size_t n = 0;

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
-#include "cli.h"
+#include "basic/fileio.h"
+#include "cli/cli.h"
 #include "config.h"
-#include "dmar.h"
-#include "fileio.h"
-#include "snapshot.h"
+#include "decode/dmar.h"
+#include "snapshot/snapshot.h"
 
 int verb_dmar(int argc, char **argv) {
         _cleanup_free_ char *sys_path = NULL;
@@ -51,11 +51,13 @@ int verb_dmar(int argc, char **argv) {
 
         r = read_full_file(path, DMAR_MAX_SIZE, &data, &size, &err);
         if (r == -ENOENT && !arg.file)
-                return cli_fail(EXIT_FAILED, ENOENT,
-                                "No DMAR table at %s: the firmware reports no Intel VT-d unit here; use --file FILE",
-                                path);
+                return cli_fail(
+                        EXIT_FAILED, ENOENT,
+                        "No DMAR table at %s: the firmware reports no Intel VT-d unit here; use --file FILE",
+                        path);
         if (r == -EACCES)
-                return cli_fail(EXIT_FAILED, EACCES, "Permission denied reading %s: the ACPI tables are readable by root only",
+                return cli_fail(EXIT_FAILED, EACCES,
+                                "Permission denied reading %s: the ACPI tables are readable by root only",
                                 path);
         if (r < 0)
                 return cli_fail(EXIT_FAILED, r, "%s", err.message);

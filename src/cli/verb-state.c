@@ -3,10 +3,10 @@
  * snapshot save. */
 #include <string.h>
 
-#include "cli.h"
-#include "devices.h"
-#include "model.h"
-#include "system.h"
+#include "cli/cli.h"
+#include "model/devices.h"
+#include "model/model.h"
+#include "model/system.h"
 
 int cli_open_system(iommu_ctx **ret_ctx, iommu_system **ret) {
         _cleanup_(iommu_ctx_freep) iommu_ctx *ctx = NULL;
@@ -89,8 +89,9 @@ int verb_mappings(int argc, char **argv) {
         if (!params)
                 return cli_fail(EXIT_FAILED, ENOMEM, "Out of memory");
         if (arg.have_device)
-                json_object_object_add(params, "device",
-                                       json_object_new_string(bdf_format(bdf, arg.segment, arg.bus, arg.devfn)));
+                json_object_object_add(
+                        params, "device",
+                        json_object_new_string(bdf_format(bdf, arg.segment, arg.bus, arg.devfn)));
         if (arg.domain >= 0)
                 json_object_object_add(params, "domain", json_object_new_int(arg.domain));
         if (arg.pasid >= 0)
@@ -102,9 +103,10 @@ int verb_faults(int argc, char **argv) {
         int r;
 
         if (!cli_use_daemon() && (arg.follow || arg.clear))
-                return cli_fail(EXIT_FAILED, EOPNOTSUPP,
-                                "%s keeps a fault log only in iommud: drop --direct/--snapshot to ask the daemon",
-                                arg.follow ? "--follow" : "--clear");
+                return cli_fail(
+                        EXIT_FAILED, EOPNOTSUPP,
+                        "%s keeps a fault log only in iommud: drop --direct/--snapshot to ask the daemon",
+                        arg.follow ? "--follow" : "--clear");
         if (arg.clear) {
                 _cleanup_json_ json_object *o = NULL;
                 r = client_call("v1.faults.clear", NULL, &o);

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf.h"
-#include "fileio.h"
-#include "log.h"
-#include "protocol.h"
+#include "basic/fileio.h"
+#include "daemon/conf.h"
+#include "daemon/log.h"
+#include "shared/protocol.h"
 
 #define CONF_MAX_FILE_SIZE (1u << 20)
 
@@ -34,7 +34,7 @@ typedef struct conf_key {
         uint64_t min, max;
 } conf_key;
 
-#define KEY(sec, n, t, f, lo, hi)                                                                           \
+#define KEY(sec, n, t, f, lo, hi) \
         { .section = sec, .name = n, .type = t, .offset = offsetof(daemon_conf, f), .min = lo, .max = hi }
 
 static const conf_key keys[] = {

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "basic/error.h"
 
 #define CONF_DEFAULT_PATH "/etc/iommud/iommud.conf"
 #define CONF_DEFAULT_ADMIN_GROUP "iommu-admin"

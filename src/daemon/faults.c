@@ -3,8 +3,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "faults.h"
-#include "json-util.h"
+#include "basic/json-util.h"
+#include "daemon/faults.h"
 
 struct fault_log {
         json_object **ring;

@@ -19,7 +19,7 @@
 
 #include <json-c/json.h>
 
-#include "macro.h"
+#include "basic/macro.h"
 
 typedef struct fault_log fault_log;
 

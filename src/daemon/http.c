@@ -52,10 +52,10 @@
 #include <microhttpd.h>
 #include <systemd/sd-daemon.h>
 
-#include "http.h"
-#include "log.h"
-#include "protocol.h"
-#include "stats.h"
+#include "daemon/http.h"
+#include "daemon/log.h"
+#include "daemon/stats.h"
+#include "shared/protocol.h"
 
 #define HTTP_MEMORY_LIMIT (32u << 10) /* per connection: request line, headers, answer headers */
 #define HTTP_MEMORY_INCREMENT (1u << 10)

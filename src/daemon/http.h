@@ -12,9 +12,9 @@
 
 #include <stdint.h>
 
-#include "conf.h"
-#include "error.h"
-#include "manager.h"
+#include "basic/error.h"
+#include "daemon/conf.h"
+#include "daemon/manager.h"
 
 /* Serve m on fd, a listening socket passed by systemd (taken over), or
  * when fd < 0 on ListenHTTP= (when that is unset: nothing, *ret = NULL). */

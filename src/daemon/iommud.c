@@ -12,16 +12,16 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "basic/json-util.h"
 #include "config.h"
-#include "http.h"
-#include "json-util.h"
-#include "kmsg-faults.h"
-#include "log.h"
-#include "manager.h"
-#include "methods.h"
-#include "model.h"
-#include "protocol.h"
-#include "stats.h"
+#include "daemon/http.h"
+#include "daemon/kmsg-faults.h"
+#include "daemon/log.h"
+#include "daemon/manager.h"
+#include "daemon/methods.h"
+#include "daemon/stats.h"
+#include "model/model.h"
+#include "shared/protocol.h"
 
 #define STATUS_INTERVAL_USEC (1000 * 1000)
 #define FAULT_LOG_BURST 10 /* fault lines per FAULT_LOG_INTERVAL in the journal */
@@ -253,8 +253,8 @@ static void manager_poll_faults(manager *m) {
         if (r < 0)
                 log_error("Out of memory logging faults");
         if (m->kmsg && source_is_live(m->source)) {
-                r = kmsg_reader_poll(m->kmsg, m->source->system, manager_realtime(m), manager_now(m), on_kmsg_fault,
-                                     m);
+                r = kmsg_reader_poll(m->kmsg, m->source->system, manager_realtime(m), manager_now(m),
+                                     on_kmsg_fault, m);
                 if (r < 0)
                         log_warning("Failed to read the kernel log for DMA faults: %s", strerror(-r));
         }
@@ -328,8 +328,9 @@ json_object *manager_reload_result(manager *m) {
 
         if (o) {
                 json_object_object_add(o, "reloaded", json_object_new_boolean(true));
-                json_object_object_add(o, "source",
-                                       json_object_new_string(source_is_live(m->source) ? "live" : "snapshot"));
+                json_object_object_add(
+                        o, "source",
+                        json_object_new_string(source_is_live(m->source) ? "live" : "snapshot"));
         }
         return o;
 }

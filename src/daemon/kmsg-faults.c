@@ -4,12 +4,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "devices.h"
-#include "faults.h"
-#include "json-util.h"
-#include "kmsg-faults.h"
-#include "kmsg.h"
-#include "regs.h"
+#include "basic/json-util.h"
+#include "daemon/faults.h"
+#include "daemon/kmsg-faults.h"
+#include "decode/kmsg.h"
+#include "decode/regs.h"
+#include "model/devices.h"
 
 /* /dev/kmsg hands out one record per read(), at most about 8 KiB; a plain
  * file (a fixture tree's dev/kmsg) is read in chunks and split at records. */
@@ -34,8 +34,9 @@ int kmsg_reader_open(const char *sysroot, kmsg_reader **ret, iommu_error *err) {
         if (k->fd < 0) {
                 int e = errno;
                 free(k);
-                return iommu_error_set(err, e, "Failed to open %s: %s; DMA faults the kernel handles will not be logged",
-                                       path, strerror(e));
+                return iommu_error_set(
+                        err, e, "Failed to open %s: %s; DMA faults the kernel handles will not be logged",
+                        path, strerror(e));
         }
         *ret = k;
         return 0;
@@ -73,8 +74,9 @@ static json_object *fault_entry(iommu_system *s, const kmsg_fault *f, uint64_t r
         return e;
 }
 
-static int handle_record(kmsg_reader *k, iommu_system *s, const char *rec, size_t len, uint64_t realtime_usec,
-                         uint64_t monotonic_usec, kmsg_fault_fn on_fault, void *userdata) {
+static int handle_record(kmsg_reader *k, iommu_system *s, const char *rec, size_t len,
+                         uint64_t realtime_usec, uint64_t monotonic_usec, kmsg_fault_fn on_fault,
+                         void *userdata) {
         _cleanup_json_ json_object *e = NULL;
         kmsg_fault f;
         uint64_t when;

@@ -16,8 +16,8 @@
 
 #include <json-c/json.h>
 
-#include "error.h"
-#include "system.h"
+#include "basic/error.h"
+#include "model/system.h"
 
 typedef struct kmsg_reader kmsg_reader;
 

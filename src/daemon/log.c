@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "log.h"
+#include "daemon/log.h"
 
 static bool journal_stream;
 static int max_level = LOG_INFO;

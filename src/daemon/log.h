@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <syslog.h>
 
-#include "macro.h"
+#include "basic/macro.h"
 
 void log_setup(void);
 
@@ -37,7 +37,7 @@ typedef struct ratelimit {
         unsigned burst, n, suppressed;
 } ratelimit;
 
-#define RATELIMIT_INIT(interval_usec, burst_)                                                               \
+#define RATELIMIT_INIT(interval_usec, burst_) \
         { .interval = (interval_usec), .burst = (burst_) }
 
 /* Whether to log now; *ret_suppressed (if not NULL) says how many were

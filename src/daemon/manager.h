@@ -9,10 +9,10 @@
 
 #include <systemd/sd-event.h>
 
-#include "conf.h"
-#include "faults.h"
-#include "server.h"
-#include "source.h"
+#include "daemon/conf.h"
+#include "daemon/faults.h"
+#include "daemon/server.h"
+#include "daemon/source.h"
 
 typedef struct http_server http_server;
 typedef struct daemon_stats daemon_stats;
@@ -27,10 +27,10 @@ typedef struct manager {
         source *source;
         server *server;
         fault_log *faults;
-        daemon_stats *stats; /* counters for the metrics (stats.h) */
+        daemon_stats *stats;      /* counters for the metrics (stats.h) */
         struct kmsg_reader *kmsg; /* faults from the kernel log (kmsg-faults.h); NULL when not live */
-        int http_fd; /* inherited iommud-http.socket, until the HTTP server takes it */
-        http_server *http; /* NULL: no HTTP */
+        int http_fd;              /* inherited iommud-http.socket, until the HTTP server takes it */
+        http_server *http;        /* NULL: no HTTP */
 
         bool admin_gid_valid;
         gid_t admin_gid;

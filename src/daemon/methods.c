@@ -4,10 +4,10 @@
 #include <string.h>
 
 #include "config.h"
-#include "devices.h"
-#include "log.h"
-#include "methods.h"
-#include "protocol.h"
+#include "daemon/log.h"
+#include "daemon/methods.h"
+#include "model/devices.h"
+#include "shared/protocol.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -98,7 +98,8 @@ static void method_faults(manager *m, conn *c, const protocol_request *req, repl
 
         if (!no_params(req, out))
                 return;
-        if (source_faults(m->source, m->faults, manager_now(m), m->conf->refresh_interval_usec, &o, &err) < 0)
+        if (source_faults(m->source, m->faults, manager_now(m), m->conf->refresh_interval_usec, &o, &err) <
+            0)
                 reply_error(out, err.error, "%s", err.message);
         else
                 reply_object(out, o);
@@ -233,11 +234,11 @@ void methods_handle_line(manager *m, conn *c, const char *line, size_t len) {
 
         method = protocol_method_find(req.method);
         if (!method)
-                reply_error(
-                        &out, EOPNOTSUPP,
-                        "Unknown method \"%.64s\" (v1.info, v1.devices, v1.domains, v1.dmar, v1.mappings, v1.faults, "
-                        "v1.faults.subscribe, v1.faults.clear, v1.reload, v1.version)",
-                        req.method);
+                reply_error(&out, EOPNOTSUPP,
+                            "Unknown method \"%.64s\" (v1.info, v1.devices, v1.domains, v1.dmar, "
+                            "v1.mappings, v1.faults, "
+                            "v1.faults.subscribe, v1.faults.clear, v1.reload, v1.version)",
+                            req.method);
         else if (!(method->flags & PROTOCOL_CHANGING) || may_change(m, c, method->name, &out)) {
                 reply_error(&out, EOPNOTSUPP, "Method %s is not served", method->name);
                 for (size_t i = 0; i < ELEMENTSOF(handlers); i++)

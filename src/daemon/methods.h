@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "manager.h"
-#include "server.h"
+#include "daemon/manager.h"
+#include "daemon/server.h"
 
 void methods_handle_line(manager *m, conn *c, const char *line, size_t len);

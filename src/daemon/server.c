@@ -10,9 +10,9 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "log.h"
-#include "protocol.h"
-#include "server.h"
+#include "daemon/log.h"
+#include "daemon/server.h"
+#include "shared/protocol.h"
 
 #define READ_CHUNK (64u << 10)
 #define IN_INITIAL (16u << 10)

@@ -26,7 +26,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "error.h"
+#include "basic/error.h"
 
 #define SERVER_OUTPUT_HIGH (256u << 10)
 #define SERVER_SUBSCRIBER_BACKLOG (4u << 20)

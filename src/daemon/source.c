@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dmar.h"
-#include "source.h"
+#include "daemon/source.h"
+#include "decode/dmar.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -198,8 +198,8 @@ const answer *source_answer(source *s, const answer_key *key, uint64_t now_usec,
         return a;
 }
 
-int source_faults(source *s, const fault_log *log, uint64_t now_usec, uint64_t max_age_usec, json_object **ret,
-                  iommu_error *err) {
+int source_faults(source *s, const fault_log *log, uint64_t now_usec, uint64_t max_age_usec,
+                  json_object **ret, iommu_error *err) {
         _cleanup_json_ json_object *o = NULL;
         json_object *entries;
         int r;

@@ -22,11 +22,11 @@
 
 #include <json-c/json.h>
 
-#include "ctx.h"
-#include "error.h"
-#include "faults.h"
-#include "model.h"
-#include "system.h"
+#include "access/ctx.h"
+#include "basic/error.h"
+#include "daemon/faults.h"
+#include "model/model.h"
+#include "model/system.h"
 
 /* Distinct answers kept (v1.mappings filters are many): least recently
  * used goes first. */
@@ -93,5 +93,5 @@ const answer *source_answer(source *s, const answer_key *key, uint64_t now_usec,
 
 /* The v1.faults result (never cached: the log moves on): model_faults()
  * after a refresh as above, with "log" the fault log's entries. */
-int source_faults(source *s, const fault_log *log, uint64_t now_usec, uint64_t max_age_usec, json_object **ret,
-                  iommu_error *err);
+int source_faults(source *s, const fault_log *log, uint64_t now_usec, uint64_t max_age_usec,
+                  json_object **ret, iommu_error *err);

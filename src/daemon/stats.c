@@ -2,13 +2,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/json-util.h"
 #include "config.h"
-#include "invq.h"
-#include "json-util.h"
-#include "log.h"
-#include "metrics.h"
-#include "regs.h"
-#include "stats.h"
+#include "daemon/log.h"
+#include "daemon/stats.h"
+#include "decode/regs.h"
+#include "model/metrics.h"
+#include "walk/invq-watch.h"
 
 typedef enum invq_status {
         INVQ_NOT_WATCHED, /* not a live source, or not a unit of it */

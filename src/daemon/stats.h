@@ -15,10 +15,10 @@
 
 #include <json-c/json.h>
 
-#include "error.h"
-#include "macro.h"
-#include "manager.h"
-#include "source.h"
+#include "basic/error.h"
+#include "basic/macro.h"
+#include "daemon/manager.h"
+#include "daemon/source.h"
 
 int stats_new(daemon_stats **ret);
 daemon_stats *stats_free(daemon_stats *s);

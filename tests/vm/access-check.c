@@ -21,11 +21,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "access.h"
-#include "ctx.h"
-#include "entries.h"
-#include "layouts.h"
-#include "regs.h"
+#include "access/access.h"
+#include "access/ctx.h"
+#include "decode/entries.h"
+#include "decode/layouts.h"
+#include "decode/regs.h"
 
 #define SYSFS_UNIT "/sys/class/iommu/dmar0/intel-iommu"
 #define WINDOW_SIZE 0x1000u

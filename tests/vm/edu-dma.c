@@ -107,8 +107,8 @@ int main(int argc, char **argv) {
             ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0)
                 die("setting up the container");
 
-        buf = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_LOCKED,
-                   -1, 0);
+        buf = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_LOCKED, -1, 0);
         if (buf == MAP_FAILED)
                 die("mmap");
         map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
@@ -121,7 +121,8 @@ int main(int argc, char **argv) {
         dev = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, argv[1]);
         if (dev < 0)
                 die("VFIO_GROUP_GET_DEVICE_FD");
-        if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &bar0) < 0 || ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &cfg) < 0)
+        if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &bar0) < 0 ||
+            ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &cfg) < 0)
                 die("VFIO_DEVICE_GET_REGION_INFO");
         /* bus mastering is off at boot: PCI command register bit 2 */
         if (pread(dev, &command, 2, (off_t) (cfg.offset + 4)) != 2)
@@ -147,7 +148,8 @@ int main(int argc, char **argv) {
                 uint8_t *dst = buf + (dma_iova - map_iova);
                 for (uint64_t i = 0; i < EDU_XFER; i++)
                         if (dst[i] != (uint8_t) (i * 7 + 1)) {
-                                fprintf(stderr, "edu-dma: byte %" PRIu64 " did not arrive (0x%02x)\n", i, dst[i]);
+                                fprintf(stderr, "edu-dma: byte %" PRIu64 " did not arrive (0x%02x)\n", i,
+                                        dst[i]);
                                 return 1;
                         }
                 printf("dma to 0x%" PRIx64 " arrived in the mapped buffer\n", dma_iova);

@@ -86,8 +86,8 @@ int main(int argc, char **argv) {
         if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0)
                 return fail("VFIO_SET_IOMMU");
 
-        buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_LOCKED,
-                   -1, 0);
+        buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_LOCKED, -1, 0);
         if (buf == MAP_FAILED)
                 return fail("mmap");
         memset(buf, 0xa5, size);
@@ -106,8 +106,8 @@ int main(int argc, char **argv) {
         out = fopen(argv[4], "we");
         if (!out)
                 return fail(argv[4]);
-        fprintf(out, "{\"bdf\": \"%s\", \"iova\": %" PRIu64 ", \"size\": %" PRIu64 ", \"pages\": [", argv[1], iova,
-                size);
+        fprintf(out, "{\"bdf\": \"%s\", \"iova\": %" PRIu64 ", \"size\": %" PRIu64 ", \"pages\": [", argv[1],
+                iova, size);
         for (uint64_t off = 0; off < size; off += PAGE) {
                 uint64_t e;
                 uintptr_t va = (uintptr_t) buf + off;

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "basic/fileio.h"
+
+int read_full_file(const char *path, size_t max, void **ret, size_t *ret_size, iommu_error *err) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, alloc = 0;
+        struct stat st;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return iommu_error_set(err, errno, "Failed to open %s: %s", path, strerror(errno));
+        if (fstat(fd, &st) < 0)
+                return iommu_error_set(err, errno, "Failed to stat %s: %s", path, strerror(errno));
+        if (S_ISDIR(st.st_mode))
+                return iommu_error_set(err, EISDIR, "%s is a directory, not a file", path);
+
+        for (;;) {
+                ssize_t n;
+
+                if (size == alloc) {
+                        size_t want = alloc ? alloc * 2 : 4096;
+                        char *p;
+                        if (alloc > max)
+                                return iommu_error_set(err, EFBIG, "%s is larger than %zu bytes", path, max);
+                        p = realloc(buf, want + 1);
+                        if (!p)
+                                return iommu_error_set(err, ENOMEM, "Out of memory reading %s", path);
+                        buf = p;
+                        alloc = want;
+                }
+                n = read(fd, buf + size, alloc - size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return iommu_error_set(err, errno, "Failed to read %s: %s", path, strerror(errno));
+                }
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+                if (size > max)
+                        return iommu_error_set(err, EFBIG, "%s is larger than %zu bytes", path, max);
+        }
+
+        buf[size] = '\0'; /* text readers may rely on it; not counted in size */
+        *ret = TAKE_PTR(buf);
+        *ret_size = size;
+        return 0;
+}

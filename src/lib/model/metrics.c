@@ -1,0 +1,780 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The Prometheus text format, version 0.0.4: per family one "# HELP" and one
+ * "# TYPE" line, then its samples, each family in one block.  Samples are
+ * gathered per family and written once the family is complete, so that a
+ * series the model happens to give twice (two units of one name, say) is
+ * written once, the first time.
+ */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "basic/json-util.h"
+#include "decode/regs.h"
+#include "model/metrics.h"
+
+typedef enum metric_type {
+        METRIC_GAUGE,
+        METRIC_COUNTER,
+        _METRIC_TYPE_MAX,
+} metric_type;
+
+static const char *const metric_type_names[] = {
+        [METRIC_GAUGE] = "gauge",
+        [METRIC_COUNTER] = "counter",
+};
+
+typedef enum family_id {
+        F_UNIT_INFO,
+        F_REGISTERS_READABLE,
+        F_TRANSLATION_ENABLED,
+        F_QUEUED_INVALIDATION_ENABLED,
+        F_INTERRUPT_REMAPPING_ENABLED,
+        F_MGAW,
+        F_SAGAW,
+        F_DOMAINS_SUPPORTED,
+        F_DOMAINS_USED,
+        F_MAPPED_BYTES,
+        F_DEVICES,
+        F_FAULT_RECORDS_PENDING,
+        F_FAULTS,
+        F_FAULT_OVERFLOWS,
+        F_LAST_FAULT,
+        F_INVQ_OBSERVED,
+        F_INVALIDATIONS,
+        F_INVQ_OVERRUNS,
+        F_SCRAPE_ERROR,
+        F_BUILD_INFO,
+        F_SCRAPE_DURATION,
+        _F_MAX,
+} family_id;
+
+static const struct family {
+        const char *name;
+        metric_type type;
+        const char *help;
+} families[] = {
+        [F_UNIT_INFO] = {
+                .name = "iommu_unit_info",
+                .type = METRIC_GAUGE,
+                .help = "A DMA remapping unit: register base address, VT-d version, translation table "
+                        "mode and owner; always 1",
+        },
+        [F_REGISTERS_READABLE] = {
+                .name = "iommu_unit_registers_readable",
+                .type = METRIC_GAUGE,
+                .help = "Whether the unit's registers could be read (1) or only what sysfs tells (0)",
+        },
+        [F_TRANSLATION_ENABLED] = {
+                .name = "iommu_translation_enabled",
+                .type = METRIC_GAUGE,
+                .help = "DMA remapping enabled (GSTS.TES)",
+        },
+        [F_QUEUED_INVALIDATION_ENABLED] = {
+                .name = "iommu_queued_invalidation_enabled",
+                .type = METRIC_GAUGE,
+                .help = "Queued invalidation enabled (GSTS.QIES)",
+        },
+        [F_INTERRUPT_REMAPPING_ENABLED] = {
+                .name = "iommu_interrupt_remapping_enabled",
+                .type = METRIC_GAUGE,
+                .help = "Interrupt remapping enabled (GSTS.IRES)",
+        },
+        [F_MGAW] = {
+                .name = "iommu_max_guest_address_width",
+                .type = METRIC_GAUGE,
+                .help = "Maximum guest address width the unit supports, in bits (CAP.MGAW)",
+        },
+        [F_SAGAW] = {
+                .name = "iommu_adjusted_guest_address_width_info",
+                .type = METRIC_GAUGE,
+                .help = "An adjusted guest address width (page-table depth) the unit supports, in bits "
+                        "(CAP.SAGAW); always 1",
+        },
+        [F_DOMAINS_SUPPORTED] = {
+                .name = "iommu_domains_supported",
+                .type = METRIC_GAUGE,
+                .help = "Number of domain IDs the unit supports (CAP.ND)",
+        },
+        [F_DOMAINS_USED] = {
+                .name = "iommu_domains_used",
+                .type = METRIC_GAUGE,
+                .help = "Distinct domain IDs in the unit's context and PASID entries",
+        },
+        [F_MAPPED_BYTES] = {
+                .name = "iommu_mapped_bytes",
+                .type = METRIC_GAUGE,
+                .help = "Bytes of I/O virtual address space the domain's page tables map (ranges shared "
+                        "by several devices counted once)",
+        },
+        [F_DEVICES] = {
+                .name = "iommu_devices",
+                .type = METRIC_GAUGE,
+                .help = "PCI devices by the unit translating them and the translation of their requests "
+                        "without PASID",
+        },
+        [F_FAULT_RECORDS_PENDING] = {
+                .name = "iommu_fault_records_pending",
+                .type = METRIC_GAUGE,
+                .help = "Fault recording registers holding a fault now (F set)",
+        },
+        [F_FAULTS] = {
+                .name = "iommu_faults_total",
+                .type = METRIC_COUNTER,
+                .help = "DMA faults iommud logged since it started, by fault reason code (FRCD.FR, hex)",
+        },
+        [F_FAULT_OVERFLOWS] = {
+                .name = "iommu_fault_overflows_total",
+                .type = METRIC_COUNTER,
+                .help = "Times iommud saw the primary fault overflow bit (FSTS.PFO) newly set: faults "
+                        "were lost",
+        },
+        [F_LAST_FAULT] = {
+                .name = "iommu_last_fault_timestamp_seconds",
+                .type = METRIC_GAUGE,
+                .help = "When iommud logged the unit's latest DMA fault, in seconds since the epoch",
+        },
+        [F_INVQ_OBSERVED] = {
+                .name = "iommu_invalidation_queue_observed",
+                .type = METRIC_GAUGE,
+                .help = "Whether iommud could read the unit's invalidation queue at its last poll: "
+                        "iommu_invalidations_total counts only while this is 1",
+        },
+        [F_INVALIDATIONS] = {
+                .name = "iommu_invalidations_total",
+                .type = METRIC_COUNTER,
+                .help = "Descriptors seen passing through the unit's invalidation queue since iommud "
+                        "started, by type and granularity; a lower bound, see "
+                        "iommu_invalidation_queue_overruns_total",
+        },
+        [F_INVQ_OVERRUNS] = {
+                .name = "iommu_invalidation_queue_overruns_total",
+                .type = METRIC_COUNTER,
+                .help = "Polls that found more descriptors had passed through the invalidation queue than "
+                        "it holds: iommu_invalidations_total missed some",
+        },
+        [F_SCRAPE_ERROR] = {
+                .name = "iommu_scrape_error",
+                .type = METRIC_GAUGE,
+                .help = "Whether a part of the model could not be computed for this scrape (1), so its "
+                        "metrics are missing",
+        },
+        [F_BUILD_INFO] = {
+                .name = "iommud_build_info",
+                .type = METRIC_GAUGE,
+                .help = "The running iommud's version; always 1",
+        },
+        [F_SCRAPE_DURATION] = {
+                .name = "iommud_scrape_duration_seconds",
+                .type = METRIC_GAUGE,
+                .help = "How long gathering and rendering these metrics took",
+        },
+};
+static_assert(ELEMENTSOF(families) == _F_MAX, "families");
+
+const char *metrics_family(size_t i, const char **ret_type, const char **ret_help) {
+        if (i >= _F_MAX)
+                return NULL;
+        if (ret_type)
+                *ret_type = metric_type_names[families[i].type];
+        if (ret_help)
+                *ret_help = families[i].help;
+        return families[i].name;
+}
+
+/* ---- writing ---- */
+
+typedef struct sample {
+        char *series; /* name{labels}, the identity */
+        char *value;
+        size_t order;
+} sample;
+
+typedef struct renderer {
+        FILE *f;
+        int error; /* first errno */
+        family_id family;
+        sample *samples;
+        size_t n, size;
+} renderer;
+
+static void fail(renderer *r, int error) {
+        if (!r->error)
+                r->error = error;
+}
+
+static void put_escaped(FILE *f, const char *s, bool quote) {
+        for (; *s; s++) {
+                if (*s == '\\')
+                        fputs("\\\\", f);
+                else if (*s == '\n')
+                        fputs("\\n", f);
+                else if (*s == '"' && quote)
+                        fputs("\\\"", f);
+                else
+                        fputc(*s, f);
+        }
+}
+
+static void begin(renderer *r, family_id id) {
+        r->family = id;
+        r->n = 0;
+}
+
+/* labels: name, value, name, value, ..., NULL */
+static void emit(renderer *r, const char *const *labels, const char *value) {
+        char *series = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        if (r->error)
+                return;
+        f = open_memstream(&series, &len);
+        if (!f) {
+                fail(r, ENOMEM);
+                return;
+        }
+        fputs(families[r->family].name, f);
+        for (size_t i = 0; labels && labels[i]; i += 2) {
+                fprintf(f, "%s%s=\"", i == 0 ? "{" : ",", labels[i]);
+                put_escaped(f, labels[i + 1] ? labels[i + 1] : "", true);
+                fputc('"', f);
+        }
+        if (labels && labels[0])
+                fputc('}', f);
+        if (fclose(f) != 0 || !series) {
+                free(series);
+                fail(r, ENOMEM);
+                return;
+        }
+        if (r->n == r->size) {
+                size_t size = r->size ? r->size * 2 : 64;
+                sample *s = realloc(r->samples, size * sizeof *s);
+                if (!s) {
+                        free(series);
+                        fail(r, ENOMEM);
+                        return;
+                }
+                r->samples = s;
+                r->size = size;
+        }
+        r->samples[r->n] = (sample){ .series = series, .value = strdup(value), .order = r->n };
+        if (!r->samples[r->n].value) {
+                free(series);
+                fail(r, ENOMEM);
+                return;
+        }
+        r->n++;
+}
+
+static void emit_u64(renderer *r, const char *const *labels, uint64_t v) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%" PRIu64, v);
+        emit(r, labels, buf);
+}
+
+static int cmp_series(const void *a, const void *b) {
+        const sample *x = a, *y = b;
+        int c = strcmp(x->series, y->series);
+        return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static int cmp_order(const void *a, const void *b) {
+        const sample *x = a, *y = b;
+        return (x->order > y->order) - (x->order < y->order);
+}
+
+/* The family's header and its samples, in the order they came, each series
+ * once. */
+static void end(renderer *r) {
+        const struct family *fam = &families[r->family];
+        size_t kept = 0;
+
+        if (!r->error && r->n > 0) {
+                qsort(r->samples, r->n, sizeof *r->samples, cmp_series);
+                for (size_t i = 0; i < r->n; i++) {
+                        if (kept > 0 && streq(r->samples[kept - 1].series, r->samples[i].series)) {
+                                free(r->samples[i].series);
+                                free(r->samples[i].value);
+                                continue;
+                        }
+                        r->samples[kept++] = r->samples[i];
+                }
+                r->n = kept;
+                qsort(r->samples, r->n, sizeof *r->samples, cmp_order);
+
+                fprintf(r->f, "# HELP %s ", fam->name);
+                put_escaped(r->f, fam->help, false);
+                fprintf(r->f, "\n# TYPE %s %s\n", fam->name, metric_type_names[fam->type]);
+                for (size_t i = 0; i < r->n; i++)
+                        fprintf(r->f, "%s %s\n", r->samples[i].series, r->samples[i].value);
+        }
+        for (size_t i = 0; i < r->n; i++) {
+                free(r->samples[i].series);
+                free(r->samples[i].value);
+        }
+        r->n = 0;
+}
+
+/* ---- reading the model ---- */
+
+static json_object *array_of(json_object *o, const char *key) {
+        json_object *a = key ? json_get(o, key) : o;
+        return json_object_is_type(a, json_type_array) ? a : NULL;
+}
+
+static size_t length_of(json_object *a) {
+        return a ? json_object_array_length(a) : 0;
+}
+
+static const char *string_or(json_object *o, const char *key, const char *fallback) {
+        json_object *v = json_get(o, key);
+        return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : fallback;
+}
+
+static bool is_int(json_object *v) {
+        return json_object_is_type(v, json_type_int);
+}
+
+/* A decoded register's field as the register's descriptor table names
+ * it: fields.<name>. */
+static json_object *reg_field(json_object *reg, const layout *l, unsigned field) {
+        return json_get(json_get(reg, "fields"), l->fields[field].name);
+}
+
+static json_object *reg_derived(json_object *reg, const layout *l, unsigned field) {
+        return json_get(reg_field(reg, l, field), l->fields[field].derived);
+}
+
+static void unit_families(renderer *r, json_object *units) {
+        static const struct {
+                family_id family;
+                const char *key;
+        } flags[] = {
+                { F_TRANSLATION_ENABLED, "translation_enabled" },
+                { F_QUEUED_INVALIDATION_ENABLED, "queued_invalidation" },
+                { F_INTERRUPT_REMAPPING_ENABLED, "interrupt_remapping" },
+        };
+        size_t n = length_of(units);
+
+        begin(r, F_UNIT_INFO);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_array_get_idx(units, i);
+                char address[32];
+
+                snprintf(address, sizeof address, "0x%" PRIx64, json_get_u64(u, "address"));
+                emit(r,
+                     (const char *const[]){ "unit", string_or(u, "name", ""), "address", address, "version",
+                                            string_or(u, "version", "unknown"), "mode",
+                                            string_or(u, "mode", "unknown"), "owner",
+                                            string_or(u, "owner", "unknown"), NULL },
+                     "1");
+        }
+        end(r);
+
+        begin(r, F_REGISTERS_READABLE);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_array_get_idx(units, i);
+                emit(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
+                     json_is_null(u, "registers_error") ? "1" : "0");
+        }
+        end(r);
+
+        for (size_t k = 0; k < ELEMENTSOF(flags); k++) {
+                begin(r, flags[k].family);
+                for (size_t i = 0; i < n; i++) {
+                        json_object *u = json_object_array_get_idx(units, i);
+                        json_object *v = json_get(u, flags[k].key);
+
+                        /* null: the registers could not be read */
+                        if (json_object_is_type(v, json_type_boolean))
+                                emit(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
+                                     json_object_get_boolean(v) ? "1" : "0");
+                }
+                end(r);
+        }
+
+        begin(r, F_MGAW);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_array_get_idx(units, i);
+                json_object *v = reg_derived(json_get(u, "cap"), &layout_cap, CAP_MGAW);
+                if (is_int(v))
+                        emit_u64(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
+                                 json_object_get_uint64(v));
+        }
+        end(r);
+
+        begin(r, F_SAGAW);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_array_get_idx(units, i);
+                json_object *sagaw = reg_derived(json_get(u, "cap"), &layout_cap, CAP_SAGAW);
+                json_object *widths = array_of(sagaw, NULL);
+
+                for (size_t k = 0; k < length_of(widths); k++) {
+                        json_object *w = json_object_array_get_idx(widths, k);
+                        char bits[32];
+
+                        if (!is_int(w))
+                                continue;
+                        snprintf(bits, sizeof bits, "%" PRIu64, json_object_get_uint64(w));
+                        emit(r,
+                             (const char *const[]){ "unit", string_or(u, "name", ""), "bits", bits, NULL },
+                             "1");
+                }
+        }
+        end(r);
+
+        begin(r, F_DOMAINS_SUPPORTED);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_array_get_idx(units, i);
+                json_object *v = reg_derived(json_get(u, "cap"), &layout_cap, CAP_ND);
+                if (is_int(v))
+                        emit_u64(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
+                                 json_object_get_uint64(v));
+        }
+        end(r);
+}
+
+/* A domain of a unit, and a range it maps. */
+typedef struct domain_range {
+        const char *unit; /* borrowed from the model */
+        int64_t did;
+        uint64_t iova, length; /* length 0: the domain, without a range */
+} domain_range;
+
+typedef struct domain_ranges {
+        domain_range *v;
+        size_t n, size;
+} domain_ranges;
+
+static int add_range(domain_ranges *d, const char *unit, int64_t did, uint64_t iova, uint64_t length) {
+        if (d->n == d->size) {
+                size_t size = d->size ? d->size * 2 : 256;
+                domain_range *v = realloc(d->v, size * sizeof *v);
+                if (!v)
+                        return -ENOMEM;
+                d->v = v;
+                d->size = size;
+        }
+        d->v[d->n++] = (domain_range){ .unit = unit, .did = did, .iova = iova, .length = length };
+        return 0;
+}
+
+static int cmp_range(const void *a, const void *b) {
+        const domain_range *x = a, *y = b;
+        int c = strcmp(x->unit, y->unit);
+
+        if (c)
+                return c;
+        if (x->did != y->did)
+                return x->did < y->did ? -1 : 1;
+        return (x->iova > y->iova) - (x->iova < y->iova);
+}
+
+static bool same_domain(const domain_range *a, const domain_range *b) {
+        return a->did == b->did && streq(a->unit, b->unit);
+}
+
+/* The domains of devices and mappings, and the ranges of the mappings,
+ * sorted by unit, domain and address. */
+static int collect_domains(json_object *devices, json_object *mappings, domain_ranges *d) {
+        for (size_t i = 0; i < length_of(devices); i++) {
+                json_object *dev = json_object_array_get_idx(devices, i);
+                json_object *unit = json_get(dev, "unit"), *did = json_get(dev, "domain");
+
+                if (json_object_is_type(unit, json_type_string) && is_int(did) &&
+                    add_range(d, json_object_get_string(unit), json_object_get_int64(did), 0, 0) < 0)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < length_of(mappings); i++) {
+                json_object *m = json_object_array_get_idx(mappings, i);
+                json_object *unit = json_get(m, "unit"), *did = json_get(m, "domain");
+                json_object *ranges = array_of(m, "ranges");
+
+                /* anomalies above any device come without a domain */
+                if (!json_object_is_type(unit, json_type_string) || !is_int(did))
+                        continue;
+                if (add_range(d, json_object_get_string(unit), json_object_get_int64(did), 0, 0) < 0)
+                        return -ENOMEM;
+                for (size_t k = 0; k < length_of(ranges); k++) {
+                        json_object *rg = json_object_array_get_idx(ranges, k);
+                        uint64_t length = json_get_u64(rg, "length");
+
+                        if (length > 0 &&
+                            add_range(d, json_object_get_string(unit), json_object_get_int64(did),
+                                      json_get_u64(rg, "iova"), length) < 0)
+                                return -ENOMEM;
+                }
+        }
+        if (d->n > 0)
+                qsort(d->v, d->n, sizeof *d->v, cmp_range);
+        return 0;
+}
+
+static void domain_families(renderer *r, json_object *units, json_object *devices, json_object *mappings) {
+        _cleanup_free_ domain_range *v = NULL;
+        domain_ranges d = {};
+        char did[32];
+
+        if (collect_domains(devices, mappings, &d) < 0) {
+                free(d.v);
+                fail(r, ENOMEM);
+                return;
+        }
+        v = d.v;
+
+        /* every unit the model knows, with 0 where it has no domain */
+        begin(r, F_DOMAINS_USED);
+        for (size_t i = 0; i < length_of(units); i++) {
+                const char *name = string_or(json_object_array_get_idx(units, i), "name", "");
+                uint64_t used = 0;
+
+                for (size_t k = 0; k < d.n; k++)
+                        if (streq(v[k].unit, name) && (k == 0 || !same_domain(&v[k - 1], &v[k])))
+                                used++;
+                emit_u64(r, (const char *const[]){ "unit", name, NULL }, used);
+        }
+        end(r);
+
+        if (!mappings)
+                return;
+        begin(r, F_MAPPED_BYTES);
+        for (size_t k = 0; k < d.n;) {
+                uint64_t bytes = 0, covered = 0; /* covered: end of the union so far */
+                size_t first = k;
+                bool any = false;
+
+                for (; k < d.n && same_domain(&v[first], &v[k]); k++) {
+                        uint64_t start = v[k].iova, stop = v[k].iova + v[k].length;
+
+                        if (v[k].length == 0)
+                                continue;
+                        if (stop < start)
+                                stop = UINT64_MAX; /* a range to the top of the address space */
+                        if (any && start < covered)
+                                start = covered;
+                        if (stop > start)
+                                bytes += stop - start;
+                        if (!any || stop > covered)
+                                covered = stop;
+                        any = true;
+                }
+                snprintf(did, sizeof did, "%" PRId64, v[first].did);
+                emit_u64(r, (const char *const[]){ "unit", v[first].unit, "domain", did, NULL }, bytes);
+        }
+        end(r);
+}
+
+typedef struct device_count {
+        const char *unit, *translation;
+        uint64_t n;
+} device_count;
+
+static void device_family(renderer *r, json_object *devices) {
+        size_t n = length_of(devices), used = 0;
+        _cleanup_free_ device_count *c = calloc(n ?: 1, sizeof *c);
+
+        if (!c) {
+                fail(r, ENOMEM);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_object *dev = json_object_array_get_idx(devices, i);
+                const char *unit = string_or(dev, "unit", "none");
+                const char *translation = string_or(dev, "translation", "unknown");
+                size_t k;
+
+                for (k = 0; k < used; k++)
+                        if (streq(c[k].unit, unit) && streq(c[k].translation, translation))
+                                break;
+                if (k == used)
+                        c[used++] = (device_count){ .unit = unit, .translation = translation };
+                c[k].n++;
+        }
+        begin(r, F_DEVICES);
+        for (size_t k = 0; k < used; k++)
+                emit_u64(r,
+                         (const char *const[]){ "unit", c[k].unit, "translation", c[k].translation, NULL },
+                         c[k].n);
+        end(r);
+}
+
+static void fault_families(renderer *r, json_object *faults, json_object *daemon_units) {
+        json_object *units = array_of(faults, "units");
+        size_t n = length_of(daemon_units);
+
+        begin(r, F_FAULT_RECORDS_PENDING);
+        for (size_t i = 0; i < length_of(units); i++) {
+                json_object *u = json_object_array_get_idx(units, i);
+                json_object *records = array_of(u, "records");
+
+                /* null: the registers could not be read */
+                if (records)
+                        emit_u64(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
+                                 length_of(records));
+        }
+        end(r);
+
+        begin(r, F_FAULTS);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_array_get_idx(daemon_units, i);
+                json_object *counts = array_of(u, "faults");
+
+                for (size_t k = 0; k < length_of(counts); k++) {
+                        json_object *c = json_object_array_get_idx(counts, k);
+                        char reason[16];
+
+                        if (!is_int(json_get(c, "reason")))
+                                continue;
+                        snprintf(reason, sizeof reason, "0x%02" PRIx64, json_get_u64(c, "reason") & 0xff);
+                        emit_u64(r,
+                                 (const char *const[]){ "unit", string_or(u, "name", ""), "reason", reason,
+                                                        NULL },
+                                 json_get_u64(c, "count"));
+                }
+        }
+        end(r);
+
+        begin(r, F_FAULT_OVERFLOWS);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_array_get_idx(daemon_units, i);
+                if (is_int(json_get(u, "fault_overflows")))
+                        emit_u64(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
+                                 json_get_u64(u, "fault_overflows"));
+        }
+        end(r);
+
+        begin(r, F_LAST_FAULT);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_array_get_idx(daemon_units, i);
+                char value[48];
+                uint64_t usec;
+
+                if (!is_int(json_get(u, "last_fault_usec")))
+                        continue;
+                usec = json_get_u64(u, "last_fault_usec");
+                snprintf(value, sizeof value, "%" PRIu64 ".%06" PRIu64, usec / 1000000, usec % 1000000);
+                emit(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL }, value);
+        }
+        end(r);
+}
+
+static void invalidation_families(renderer *r, json_object *daemon_units) {
+        size_t n = length_of(daemon_units);
+
+        begin(r, F_INVQ_OBSERVED);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_array_get_idx(daemon_units, i);
+                json_object *observed = json_get(json_get(u, "invalidation_queue"), "observed");
+
+                /* absent: not watched at all (a snapshot) */
+                if (json_object_is_type(observed, json_type_boolean))
+                        emit(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
+                             json_object_get_boolean(observed) ? "1" : "0");
+        }
+        end(r);
+
+        begin(r, F_INVALIDATIONS);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_array_get_idx(daemon_units, i);
+                json_object *list = array_of(json_get(u, "invalidation_queue"), "descriptors");
+
+                for (size_t k = 0; k < length_of(list); k++) {
+                        json_object *c = json_object_array_get_idx(list, k);
+                        emit_u64(r,
+                                 (const char *const[]){ "unit", string_or(u, "name", ""), "type",
+                                                        string_or(c, "type", "other"), "granularity",
+                                                        string_or(c, "granularity", "none"), NULL },
+                                 json_get_u64(c, "count"));
+                }
+        }
+        end(r);
+
+        begin(r, F_INVQ_OVERRUNS);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_array_get_idx(daemon_units, i);
+                json_object *q = json_get(u, "invalidation_queue");
+
+                if (is_int(json_get(q, "overruns")))
+                        emit_u64(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
+                                 json_get_u64(q, "overruns"));
+        }
+        end(r);
+}
+
+int metrics_render(json_object *info, json_object *devices, json_object *mappings, json_object *faults,
+                   json_object *daemon, char **ret, size_t *ret_size, iommu_error *err) {
+        _cleanup_free_ char *text = NULL;
+        json_object *units, *daemon_units = array_of(daemon, "units");
+        json_object *version = json_get(daemon, "version");
+        json_object *started = json_get(daemon, "scrape_started_usec");
+        renderer r = {};
+        size_t size = 0;
+
+        /* a model part of the wrong shape counts as missing */
+        if (!json_object_is_type(info, json_type_object))
+                info = NULL;
+        if (!json_object_is_type(faults, json_type_object))
+                faults = NULL;
+        devices = array_of(devices, NULL);
+        mappings = array_of(mappings, NULL);
+        units = array_of(info, "units");
+
+        const struct {
+                const char *part;
+                json_object *o;
+        } parts[] = {
+                { "info", info },
+                { "devices", devices },
+                { "mappings", mappings },
+                { "faults", faults },
+        };
+
+        r.f = open_memstream(&text, &size);
+        if (!r.f)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+
+        unit_families(&r, units);
+        if (devices || mappings)
+                domain_families(&r, units, devices, mappings);
+        if (devices)
+                device_family(&r, devices);
+        fault_families(&r, faults, daemon_units);
+        invalidation_families(&r, daemon_units);
+
+        begin(&r, F_SCRAPE_ERROR);
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+                emit(&r, (const char *const[]){ "part", parts[i].part, NULL }, parts[i].o ? "0" : "1");
+        end(&r);
+
+        begin(&r, F_BUILD_INFO);
+        if (json_object_is_type(version, json_type_string))
+                emit(&r, (const char *const[]){ "version", json_object_get_string(version), NULL }, "1");
+        end(&r);
+
+        /* last, so that it measures everything before it */
+        begin(&r, F_SCRAPE_DURATION);
+        if (is_int(started)) {
+                struct timespec ts;
+                uint64_t now, start = json_object_get_uint64(started);
+                char value[32];
+
+                (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+                now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+                snprintf(value, sizeof value, "%.6f", now > start ? (double) (now - start) / 1e6 : 0.0);
+                emit(&r, NULL, value);
+        }
+        end(&r);
+
+        free(r.samples);
+        if (fclose(r.f) != 0 && !r.error)
+                r.error = ENOMEM;
+        if (r.error)
+                return iommu_error_set(err, r.error, "Failed to render the metrics: %s", strerror(r.error));
+        *ret_size = size;
+        *ret = TAKE_PTR(text);
+        return 0;
+}

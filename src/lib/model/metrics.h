@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Prometheus metrics (text exposition format 0.0.4), rendered from the same
+ * JSON model the socket API and iommuctl use: model_info, model_devices,
+ * model_mappings and model_faults results, plus a "daemon" object with the
+ * counters only a long-running daemon has.  Metric names start with
+ * "iommu_" (the daemon's own: "iommud_"); counters end in "_total"; base
+ * units; labels of bounded cardinality (unit, domain, device, translation,
+ * reason, granularity).  Every metric is listed with its HELP in iommud(8).
+ */
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "basic/error.h"
+
+/* Any model argument may be NULL when it could not be computed (e.g.
+ * mappings without readable RAM): its metrics are then left out, and
+ * iommu_scrape_error{part="mappings"} says so.
+ *
+ * daemon (may be NULL or {}: no daemon metrics) holds, each member optional:
+ *   "version": "0.1"                       iommud_build_info
+ *   "scrape_started_usec": N               CLOCK_MONOTONIC when the scrape
+ *                                          began: iommud_scrape_duration_seconds
+ *                                          is measured from it to the end of
+ *                                          the rendering
+ *   "units": [{"name": "dmar0",
+ *              "faults": [{"reason": 5, "count": N}],
+ *              "fault_overflows": N,
+ *              "last_fault_usec": N,       CLOCK_REALTIME; absent: no fault yet
+ *              "invalidation_queue":       absent: not watched (a snapshot)
+ *                 {"observed": bool,       readable at the last poll
+ *                  "descriptors":          absent until first observed
+ *                    [{"type", "granularity", "count"}],
+ *                  "overruns": N}}]
+ * The result is NUL-terminated; *ret_size excludes the NUL. */
+int metrics_render(json_object *info, json_object *devices, json_object *mappings, json_object *faults,
+                   json_object *daemon, char **ret, size_t *ret_size, iommu_error *err);
+
+/* Every metric family metrics_render can emit, in the order it emits them
+ * (for documentation checks): name, "gauge" or "counter", HELP text.
+ * NULL past the end. */
+const char *metrics_family(size_t i, const char **ret_type, const char **ret_help);
