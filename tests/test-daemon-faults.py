@@ -158,7 +158,7 @@ with tempfile.TemporaryDirectory() as tmp:
         ok(answer.get("id") == 5 and answer.get("error", {}).get("code", 0) > 0,
            "v1.mappings without readable RAM: the library's error, as an error answer", answer)
         faults = c.call("v1.faults").get("result", {})
-        ok(faults.get("log") == [] and faults["units"][0]["records"] == [], "no faults yet: no records, empty log",
+        ok(faults.get("log") == [] and faults["units"][0]["faults"] == [], "no faults yet: no records, empty log",
            faults)
 
     a = Subscriber(d)
@@ -180,7 +180,7 @@ with tempfile.TemporaryDirectory() as tmp:
        "time: ISO-8601 UTC with microseconds, time_usec the same instant", e.get("time"))
     with d.client() as c:
         faults = c.call("v1.faults").get("result", {})
-        recs = faults["units"][0]["records"]
+        recs = faults["units"][0]["faults"]
         ok(faults.get("log") == [e] and len(recs) == 1 and same_record(e, recs[0]),
            "v1.faults: the record the unit holds, and the log entry (the record plus time and unit)", faults)
         rc, out, err = h.iommuctl("--direct", "--sysroot", root, "--json", "faults")
@@ -281,7 +281,7 @@ with tempfile.TemporaryDirectory() as tmp:
         fresh = c.call("v1.info")["result"]["units"][0]["fsts"]["value"]
     ok(first == 0 and cached == 0 and fresh == 2,
        "RefreshIntervalSec=1500ms: a change shows after the interval, not before", (first, cached, fresh))
-    ok(d.call("v1.faults")["result"]["log"] == [] and len(d.call("v1.faults")["result"]["units"][0]["records"]) == NREC,
+    ok(d.call("v1.faults")["result"]["log"] == [] and len(d.call("v1.faults")["result"]["units"][0]["faults"]) == NREC,
        "FaultIntervalSec=0: no polling, no log; v1.faults still shows the records held now")
     rc = d.stop()
     ok(rc == 0 and not d.sanitizer_report(), "SIGTERM: exit 0, no sanitizer report", d.stderr()[-2000:])

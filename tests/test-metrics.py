@@ -291,7 +291,7 @@ mappings_h = [
      "ranges": [{"iova": 0x3000, "length": 0x2000}], "anomalies": []},
     {"bdf": None, "pasid": None, "unit": HOSTILE, "ranges": [], "anomalies": [{"kind": "looped"}]},
 ]
-faults_h = {"units": [{"name": HOSTILE, "fsts": None, "records": [{"index": 0}, {"index": 3}]}], "log": []}
+faults_h = {"units": [{"name": HOSTILE, "fsts": None, "faults": [{"index": 0}, {"index": 3}]}], "log": []}
 daemon_h = {
     "version": '0.1"\\\n',
     "scrape_started_usec": 1,

@@ -217,7 +217,7 @@ void render_faults(json_object *o) {
 
         for (size_t i = 0; i < json_object_array_length(units); i++) {
                 json_object *u = json_object_array_get_idx(units, i);
-                json_object *fsts = json_get(u, "fsts"), *records = json_get(u, "records");
+                json_object *fsts = json_get(u, "fsts"), *records = json_get(u, "faults");
 
                 printf("%s: ", json_get_string(u, "name"));
                 if (json_get(u, "registers_error")) {

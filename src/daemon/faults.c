@@ -133,7 +133,7 @@ int fault_log_poll(fault_log *l, json_object *faults, uint64_t realtime_usec, fa
         for (size_t i = 0; i < json_object_array_length(units); i++) {
                 json_object *u = json_object_array_get_idx(units, i);
                 const char *name = json_get_string(u, "name");
-                json_object *records = json_get(u, "records"), *before = json_get(l->seen, name);
+                json_object *records = json_get(u, "faults"), *before = json_get(l->seen, name);
 
                 /* a unit whose registers cannot be read now tells nothing new */
                 if (!records || !json_object_is_type(records, json_type_array))

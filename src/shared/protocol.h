@@ -24,7 +24,7 @@
  * iommuctl --json prints for them:
  *   v1.info, v1.devices, v1.domains, v1.dmar  no params
  *   v1.mappings        {"device": "BDF", "domain": DID, "pasid": N}, each optional
- *   v1.faults          {"units": [{"name", "fsts", "records"}], "log": [event data...]}
+ *   v1.faults          {"units": [{"name", "fsts", "faults"}], "log": [event data...]}
  *   v1.faults.subscribe  result {"subscribed": true}; then fault events
  *   v1.faults.clear    (changing) forget the logged faults; {"cleared": N}
  *   v1.reload          (changing) re-read the configuration and reopen the source

@@ -609,7 +609,7 @@ static void fault_families(renderer *r, json_object *faults, json_object *daemon
         begin(r, F_FAULT_RECORDS_PENDING);
         for (size_t i = 0; i < length_of(units); i++) {
                 json_object *u = json_object_array_get_idx(units, i);
-                json_object *records = array_of(u, "records");
+                json_object *records = array_of(u, "faults");
 
                 /* null: the registers could not be read */
                 if (records)

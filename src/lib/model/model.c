@@ -411,11 +411,11 @@ int model_faults(iommu_system *s, json_object **ret, iommu_error *err) {
                 json_object_object_add(j, "name", json_object_new_string(u->name));
                 if (u->have_regs) {
                         json_object_object_add(j, "fsts", decoded(&layout_fsts, u->fsts));
-                        json_object_object_add(j, "records", fault_records(u));
+                        json_object_object_add(j, "faults", fault_records(u));
                         json_object_object_add(j, "registers_error", NULL);
                 } else {
                         json_object_object_add(j, "fsts", NULL);
-                        json_object_object_add(j, "records", json_object_new_array());
+                        json_object_object_add(j, "faults", json_object_new_array());
                         json_object_object_add(j, "registers_error",
                                                json_object_new_string(u->regs_error.message));
                 }

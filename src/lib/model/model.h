@@ -43,7 +43,7 @@ typedef struct mappings_filter {
  * any device come as an entry with "bdf" null. */
 int model_mappings(iommu_system *s, const mappings_filter *f, json_object **ret, iommu_error *err);
 
-/* {"units": [{"name", "fsts" (decoded), "records": [{"index", "bdf",
+/* {"units": [{"name", "fsts" (decoded), "faults": [{"index", "bdf",
  *   "reason", "reason_text", "address", "write", "pasid", "record"}],
  *   "registers_error"}], "log": []}: the fault records the units hold now.
  * The daemon fills "log" with what it saw over time. */
