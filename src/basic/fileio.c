@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basic/alloc-util.h"
 #include "basic/fileio.h"
 
 int read_full_file(const char *path, size_t max, void **ret, size_t *ret_size, iommu_error *err) {
@@ -22,18 +23,14 @@ int read_full_file(const char *path, size_t max, void **ret, size_t *ret_size, i
         for (;;) {
                 ssize_t n;
 
-                if (size == alloc) {
-                        size_t want = alloc ? alloc * 2 : 4096;
-                        char *p;
-                        if (alloc > max)
+                /* one byte more than read so far, for the NUL */
+                if (size + 1 >= alloc) {
+                        if (size > max)
                                 return iommu_error_set(err, EFBIG, "%s is larger than %zu bytes", path, max);
-                        p = realloc(buf, want + 1);
-                        if (!p)
+                        if (!GREEDY_REALLOC_MIN(buf, alloc, size + 2, 4096))
                                 return iommu_error_set(err, ENOMEM, "Out of memory reading %s", path);
-                        buf = p;
-                        alloc = want;
                 }
-                n = read(fd, buf + size, alloc - size);
+                n = read(fd, buf + size, alloc - size - 1);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;

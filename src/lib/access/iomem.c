@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "access/access.h"
+#include "basic/alloc-util.h"
 
 /* A big server's /proc/iomem is some 100 KB; this leaves ample room. */
 #define IOMEM_MAX_SIZE (4u * 1024 * 1024)
@@ -104,14 +105,8 @@ int iomem_system_ram(const iommu_ctx *c, phys_range **ret, size_t *ret_n, iommu_
                 if (indent != 0 || !streq(name, "System RAM"))
                         continue;
 
-                if (n == alloc) {
-                        size_t want = alloc ? alloc * 2 : 16;
-                        phys_range *p = reallocarray(ranges, want, sizeof *p);
-                        if (!p)
-                                return iommu_error_set(err, ENOMEM, "Out of memory reading %s", path);
-                        ranges = p;
-                        alloc = want;
-                }
+                if (!GREEDY_REALLOC(ranges, alloc, n + 1))
+                        return iommu_error_set(err, ENOMEM, "Out of memory reading %s", path);
                 ranges[n++] = (phys_range){ .start = start, .end = end };
         }
 

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "basic/alloc-util.h"
 #include "basic/string-table.h"
 #include "decode/dmar.h"
 
@@ -129,22 +130,6 @@ static int oom(parser *ps) {
         return iommu_error_set(ps->err, ENOMEM, "Out of memory parsing the DMAR table");
 }
 
-/* Grow *array (of *alloc elements, *n in use) to hold one more. */
-static int grow(void **array, size_t *alloc, size_t n, size_t size) {
-        void *q;
-        size_t want;
-
-        if (n < *alloc)
-                return 0;
-        want = *alloc ? *alloc * 2 : 8;
-        q = reallocarray(*array, want, size);
-        if (!q)
-                return -ENOMEM;
-        *array = q;
-        *alloc = want;
-        return 0;
-}
-
 static int warn(parser *ps, const char *fmt, ...) _printf_(2, 3);
 static int warn(parser *ps, const char *fmt, ...) {
         dmar_table *t = ps->t;
@@ -157,7 +142,7 @@ static int warn(parser *ps, const char *fmt, ...) {
                 ps->n_warnings_dropped++;
                 return 0;
         }
-        if (grow((void **) &t->warnings, &ps->n_warnings_alloc, t->n_warnings, sizeof *t->warnings) < 0)
+        if (!GREEDY_REALLOC(t->warnings, ps->n_warnings_alloc, t->n_warnings + 1))
                 return oom(ps);
         va_start(ap, fmt);
         r = vasprintf(&w, fmt, ap);
@@ -441,8 +426,7 @@ int dmar_parse(const void *data, size_t size, dmar_table **ret, iommu_error *err
                                 "before the table's end at 0x%" PRIx32 ", it needs %d",
                                 off, left, t->length, DMAR_STRUCT_HEADER_SIZE);
 
-                if (grow((void **) &t->structures, &ps.n_structures_alloc, t->n_structures,
-                         sizeof *t->structures) < 0)
+                if (!GREEDY_REALLOC(t->structures, ps.n_structures_alloc, t->n_structures + 1))
                         return oom(&ps);
                 s = &t->structures[t->n_structures++];
                 *s = (dmar_structure){
@@ -475,8 +459,7 @@ int dmar_parse(const void *data, size_t size, dmar_table **ret, iommu_error *err
 
         if (ps.n_warnings_dropped > 0) {
                 /* warn() kept the last slot free for this line. */
-                if (grow((void **) &t->warnings, &ps.n_warnings_alloc, t->n_warnings, sizeof *t->warnings) <
-                    0)
+                if (!GREEDY_REALLOC(t->warnings, ps.n_warnings_alloc, t->n_warnings + 1))
                         return oom(&ps);
                 if (asprintf(&t->warnings[t->n_warnings], "%zu more warnings not shown",
                              ps.n_warnings_dropped) < 0)
