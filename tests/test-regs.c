@@ -124,24 +124,27 @@ START_TEST(fields_match_xmacros) {
                         if (f->kind == FIELD_FLAG) {
                                 ck_assert_msg(f->width == 1, "%s.%s: flag of width %u", l->name, f->name,
                                               f->width);
-                                ck_assert_uint_le(f->n_names, 2);
+                                ck_assert_uint_le(f->n_values, 2);
                         }
                         if (f->kind == FIELD_ENUM || f->kind == FIELD_BITMAP || f->kind == FIELD_FLAG) {
-                                ck_assert_msg(!f->names == !f->n_names, "%s.%s names/n_names", l->name,
+                                ck_assert_msg(!f->values == !f->n_values, "%s.%s values/n_values", l->name,
                                               f->name);
                                 if (f->width < 64)
-                                        ck_assert_msg(f->n_names <= (UINT64_C(1) << f->width),
-                                                      "%s.%s: %u names for %u bits", l->name, f->name,
-                                                      f->n_names, f->width);
+                                        ck_assert_msg(f->n_values <= (UINT64_C(1) << f->width),
+                                                      "%s.%s: %u values for %u bits", l->name, f->name,
+                                                      f->n_values, f->width);
                         }
                         if (f->kind == FIELD_ENUM)
-                                ck_assert_msg(f->names, "%s.%s: enum without names", l->name, f->name);
+                                ck_assert_msg(f->values, "%s.%s: enum without names", l->name, f->name);
                         if (f->kind == FIELD_BITMAP)
-                                ck_assert_msg(f->n_names <= f->width, "%s.%s: names beyond its bits",
+                                ck_assert_msg(f->n_values <= f->width, "%s.%s: values beyond its bits",
                                               l->name, f->name);
-                        if (f->bit_values)
-                                ck_assert_msg(f->kind == FIELD_BITMAP && f->derived, "%s.%s bit_values",
-                                              l->name, f->name);
+                        /* numbers of values are shown only as an enum's or a bitmap's derived numbers */
+                        for (size_t k = 0; k < f->n_values; k++)
+                                if (f->values[k].number)
+                                        ck_assert_msg((f->kind == FIELD_BITMAP || f->kind == FIELD_ENUM) &&
+                                                              f->derived,
+                                                      "%s.%s value %zu has a number", l->name, f->name, k);
                         if (f->kind == FIELD_ADDRESS)
                                 ck_assert_msg(f->lo % 64 + f->width <= 64, "%s.%s address crosses a qword",
                                               l->name, f->name);
