@@ -119,13 +119,22 @@ typedef enum layout_base {
         _LAYOUT_BASE_INVALID = -EINVAL,
 } layout_base;
 
+/* Which units have a register: those with any of these CAP or ECAP bits
+ * set (AFLOG: CAP.AFL; the invalidation queue registers: ECAP.QI).  None
+ * at all: every unit has it. */
+typedef struct layout_requires {
+        uint64_t cap;
+        uint64_t ecap;
+} layout_requires;
+
 typedef struct layout {
         const char *name;  /* "cap", "context" */
         const char *title; /* "Capability Register" */
         layout_kind kind;
-        uint16_t width;   /* bits: 32, 64, 128, 256, 512 */
-        layout_base base; /* registers only */
-        uint16_t offset;  /* registers only, relative to base */
+        uint16_t width;           /* bits: 32, 64, 128, 256, 512 */
+        layout_base base;         /* registers only */
+        uint16_t offset;          /* registers only, relative to base */
+        layout_requires requires; /* registers only */
         const field_desc *fields;
         size_t n_fields;
         const layout_check *check; /* the X-macro positions, for tests */

@@ -14,18 +14,26 @@
 #include "decode/regs.h"
 
 /* A descriptor table, its check positions and the layout, for registers
- * with a table of their own. */
+ * with a table of their own; what follows the offset goes into the layout
+ * too (REQUIRES_CAP/REQUIRES_ECAP for the registers not every unit has). */
 /* clang-format off */
-#define REGISTER_LAYOUT(lname, L, LIST, ltitle, lwidth, lbase, loffset)        \
+#define REGISTER_LAYOUT(lname, L, LIST, ltitle, lwidth, lbase, loffset, ...)   \
         static_assert(ELEMENTSOF(lname##_fields) == _##L##_FIELD_MAX, #lname "_fields"); \
         static DEFINE_LAYOUT_CHECK(lname, L, LIST);                            \
         const layout layout_##lname = {                                        \
                 .name = #lname, .title = (ltitle), .kind = LAYOUT_REGISTER,    \
                 .width = (lwidth), .base = (lbase), .offset = (loffset),       \
                 .fields = lname##_fields, .n_fields = ELEMENTSOF(lname##_fields), \
-                .check = lname##_check,                                        \
+                .check = lname##_check, __VA_ARGS__                            \
         }
 /* clang-format on */
+
+/* A register a unit has only when its CAP or ECAP says so (chapter 11 at
+ * each register: "reported as 0 / treated as RsvdZ when ... is 0");
+ * reading it elsewhere is at best meaningless (zeros, or all-ones on QEMU
+ * past its register file) and never needed. */
+#define REQUIRES_CAP(F) .requires = { .cap = FIELD_MASK64(CAP, F) }
+#define REQUIRES_ECAP(F) .requires = { .ecap = FIELD_MASK64(ECAP, F) }
 
 /* ---- VER ---- */
 
@@ -315,7 +323,8 @@ static const field_desc aflog_fields[] = {
         [AFLOG_FLA] = { .name = "fla", .title = "Fault Log Address", FIELD_AT(AFLOG, FLA), .kind = FIELD_ADDRESS },
 };
 /* clang-format on */
-REGISTER_LAYOUT(aflog, AFLOG, AFLOG_FIELDS, "Advanced Fault Log Register", 64, LAYOUT_BASE_FIXED, REG_AFLOG);
+REGISTER_LAYOUT(aflog, AFLOG, AFLOG_FIELDS, "Advanced Fault Log Register", 64, LAYOUT_BASE_FIXED, REG_AFLOG,
+                REQUIRES_CAP(AFL));
 
 /* clang-format off */
 static const field_desc pmen_fields[] = {
@@ -323,8 +332,8 @@ static const field_desc pmen_fields[] = {
         [PMEN_EPM] = { .name = "epm", .title = "Enable Protected Memory", FIELD_AT(PMEN, EPM), .kind = FIELD_FLAG },
 };
 /* clang-format on */
-REGISTER_LAYOUT(pmen, PMEN, PMEN_FIELDS, "Protected Memory Enable Register", 32, LAYOUT_BASE_FIXED,
-                REG_PMEN);
+REGISTER_LAYOUT(pmen, PMEN, PMEN_FIELDS, "Protected Memory Enable Register", 32, LAYOUT_BASE_FIXED, REG_PMEN,
+                .requires = { .cap = FIELD_MASK64(CAP, PLMR) | FIELD_MASK64(CAP, PHMR) });
 
 /* clang-format off */
 static const field_desc plmbase_fields[] = {
@@ -333,7 +342,7 @@ static const field_desc plmbase_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(plmbase, PLMBASE, PLMBASE_FIELDS, "Protected Low-Memory Base Register", 32,
-                LAYOUT_BASE_FIXED, REG_PLMBASE);
+                LAYOUT_BASE_FIXED, REG_PLMBASE, REQUIRES_CAP(PLMR));
 
 /* clang-format off */
 static const field_desc plmlimit_fields[] = {
@@ -342,7 +351,7 @@ static const field_desc plmlimit_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(plmlimit, PLMLIMIT, PLMLIMIT_FIELDS, "Protected Low-Memory Limit Register", 32,
-                LAYOUT_BASE_FIXED, REG_PLMLIMIT);
+                LAYOUT_BASE_FIXED, REG_PLMLIMIT, REQUIRES_CAP(PLMR));
 
 /* clang-format off */
 static const field_desc phmbase_fields[] = {
@@ -351,7 +360,7 @@ static const field_desc phmbase_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(phmbase, PHMBASE, PHMBASE_FIELDS, "Protected High-Memory Base Register", 64,
-                LAYOUT_BASE_FIXED, REG_PHMBASE);
+                LAYOUT_BASE_FIXED, REG_PHMBASE, REQUIRES_CAP(PHMR));
 
 /* clang-format off */
 static const field_desc phmlimit_fields[] = {
@@ -360,7 +369,7 @@ static const field_desc phmlimit_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(phmlimit, PHMLIMIT, PHMLIMIT_FIELDS, "Protected High-Memory Limit Register", 64,
-                LAYOUT_BASE_FIXED, REG_PHMLIMIT);
+                LAYOUT_BASE_FIXED, REG_PHMLIMIT, REQUIRES_CAP(PHMR));
 
 /* ---- Invalidation queue ---- */
 
@@ -370,7 +379,8 @@ static const field_desc iqh_fields[] = {
                      .derived = "offset", .mul = 16, .hex = true },
 };
 /* clang-format on */
-REGISTER_LAYOUT(iqh, IQH, IQH_FIELDS, "Invalidation Queue Head Register", 64, LAYOUT_BASE_FIXED, REG_IQH);
+REGISTER_LAYOUT(iqh, IQH, IQH_FIELDS, "Invalidation Queue Head Register", 64, LAYOUT_BASE_FIXED, REG_IQH,
+                REQUIRES_ECAP(QI));
 
 /* clang-format off */
 static const field_desc iqt_fields[] = {
@@ -378,7 +388,8 @@ static const field_desc iqt_fields[] = {
                      .derived = "offset", .mul = 16, .hex = true },
 };
 /* clang-format on */
-REGISTER_LAYOUT(iqt, IQT, IQT_FIELDS, "Invalidation Queue Tail Register", 64, LAYOUT_BASE_FIXED, REG_IQT);
+REGISTER_LAYOUT(iqt, IQT, IQT_FIELDS, "Invalidation Queue Tail Register", 64, LAYOUT_BASE_FIXED, REG_IQT,
+                REQUIRES_ECAP(QI));
 
 static const value_name dw_values[] = {
         [0] = { .name = "128-bit descriptors" },
@@ -397,7 +408,8 @@ static const field_desc iqa_fields[] = {
                       .kind = FIELD_ADDRESS },
 };
 /* clang-format on */
-REGISTER_LAYOUT(iqa, IQA, IQA_FIELDS, "Invalidation Queue Address Register", 64, LAYOUT_BASE_FIXED, REG_IQA);
+REGISTER_LAYOUT(iqa, IQA, IQA_FIELDS, "Invalidation Queue Address Register", 64, LAYOUT_BASE_FIXED, REG_IQA,
+                REQUIRES_ECAP(QI));
 
 /* clang-format off */
 static const field_desc ics_fields[] = {
@@ -406,20 +418,20 @@ static const field_desc ics_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(ics, ICS, ICS_FIELDS, "Invalidation Completion Status Register", 32, LAYOUT_BASE_FIXED,
-                REG_ICS);
+                REG_ICS, REQUIRES_ECAP(QI));
 
 static const field_desc iectl_fields[] = EVENT_CTL_TABLE(IECTL);
 static const field_desc iedata_fields[] = EVENT_DATA_TABLE(IEDATA);
 static const field_desc ieaddr_fields[] = EVENT_ADDR_TABLE(IEADDR);
 static const field_desc ieuaddr_fields[] = EVENT_UADDR_TABLE(IEUADDR);
 REGISTER_LAYOUT(iectl, IECTL, IECTL_FIELDS, "Invalidation Event Control Register", 32, LAYOUT_BASE_FIXED,
-                REG_IECTL);
+                REG_IECTL, REQUIRES_ECAP(QI));
 REGISTER_LAYOUT(iedata, IEDATA, IEDATA_FIELDS, "Invalidation Event Data Register", 32, LAYOUT_BASE_FIXED,
-                REG_IEDATA);
+                REG_IEDATA, REQUIRES_ECAP(QI));
 REGISTER_LAYOUT(ieaddr, IEADDR, IEADDR_FIELDS, "Invalidation Event Address Register", 32, LAYOUT_BASE_FIXED,
-                REG_IEADDR);
+                REG_IEADDR, REQUIRES_ECAP(QI));
 REGISTER_LAYOUT(ieuaddr, IEUADDR, IEUADDR_FIELDS, "Invalidation Event Upper Address Register", 32,
-                LAYOUT_BASE_FIXED, REG_IEUADDR);
+                LAYOUT_BASE_FIXED, REG_IEUADDR, REQUIRES_ECAP(QI));
 
 static const value_name iqei_values[] = {
         [0] = { .name = "no information" },
@@ -443,7 +455,7 @@ static const field_desc iqercd_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(iqercd, IQERCD, IQERCD_FIELDS, "Invalidation Queue Error Record Register", 64,
-                LAYOUT_BASE_FIXED, REG_IQERCD);
+                LAYOUT_BASE_FIXED, REG_IQERCD, REQUIRES_ECAP(QI));
 
 /* ---- Interrupt remapping table ---- */
 
@@ -463,7 +475,7 @@ static const field_desc irta_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(irta, IRTA, IRTA_FIELDS, "Interrupt Remapping Table Address Register", 64, LAYOUT_BASE_FIXED,
-                REG_IRTA);
+                REG_IRTA, REQUIRES_ECAP(IR));
 
 /* ---- Page request queue ---- */
 
@@ -473,7 +485,8 @@ static const field_desc pqh_fields[] = {
                       .derived = "offset", .mul = 32, .hex = true },
 };
 /* clang-format on */
-REGISTER_LAYOUT(pqh, PQH, PQH_FIELDS, "Page Request Queue Head Register", 64, LAYOUT_BASE_FIXED, REG_PQH);
+REGISTER_LAYOUT(pqh, PQH, PQH_FIELDS, "Page Request Queue Head Register", 64, LAYOUT_BASE_FIXED, REG_PQH,
+                REQUIRES_ECAP(PRS));
 
 /* clang-format off */
 static const field_desc pqt_fields[] = {
@@ -481,7 +494,8 @@ static const field_desc pqt_fields[] = {
                       .derived = "offset", .mul = 32, .hex = true },
 };
 /* clang-format on */
-REGISTER_LAYOUT(pqt, PQT, PQT_FIELDS, "Page Request Queue Tail Register", 64, LAYOUT_BASE_FIXED, REG_PQT);
+REGISTER_LAYOUT(pqt, PQT, PQT_FIELDS, "Page Request Queue Tail Register", 64, LAYOUT_BASE_FIXED, REG_PQT,
+                REQUIRES_ECAP(PRS));
 
 /* 2^PQS 4-KiB pages of 32-byte page requests: 128 << PQS entries. */
 /* clang-format off */
@@ -492,7 +506,8 @@ static const field_desc pqa_fields[] = {
                       .kind = FIELD_ADDRESS },
 };
 /* clang-format on */
-REGISTER_LAYOUT(pqa, PQA, PQA_FIELDS, "Page Request Queue Address Register", 64, LAYOUT_BASE_FIXED, REG_PQA);
+REGISTER_LAYOUT(pqa, PQA, PQA_FIELDS, "Page Request Queue Address Register", 64, LAYOUT_BASE_FIXED, REG_PQA,
+                REQUIRES_ECAP(PRS));
 
 /* clang-format off */
 static const field_desc prs_fields[] = {
@@ -500,20 +515,21 @@ static const field_desc prs_fields[] = {
         [PRS_PRO] = { .name = "pro", .title = "Page Request Overflow", FIELD_AT(PRS, PRO), .kind = FIELD_FLAG },
 };
 /* clang-format on */
-REGISTER_LAYOUT(prs, PRS, PRS_FIELDS, "Page Request Status Register", 32, LAYOUT_BASE_FIXED, REG_PRS);
+REGISTER_LAYOUT(prs, PRS, PRS_FIELDS, "Page Request Status Register", 32, LAYOUT_BASE_FIXED, REG_PRS,
+                REQUIRES_ECAP(PRS));
 
 static const field_desc pectl_fields[] = EVENT_CTL_TABLE(PECTL);
 static const field_desc pedata_fields[] = EVENT_DATA_TABLE(PEDATA);
 static const field_desc peaddr_fields[] = EVENT_ADDR_TABLE(PEADDR);
 static const field_desc peuaddr_fields[] = EVENT_UADDR_TABLE(PEUADDR);
 REGISTER_LAYOUT(pectl, PECTL, PECTL_FIELDS, "Page Request Event Control Register", 32, LAYOUT_BASE_FIXED,
-                REG_PECTL);
+                REG_PECTL, REQUIRES_ECAP(PRS));
 REGISTER_LAYOUT(pedata, PEDATA, PEDATA_FIELDS, "Page Request Event Data Register", 32, LAYOUT_BASE_FIXED,
-                REG_PEDATA);
+                REG_PEDATA, REQUIRES_ECAP(PRS));
 REGISTER_LAYOUT(peaddr, PEADDR, PEADDR_FIELDS, "Page Request Event Address Register", 32, LAYOUT_BASE_FIXED,
-                REG_PEADDR);
+                REG_PEADDR, REQUIRES_ECAP(PRS));
 REGISTER_LAYOUT(peuaddr, PEUADDR, PEUADDR_FIELDS, "Page Request Event Upper Address Register", 32,
-                LAYOUT_BASE_FIXED, REG_PEUADDR);
+                LAYOUT_BASE_FIXED, REG_PEUADDR, REQUIRES_ECAP(PRS));
 
 /* ---- MTRRs ---- */
 
@@ -527,7 +543,7 @@ static const field_desc mtrrcap_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(mtrrcap, MTRRCAP, MTRRCAP_FIELDS, "MTRR Capability Register", 64, LAYOUT_BASE_FIXED,
-                REG_MTRRCAP);
+                REG_MTRRCAP, REQUIRES_ECAP(MTS));
 
 /* clang-format off */
 static const field_desc mtrrdef_fields[] = {
@@ -539,7 +555,7 @@ static const field_desc mtrrdef_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(mtrrdef, MTRRDEF, MTRRDEF_FIELDS, "MTRR Default Type Register", 64, LAYOUT_BASE_FIXED,
-                REG_MTRRDEF);
+                REG_MTRRDEF, REQUIRES_ECAP(MTS));
 
 #define MTRR_FIX_ROW(n)                                              \
         [MTRR_FIX_R##n] = { .name = "r" #n,                          \
@@ -562,6 +578,7 @@ static DEFINE_LAYOUT_CHECK(mtrr_fix, MTRR_FIX, MTRR_FIX_FIELDS);
                 .name = #lname, .title = (ltitle), .kind = LAYOUT_REGISTER, .width = 64, \
                 .base = LAYOUT_BASE_FIXED, .offset = (REG), .fields = mtrr_fix_fields, \
                 .n_fields = ELEMENTSOF(mtrr_fix_fields), .check = mtrr_fix_check, \
+                REQUIRES_ECAP(MTS),                                            \
         }
 /* clang-format on */
 MTRR_FIX_LAYOUT(mtrr_fix64k_00000, REG_MTRR_FIX64K_00000, "Fixed-range MTRR, 8 x 64 KiB from 00000h");
@@ -605,7 +622,7 @@ static DEFINE_LAYOUT_CHECK(mtrr_physmask, MTRR_PHYSMASK, MTRR_PHYSMASK_FIELDS);
                 .name = "mtrr_phys" #which #n, .title = ltitle " " #n, .kind = LAYOUT_REGISTER, \
                 .width = 64, .base = LAYOUT_BASE_FIXED, .offset = (REG0) + (n) * MTRR_PHYS_STRIDE, \
                 .fields = mtrr_phys##which##_fields, .n_fields = ELEMENTSOF(mtrr_phys##which##_fields), \
-                .check = mtrr_phys##which##_check,                              \
+                .check = mtrr_phys##which##_check, REQUIRES_ECAP(MTS),          \
         }
 /* clang-format on */
 #define MTRR_VAR_LAYOUTS(which, REG0, ltitle)                                                             \
@@ -655,7 +672,7 @@ static const field_desc perfcap_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(perfcap, PERFCAP, PERFCAP_FIELDS, "Perfmon Capability Register", 64, LAYOUT_BASE_FIXED,
-                REG_PERFCAP);
+                REG_PERFCAP, REQUIRES_ECAP(PMS));
 
 /* clang-format off */
 static const field_desc perfoff_fields[] = {
@@ -672,6 +689,7 @@ static DEFINE_LAYOUT_CHECK(perfoff, PERFOFF, PERFOFF_FIELDS);
                 .name = #lname, .title = (ltitle), .kind = LAYOUT_REGISTER, .width = 32, \
                 .base = LAYOUT_BASE_FIXED, .offset = (REG), .fields = perfoff_fields, \
                 .n_fields = ELEMENTSOF(perfoff_fields), .check = perfoff_check, \
+                REQUIRES_ECAP(PMS),                                            \
         }
 /* clang-format on */
 PERFOFF_LAYOUT(perfcfgoff, REG_PERFCFGOFF, "Perfmon Counter Configuration Offset Register");
@@ -686,12 +704,12 @@ static const field_desc perfintrsts_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(perfintrsts, PERFINTRSTS, PERFINTRSTS_FIELDS, "Perfmon Interrupt Status Register", 32,
-                LAYOUT_BASE_FIXED, REG_PERFINTRSTS);
+                LAYOUT_BASE_FIXED, REG_PERFINTRSTS, REQUIRES_ECAP(PMS));
 
 /* Linux masks it with FECTL's IM bit: the same control layout. */
 static const field_desc perfintrctl_fields[] = EVENT_CTL_TABLE(PERFINTRCTL);
 REGISTER_LAYOUT(perfintrctl, PERFINTRCTL, PERFINTRCTL_FIELDS, "Perfmon Interrupt Control Register", 32,
-                LAYOUT_BASE_FIXED, REG_PERFINTRCTL);
+                LAYOUT_BASE_FIXED, REG_PERFINTRCTL, REQUIRES_ECAP(PMS));
 
 /* clang-format off */
 static const field_desc perfevntcap_fields[] = {
@@ -700,7 +718,7 @@ static const field_desc perfevntcap_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(perfevntcap, PERFEVNTCAP, PERFEVNTCAP_FIELDS, "Perfmon Event Capability Register (group 0)",
-                64, LAYOUT_BASE_FIXED, REG_PERFEVNTCAP);
+                64, LAYOUT_BASE_FIXED, REG_PERFEVNTCAP, REQUIRES_ECAP(PMS));
 
 /* ---- Enhanced commands ---- */
 
@@ -718,7 +736,8 @@ static const field_desc ecmd_fields[] = {
         [ECMD_OA] = { .name = "oa", .title = "Operand A", FIELD_AT(ECMD, OA), .kind = FIELD_NUMBER, .hex = true },
 };
 /* clang-format on */
-REGISTER_LAYOUT(ecmd, ECMD, ECMD_FIELDS, "Enhanced Command Register", 64, LAYOUT_BASE_FIXED, REG_ECMD);
+REGISTER_LAYOUT(ecmd, ECMD, ECMD_FIELDS, "Enhanced Command Register", 64, LAYOUT_BASE_FIXED, REG_ECMD,
+                REQUIRES_CAP(ECMDS));
 
 /* clang-format off */
 static const field_desc eceo_fields[] = {
@@ -726,7 +745,7 @@ static const field_desc eceo_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(eceo, ECEO, ECEO_FIELDS, "Enhanced Command Extended Operand Register", 64, LAYOUT_BASE_FIXED,
-                REG_ECEO);
+                REG_ECEO, REQUIRES_CAP(ECMDS));
 
 /* clang-format off */
 static const field_desc ecrsp_fields[] = {
@@ -735,7 +754,7 @@ static const field_desc ecrsp_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(ecrsp, ECRSP, ECRSP_FIELDS, "Enhanced Command Response Register", 64, LAYOUT_BASE_FIXED,
-                REG_ECRSP);
+                REG_ECRSP, REQUIRES_CAP(ECMDS));
 
 /* clang-format off */
 static const field_desc eccap_fields[] = {
@@ -753,6 +772,7 @@ static DEFINE_LAYOUT_CHECK(eccap, ECCAP, ECCAP_FIELDS);
                 .kind = LAYOUT_REGISTER, .width = 64, .base = LAYOUT_BASE_FIXED, \
                 .offset = REG_ECCAP0 + (n) * ECCAP_STRIDE, .fields = eccap_fields, \
                 .n_fields = ELEMENTSOF(eccap_fields), .check = eccap_check,    \
+                REQUIRES_CAP(ECMDS),                                           \
         }
 /* clang-format on */
 ECCAP_LAYOUT(0);
@@ -772,7 +792,7 @@ static const field_desc eccap3_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(eccap3, ECCAP3, ECCAP3_FIELDS, "Enhanced Command Capability Register 3", 64,
-                LAYOUT_BASE_FIXED, REG_ECCAP0 + 3 * ECCAP_STRIDE);
+                LAYOUT_BASE_FIXED, REG_ECCAP0 + 3 * ECCAP_STRIDE, REQUIRES_CAP(ECMDS));
 
 /* ---- IOTLB registers, at ECAP.IRO ---- */
 
