@@ -13,6 +13,9 @@
 #include "decode/entries.h"
 #include "decode/field.h"
 #include "decode/layouts.h"
+#include "decode/regs.h"
+#include "decode/values.h"
+#include "walk/walk.h"
 
 static json_object *jget(json_object *o, const char *key) {
         json_object *v = NULL;
@@ -80,11 +83,11 @@ START_TEST(tables_consistent) {
                         if (f->kind == FIELD_FLAG)
                                 ck_assert_msg(f->width == 1, "%s.%s flag wider than 1", l->name, f->name);
                         if (f->kind == FIELD_ENUM)
-                                ck_assert_msg(f->names && f->n_names > 0, "%s.%s enum unnamed", l->name,
+                                ck_assert_msg(f->values && f->n_values > 0, "%s.%s enum unnamed", l->name,
                                               f->name);
-                        if (f->names) {
+                        if (f->values) {
                                 ck_assert_uint_le(f->width, 16);
-                                ck_assert_msg(f->n_names <= (1u << f->width), "%s.%s too many names",
+                                ck_assert_msg(f->n_values <= (1u << f->width), "%s.%s too many values",
                                               l->name, f->name);
                         }
                         /* an address field yields its address, page aligned */
@@ -203,6 +206,7 @@ START_TEST(legacy_context) {
         ck_assert_str_eq(json_object_get_string(jget(o, "value")), "0x0000000000002a020000000012345009");
         ck_assert_uint_eq(json_object_get_uint64(jget(jfield(o, "did"), "raw")), 42);
         ck_assert_str_eq(json_object_get_string(jget(jfield(o, "tt"), "meaning")), "pass-through");
+        ck_assert_uint_eq(json_object_get_uint64(jget(jfield(o, "aw"), "bits")), 48);
         ck_assert_str_eq(json_object_get_string(jget(jfield(o, "tt"), "position")), "3:2");
         ck_assert_uint_eq(json_object_get_uint64(jget(jfield(o, "ssptptr"), "address")), 0x12345000ull);
         ck_assert_str_eq(json_object_get_string(jget(jfield(o, "did"), "position")), "87:72");
@@ -212,6 +216,14 @@ START_TEST(legacy_context) {
         uint64_t bad[LAYOUT_MAX_QWORDS] = { 0x000000000000000dull, 0x0000000000000004ull };
         ck_assert_str_eq(meaning(&layout_context, CONTEXT_TT, bad, buf, sizeof buf), "reserved");
         ck_assert_str_eq(meaning(&layout_context, CONTEXT_AW, bad, buf, sizeof buf), "??4");
+        ck_assert(!field_derived(&layout_context.fields[CONTEXT_AW], 4, &d));
+        ck_assert(!field_derived(&layout_context.fields[CONTEXT_AW], 0, &d));
+        /* AW 1, 2, 3: 39, 48, 57 bits, as the walker computes them too */
+        for (unsigned aw = AW_39_BIT; aw <= AW_57_BIT; aw++) {
+                ck_assert(field_derived(&layout_context.fields[CONTEXT_AW], aw, &d));
+                ck_assert_uint_eq(d, 30 + 9 * aw);
+                ck_assert_uint_eq(d, aw_bits(aw));
+        }
         ck_assert(!aw_valid(4));
         ck_assert(!aw_valid(0));
 
@@ -227,6 +239,82 @@ START_TEST(legacy_context) {
         layout_reserved_bits(&layout_context, v, r);
         ck_assert_uint_eq(r[1], 0x0100000000000080ull);
         ck_assert_uint_eq(FIELD_GET(CONTEXT, IGN_70_67, v), 0xf);
+}
+END_TEST
+
+/*
+ * The walker's translation types are values of the legacy TT and the
+ * scalable PGTT encodings, and its modes values of RTADDR.TTM; it shows
+ * them under the short names below (walk.h), which every "mappings" and
+ * "info" output carries.  Built as the walker's tables are to be built,
+ * from decode's value tables, they give exactly those names, and decode
+ * itself still says "device-TLB" and "abort-DMA".
+ */
+const char *test_translation_to_string(walk_translation t);
+walk_translation test_translation_from_string(const char *s);
+const char *test_mode_to_string(walk_mode m);
+walk_mode test_mode_from_string(const char *s);
+
+static const value_name *const test_translation_values[_WALK_TRANSLATION_MAX] = {
+        [WALK_TRANSLATION_MULTI_LEVEL] = &context_tt_values[CONTEXT_TT_MULTI_LEVEL],
+        [WALK_TRANSLATION_DEVICE_TLB] = &context_tt_values[CONTEXT_TT_DEVICE_TLB],
+        [WALK_TRANSLATION_PASS_THROUGH] = &context_tt_values[CONTEXT_TT_PASS_THROUGH],
+        [WALK_TRANSLATION_FIRST_STAGE] = &pgtt_values[PGTT_FIRST_STAGE],
+        [WALK_TRANSLATION_SECOND_STAGE] = &pgtt_values[PGTT_SECOND_STAGE],
+        [WALK_TRANSLATION_NESTED] = &pgtt_values[PGTT_NESTED],
+        [WALK_TRANSLATION_RESERVED] = &context_tt_values[CONTEXT_TT_RESERVED],
+};
+DEFINE_VALUE_NAME_LOOKUP(test_translation, walk_translation, test_translation_values, _WALK_TRANSLATION_MAX,
+                         _WALK_TRANSLATION_INVALID)
+
+static const value_name *const test_mode_values[_WALK_MODE_MAX] = {
+        [WALK_MODE_LEGACY] = &ttm_values[TTM_LEGACY],
+        [WALK_MODE_SCALABLE] = &ttm_values[TTM_SCALABLE],
+        [WALK_MODE_RESERVED] = &ttm_values[TTM_RESERVED],
+        [WALK_MODE_ABORT] = &ttm_values[TTM_ABORT_DMA],
+};
+DEFINE_VALUE_NAME_LOOKUP(test_mode, walk_mode, test_mode_values, _WALK_MODE_MAX, _WALK_MODE_INVALID)
+
+START_TEST(walker_names) {
+        static const char *const translations[_WALK_TRANSLATION_MAX] = {
+                [WALK_TRANSLATION_MULTI_LEVEL] = "multi-level",
+                [WALK_TRANSLATION_DEVICE_TLB] = "device-tlb",
+                [WALK_TRANSLATION_PASS_THROUGH] = "pass-through",
+                [WALK_TRANSLATION_FIRST_STAGE] = "first-stage",
+                [WALK_TRANSLATION_SECOND_STAGE] = "second-stage",
+                [WALK_TRANSLATION_NESTED] = "nested",
+                [WALK_TRANSLATION_RESERVED] = "reserved",
+        };
+        static const char *const modes[_WALK_MODE_MAX] = {
+                [WALK_MODE_LEGACY] = "legacy",
+                [WALK_MODE_SCALABLE] = "scalable",
+                [WALK_MODE_RESERVED] = "reserved",
+                [WALK_MODE_ABORT] = "abort-dma",
+        };
+        uint64_t v[LAYOUT_MAX_QWORDS] = {};
+        char buf[64];
+
+        for (int t = 0; t < _WALK_TRANSLATION_MAX; t++) {
+                ck_assert_str_eq(test_translation_to_string((walk_translation) t), translations[t]);
+                ck_assert_str_eq(walk_translation_to_string((walk_translation) t), translations[t]);
+                ck_assert_int_eq(test_translation_from_string(translations[t]), t);
+        }
+        ck_assert_ptr_null(test_translation_to_string(_WALK_TRANSLATION_MAX));
+        ck_assert_ptr_null(test_translation_to_string(_WALK_TRANSLATION_INVALID));
+        ck_assert_int_eq(test_translation_from_string("device-TLB"), _WALK_TRANSLATION_INVALID);
+        ck_assert_int_eq(test_translation_from_string(NULL), _WALK_TRANSLATION_INVALID);
+        for (int m = 0; m < _WALK_MODE_MAX; m++) {
+                ck_assert_str_eq(test_mode_to_string((walk_mode) m), modes[m]);
+                ck_assert_str_eq(walk_mode_to_string((walk_mode) m), modes[m]);
+                ck_assert_int_eq(test_mode_from_string(modes[m]), m);
+        }
+
+        FIELD_SET(CONTEXT, TT, v, CONTEXT_TT_DEVICE_TLB);
+        ck_assert_str_eq(meaning(&layout_context, CONTEXT_TT, v, buf, sizeof buf), "device-TLB");
+        FIELD_SET(PASID, PGTT, v, PGTT_NESTED);
+        ck_assert_str_eq(meaning(&layout_pasid, PASID_PGTT, v, buf, sizeof buf), "nested");
+        v[0] = (uint64_t) TTM_ABORT_DMA << RTADDR_TTM_LO;
+        ck_assert_str_eq(meaning(&layout_rtaddr, RTADDR_TTM, v, buf, sizeof buf), "abort-DMA");
 }
 END_TEST
 
@@ -499,6 +587,7 @@ static Suite *make_suite(void) {
         tcase_add_test(tc, root_entries);
         tcase_add_test(tc, legacy_context);
         tcase_add_test(tc, scalable_context);
+        tcase_add_test(tc, walker_names);
         tcase_add_test(tc, pasid_directory);
         tcase_add_test(tc, pasid_second_stage);
         tcase_add_test(tc, pasid_first_stage);

@@ -59,21 +59,13 @@ START_TEST(derived_numbers) {
 END_TEST
 
 START_TEST(meanings) {
-        static const char *const names[] = { [3] = "three" };
-        static const field_desc e = { .name = "e",
-                                      .title = "t",
-                                      .lo = 0,
-                                      .width = 4,
-                                      .kind = FIELD_ENUM,
-                                      .names = names,
-                                      .n_names = ELEMENTSOF(names) };
-        static const field_desc b = { .name = "b",
-                                      .title = "t",
-                                      .lo = 0,
-                                      .width = 4,
-                                      .kind = FIELD_BITMAP,
-                                      .names = names,
-                                      .n_names = ELEMENTSOF(names) };
+        static const value_name values[] = { [3] = { .name = "three" } };
+        static const field_desc e = {
+                .name = "e", .title = "t", .lo = 0, .width = 4, .kind = FIELD_ENUM, VALUES(values)
+        };
+        static const field_desc b = {
+                .name = "b", .title = "t", .lo = 0, .width = 4, .kind = FIELD_BITMAP, VALUES(values)
+        };
         static const field_desc f = { .name = "f", .title = "t", .lo = 0, .width = 1, .kind = FIELD_FLAG };
         char buf[64];
 
@@ -84,26 +76,69 @@ START_TEST(meanings) {
         ck_assert_str_eq(field_meaning(&b, 0, buf, sizeof buf), "none");
         ck_assert_str_eq(field_meaning(&f, 1, buf, sizeof buf), "yes");
         ck_assert_str_eq(field_meaning(&f, 0, buf, sizeof buf), "no");
-        /* an enum carries a derived number only for the values it names */
-        {
-                static const field_desc aw = { .name = "aw",
-                                               .title = "t",
-                                               .lo = 0,
-                                               .width = 3,
-                                               .kind = FIELD_ENUM,
-                                               .names = names,
-                                               .n_names = ELEMENTSOF(names),
-                                               .derived = "bits",
-                                               .mul = 9,
-                                               .add = 30 };
-                uint64_t d;
-                ck_assert(field_derived(&aw, 3, &d));
-                ck_assert_uint_eq(d, 57);
-                ck_assert(!field_derived(&aw, 2, &d));
-                ck_assert(!field_derived(&aw, 7, &d));
-        }
         /* a tiny buffer truncates, never overruns */
         ck_assert_uint_eq(strlen(field_meaning(&b, 0x9, buf, 5)), 4);
+}
+END_TEST
+
+/* A value's meaning is what decode shows, its name where it has no
+ * meaning; a reserved value may have a meaning and no name; numbers are
+ * the derived numbers of enums and bitmaps. */
+START_TEST(value_names) {
+        static const value_name values[] = {
+                [0] = { .meaning = "reserved" },
+                [1] = { .name = "one", .number = 10 },
+                [2] = { .name = "dom", .meaning = "domain-selective", .number = 20 },
+                [3] = { .name = "three" },
+        };
+        static const field_desc e = { .name = "e",
+                                      .title = "t",
+                                      .lo = 0,
+                                      .width = 3,
+                                      .kind = FIELD_ENUM,
+                                      .derived = "n",
+                                      VALUES(values) };
+        static const field_desc b = { .name = "b",
+                                      .title = "t",
+                                      .lo = 0,
+                                      .width = 4,
+                                      .kind = FIELD_BITMAP,
+                                      .derived = "ns",
+                                      VALUES(values) };
+        char buf[64];
+        uint64_t d = 99;
+
+        ck_assert_ptr_eq(value_name_lookup(values, ELEMENTSOF(values), 2), &values[2]);
+        ck_assert_ptr_eq(value_name_lookup(values, ELEMENTSOF(values), 0), &values[0]);
+        ck_assert_ptr_null(value_name_lookup(values, ELEMENTSOF(values), 4));
+        ck_assert_ptr_null(value_name_lookup(NULL, 0, 0));
+        ck_assert_str_eq(value_name_meaning(&values[1]), "one");
+
+        ck_assert_str_eq(field_meaning(&e, 0, buf, sizeof buf), "reserved");
+        ck_assert_str_eq(field_meaning(&e, 1, buf, sizeof buf), "one");
+        ck_assert_str_eq(field_meaning(&e, 2, buf, sizeof buf), "domain-selective");
+        ck_assert_str_eq(field_meaning(&e, 7, buf, sizeof buf), "??7");
+        ck_assert_str_eq(field_meaning(&b, 0x6, buf, sizeof buf), "one, domain-selective");
+
+        /* an enum carries a derived number only for the values that have one */
+        ck_assert(field_derived(&e, 2, &d));
+        ck_assert_uint_eq(d, 20);
+        ck_assert(!field_derived(&e, 0, &d));
+        ck_assert(!field_derived(&e, 3, &d));
+        ck_assert(!field_derived(&e, 7, &d));
+        ck_assert_uint_eq(d, 20);
+
+        /* a bitmap lists the numbers of its set bits that have one */
+        uint64_t v[LAYOUT_MAX_QWORDS] = { 0xf };
+        layout l = { .name = "x", .title = "t", .width = 64, .fields = &b, .n_fields = 1 };
+        _cleanup_json_ json_object *o = layout_to_json(&l, v);
+        json_object *fields, *fb, *ns;
+        ck_assert(json_object_object_get_ex(o, "fields", &fields));
+        ck_assert(json_object_object_get_ex(fields, "b", &fb));
+        ck_assert(json_object_object_get_ex(fb, "ns", &ns));
+        ck_assert_uint_eq(json_object_array_length(ns), 2);
+        ck_assert_uint_eq(json_object_get_uint64(json_object_array_get_idx(ns, 0)), 10);
+        ck_assert_uint_eq(json_object_get_uint64(json_object_array_get_idx(ns, 1)), 20);
 }
 END_TEST
 
@@ -159,6 +194,7 @@ static Suite *make_suite(void) {
         tcase_add_test(tc, bits_across_qwords);
         tcase_add_test(tc, derived_numbers);
         tcase_add_test(tc, meanings);
+        tcase_add_test(tc, value_names);
         tcase_add_test(tc, parse_values);
         tcase_add_test(tc, reserved_bits);
         tcase_add_test(tc, kind_strings);

@@ -112,6 +112,83 @@ START_TEST(classify) {
 }
 END_TEST
 
+/* The register and the descriptor that invalidate the same cache hold one
+ * granularity encoding (specification 6.5.1 and 6.5.2): decode says the
+ * same of a value in either, in the specification's words, and the
+ * metrics label it with the short name. */
+START_TEST(granularity_words) {
+        static const struct {
+                const layout *reg;
+                unsigned reg_field;
+                const layout *dsc;
+                unsigned dsc_field;
+                inv_kind kind;
+                const char *meaning[INV_GRANULARITY_MAX];
+                const char *label[INV_GRANULARITY_MAX];
+        } pairs[] = {
+                { &layout_ccmd,
+                  CCMD_CIRG,
+                  &layout_cc_inv_dsc,
+                  CC_INV_DSC_G,
+                  INV_KIND_CONTEXT_CACHE,
+                  { "reserved", "global", "domain-selective", "device-selective" },
+                  { NULL, "global", "domain", "device" } },
+                { &layout_ccmd,
+                  CCMD_CAIG,
+                  &layout_cc_inv_dsc,
+                  CC_INV_DSC_G,
+                  INV_KIND_CONTEXT_CACHE,
+                  { "reserved", "global", "domain-selective", "device-selective" },
+                  { NULL, "global", "domain", "device" } },
+                { &layout_iotlb,
+                  IOTLB_IIRG,
+                  &layout_iotlb_inv_dsc,
+                  IOTLB_INV_DSC_G,
+                  INV_KIND_IOTLB,
+                  { "reserved", "global", "domain-selective", "page-selective" },
+                  { NULL, "global", "domain", "page" } },
+                { &layout_iotlb,
+                  IOTLB_IAIG,
+                  &layout_iotlb_inv_dsc,
+                  IOTLB_INV_DSC_G,
+                  INV_KIND_IOTLB,
+                  { "reserved", "global", "domain-selective", "page-selective" },
+                  { NULL, "global", "domain", "page" } },
+        };
+        static const char *const fm[] = { "no function bits masked", "function bit 2 masked",
+                                          "function bits 2:1 masked", "function bits 2:0 masked" };
+        char a[64], b[64];
+
+        for (size_t i = 0; i < ELEMENTSOF(pairs); i++)
+                for (unsigned g = 0; g < INV_GRANULARITY_MAX; g++) {
+                        const field_desc *rf = &pairs[i].reg->fields[pairs[i].reg_field];
+                        const field_desc *df = &pairs[i].dsc->fields[pairs[i].dsc_field];
+
+                        ck_assert_str_eq(field_meaning(rf, g, a, sizeof a), pairs[i].meaning[g]);
+                        ck_assert_str_eq(field_meaning(df, g, b, sizeof b), pairs[i].meaning[g]);
+                        if (pairs[i].label[g])
+                                ck_assert_str_eq(inv_granularity_to_string(pairs[i].kind, g),
+                                                 pairs[i].label[g]);
+                        else
+                                ck_assert_ptr_null(inv_granularity_to_string(pairs[i].kind, g));
+                }
+        for (unsigned v = 0; v < ELEMENTSOF(fm); v++) {
+                ck_assert_str_eq(field_meaning(&layout_ccmd.fields[CCMD_FM], v, a, sizeof a), fm[v]);
+                ck_assert_str_eq(field_meaning(&layout_cc_inv_dsc.fields[CC_INV_DSC_FM], v, b, sizeof b),
+                                 fm[v]);
+        }
+        /* the PASID-based ones have encodings of their own */
+        ck_assert_str_eq(field_meaning(&layout_pc_inv_dsc.fields[PC_INV_DSC_G], 0, a, sizeof a),
+                         "domain-selective");
+        ck_assert_str_eq(inv_granularity_to_string(INV_KIND_PASID_CACHE, 0), "domain");
+        ck_assert_str_eq(field_meaning(&layout_pc_inv_dsc.fields[PC_INV_DSC_G], 2, a, sizeof a), "reserved");
+        ck_assert_ptr_null(inv_granularity_to_string(INV_KIND_PASID_CACHE, 2));
+        ck_assert_str_eq(field_meaning(&layout_p_iotlb_inv_dsc.fields[P_IOTLB_INV_DSC_G], 2, a, sizeof a),
+                         "PASID-selective");
+        ck_assert_str_eq(inv_granularity_to_string(INV_KIND_PASID_IOTLB, 2), "pasid");
+}
+END_TEST
+
 typedef struct queue {
         iommu_regs *regs;
         iommu_ram *ram;
@@ -342,6 +419,7 @@ static Suite *make_suite(void) {
 
         tcase_add_test(tc, tables_consistent);
         tcase_add_test(tc, classify);
+        tcase_add_test(tc, granularity_words);
         tcase_add_test(tc, sample_counts_new_descriptors);
         tcase_add_test(tc, sample_notices_overrun);
         tcase_add_test(tc, sample_256_bit_descriptors);

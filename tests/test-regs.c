@@ -5,6 +5,8 @@
  * what independent sources say they mean.
  */
 #include <ctype.h>
+#include <fnmatch.h>
+#include <inttypes.h>
 #include <string.h>
 #include <strings.h>
 
@@ -124,24 +126,27 @@ START_TEST(fields_match_xmacros) {
                         if (f->kind == FIELD_FLAG) {
                                 ck_assert_msg(f->width == 1, "%s.%s: flag of width %u", l->name, f->name,
                                               f->width);
-                                ck_assert_uint_le(f->n_names, 2);
+                                ck_assert_uint_le(f->n_values, 2);
                         }
                         if (f->kind == FIELD_ENUM || f->kind == FIELD_BITMAP || f->kind == FIELD_FLAG) {
-                                ck_assert_msg(!f->names == !f->n_names, "%s.%s names/n_names", l->name,
+                                ck_assert_msg(!f->values == !f->n_values, "%s.%s values/n_values", l->name,
                                               f->name);
                                 if (f->width < 64)
-                                        ck_assert_msg(f->n_names <= (UINT64_C(1) << f->width),
-                                                      "%s.%s: %u names for %u bits", l->name, f->name,
-                                                      f->n_names, f->width);
+                                        ck_assert_msg(f->n_values <= (UINT64_C(1) << f->width),
+                                                      "%s.%s: %u values for %u bits", l->name, f->name,
+                                                      f->n_values, f->width);
                         }
                         if (f->kind == FIELD_ENUM)
-                                ck_assert_msg(f->names, "%s.%s: enum without names", l->name, f->name);
+                                ck_assert_msg(f->values, "%s.%s: enum without names", l->name, f->name);
                         if (f->kind == FIELD_BITMAP)
-                                ck_assert_msg(f->n_names <= f->width, "%s.%s: names beyond its bits",
+                                ck_assert_msg(f->n_values <= f->width, "%s.%s: values beyond its bits",
                                               l->name, f->name);
-                        if (f->bit_values)
-                                ck_assert_msg(f->kind == FIELD_BITMAP && f->derived, "%s.%s bit_values",
-                                              l->name, f->name);
+                        /* numbers of values are shown only as an enum's or a bitmap's derived numbers */
+                        for (size_t k = 0; k < f->n_values; k++)
+                                if (f->values[k].number)
+                                        ck_assert_msg((f->kind == FIELD_BITMAP || f->kind == FIELD_ENUM) &&
+                                                              f->derived,
+                                                      "%s.%s value %zu has a number", l->name, f->name, k);
                         if (f->kind == FIELD_ADDRESS)
                                 ck_assert_msg(f->lo % 64 + f->width <= 64, "%s.%s address crosses a qword",
                                               l->name, f->name);
@@ -228,6 +233,150 @@ START_TEST(access_widths) {
                 ck_assert_msg(l->width == 64, "%s is a 64-bit register", regs64[i]);
         }
         ck_assert_uint_eq(layout_frcd.width, 128);
+}
+END_TEST
+
+/*
+ * Registers a unit has only when a capability says so, from the VT-d
+ * specification (rev 4.1, chapter 11: each register's description says
+ * when it is "reported as 0"/RsvdZ; 11.4.2 and 11.4.3 for the CAP and ECAP
+ * bits), written out here as an independent statement.  Patterns stand for
+ * the register arrays.  Every register not listed is in every unit.
+ */
+static const struct {
+        const char *layouts; /* fnmatch(3) pattern */
+        const char *reg;     /* "cap" or "ecap" */
+        const char *fields[2];
+        size_t registers; /* how many the pattern stands for; 0: one */
+} spec_requires[] = {
+        { "aflog", "cap", { "afl" } },         /* advanced fault logging */
+        { "pmen", "cap", { "plmr", "phmr" } }, /* RsvdZ when both are 0 */
+        { "plmbase", "cap", { "plmr" } },
+        { "plmlimit", "cap", { "plmr" } },
+        { "phmbase", "cap", { "phmr" } },
+        { "phmlimit", "cap", { "phmr" } },
+        { "iqh", "ecap", { "qi" } }, /* queued invalidation */
+        { "iqt", "ecap", { "qi" } },
+        { "iqa", "ecap", { "qi" } },
+        { "ics", "ecap", { "qi" } },
+        { "iectl", "ecap", { "qi" } },
+        { "iedata", "ecap", { "qi" } },
+        { "ieaddr", "ecap", { "qi" } },
+        { "ieuaddr", "ecap", { "qi" } },
+        { "iqercd", "ecap", { "qi" } },
+        { "irta", "ecap", { "ir" } }, /* interrupt remapping */
+        { "pqh", "ecap", { "prs" } }, /* page requests */
+        { "pqt", "ecap", { "prs" } },
+        { "pqa", "ecap", { "prs" } },
+        { "prs", "ecap", { "prs" } },
+        { "pectl", "ecap", { "prs" } },
+        { "pedata", "ecap", { "prs" } },
+        { "peaddr", "ecap", { "prs" } },
+        { "peuaddr", "ecap", { "prs" } },
+        { "mtrrcap", "ecap", { "mts" } }, /* memory type support */
+        { "mtrrdef", "ecap", { "mts" } },
+        { "mtrr_fix*", "ecap", { "mts" }, 11 },
+        { "mtrr_physbase[0-9]", "ecap", { "mts" }, 10 },
+        { "mtrr_physmask[0-9]", "ecap", { "mts" }, 10 },
+        { "perfcap", "ecap", { "pms" } }, /* performance monitoring */
+        { "perfcfgoff", "ecap", { "pms" } },
+        { "perffrzoff", "ecap", { "pms" } },
+        { "perfovfoff", "ecap", { "pms" } },
+        { "perfcntroff", "ecap", { "pms" } },
+        { "perfintrsts", "ecap", { "pms" } },
+        { "perfintrctl", "ecap", { "pms" } },
+        { "perfevntcap", "ecap", { "pms" } },
+        { "ecmd", "cap", { "ecmds" } }, /* enhanced commands */
+        { "eceo", "cap", { "ecmds" } },
+        { "ecrsp", "cap", { "ecmds" } },
+        { "eccap[0-3]", "cap", { "ecmds" }, 4 },
+};
+
+static uint64_t field_mask(const layout *l, const char *name) {
+        const field_desc *f = field_named(l, name);
+        ck_assert_uint_eq(f->width, 1);
+        return UINT64_C(1) << f->lo;
+}
+
+START_TEST(register_requirements) {
+        size_t matched[ELEMENTSOF(spec_requires)] = {};
+
+        for (size_t n = 0; n < n_register_layouts; n++) {
+                const layout *l = register_layouts[n];
+                uint64_t cap = 0, ecap = 0;
+
+                for (size_t i = 0; i < ELEMENTSOF(spec_requires); i++) {
+                        bool is_cap = streq(spec_requires[i].reg, "cap");
+                        if (fnmatch(spec_requires[i].layouts, l->name, 0) != 0)
+                                continue;
+                        matched[i]++;
+                        for (size_t k = 0; k < ELEMENTSOF(spec_requires[i].fields); k++) {
+                                const char *fname = spec_requires[i].fields[k];
+                                if (!fname)
+                                        continue;
+                                if (is_cap)
+                                        cap |= field_mask(&layout_cap, fname);
+                                else
+                                        ecap |= field_mask(&layout_ecap, fname);
+                        }
+                }
+                ck_assert_msg(l->requires.cap == cap && l->requires.ecap == ecap,
+                              "%s requires cap 0x%" PRIx64 " ecap 0x%" PRIx64
+                              ", the specification 0x%" PRIx64 " 0x%" PRIx64,
+                              l->name, l->requires.cap, l->requires.ecap, cap, ecap);
+
+                /* and layout_implemented() goes by it: any one of the bits
+                 * is enough, every other bit is not */
+                ck_assert(layout_implemented(l, 0, 0) == (!cap && !ecap));
+                for (unsigned b = 0; b < 64; b++) {
+                        uint64_t bit = UINT64_C(1) << b;
+                        if (cap & bit)
+                                ck_assert_msg(layout_implemented(l, bit, 0), "%s with CAP bit %u", l->name,
+                                              b);
+                        if (ecap & bit)
+                                ck_assert_msg(layout_implemented(l, 0, bit), "%s with ECAP bit %u", l->name,
+                                              b);
+                }
+                if (cap || ecap)
+                        ck_assert_msg(!layout_implemented(l, ~cap, ~ecap), "%s without its capability",
+                                      l->name);
+                ck_assert(layout_implemented(l, UINT64_MAX, UINT64_MAX));
+        }
+        /* the statement above names only registers that exist, each once */
+        for (size_t i = 0; i < ELEMENTSOF(spec_requires); i++) {
+                size_t want = spec_requires[i].registers ? spec_requires[i].registers : 1;
+                ck_assert_msg(matched[i] == want, "%s matches %zu registers, not %zu",
+                              spec_requires[i].layouts, matched[i], want);
+        }
+
+        /* entries are in no unit's register file */
+        for (size_t i = 0; i < layout_count(); i++)
+                if (layout_nth(i)->kind == LAYOUT_ENTRY)
+                        ck_assert(!layout_implemented(layout_nth(i), UINT64_MAX, UINT64_MAX));
+}
+END_TEST
+
+/* QEMU 7.2's unit (CAP and ECAP as below, queued invalidation and
+ * interrupt remapping, no page requests, MTRRs, perfmon or enhanced
+ * commands) has exactly these registers. */
+START_TEST(qemu72_registers) {
+        static const char *const expected[] = {
+                "ver",    "cap",     "ecap",    "gcmd", "gsts", "rtaddr", "ccmd", "fsts",  "fectl",
+                "fedata", "feaddr",  "feuaddr", "iqh",  "iqt",  "iqa",    "ics",  "iectl", "iedata",
+                "ieaddr", "ieuaddr", "iqercd",  "irta", "iva",  "iotlb",  "frcd",
+        };
+        const uint64_t cap = UINT64_C(0xd2008c22260206), ecap = 0xf00f4a;
+        size_t k = 0;
+
+        for (size_t n = 0; n < n_register_layouts; n++) {
+                const layout *l = register_layouts[n];
+                if (!layout_implemented(l, cap, ecap))
+                        continue;
+                ck_assert_msg(k < ELEMENTSOF(expected), "%s implemented", l->name);
+                ck_assert_str_eq(l->name, expected[k]);
+                k++;
+        }
+        ck_assert_uint_eq(k, ELEMENTSOF(expected));
 }
 END_TEST
 
@@ -751,6 +900,7 @@ static Suite *make_suite(void) {
         tcase_add_test(tables, fields_match_xmacros);
         tcase_add_test(tables, layout_names_and_offsets);
         tcase_add_test(tables, access_widths);
+        tcase_add_test(tables, register_requirements);
         suite_add_tcase(s, tables);
 
         tcase_add_test(golden, golden_cap);
@@ -764,6 +914,7 @@ static Suite *make_suite(void) {
         tcase_add_test(golden, fault_reasons);
         tcase_add_test(golden, other_registers);
         tcase_add_test(golden, ecap_high_bits);
+        tcase_add_test(golden, qemu72_registers);
         suite_add_tcase(s, golden);
         return s;
 }

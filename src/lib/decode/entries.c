@@ -10,18 +10,6 @@
 
 #include "decode/entries.h"
 
-/* AW in context and PASID entries: the second-stage table depth. */
-static const char *const aw_names[] = {
-        [AW_39_BIT] = "39-bit (3-level)",
-        [AW_48_BIT] = "48-bit (4-level)",
-        [AW_57_BIT] = "57-bit (5-level)",
-};
-
-/* x86 memory types, as EMT encodes them (2, 3 and 7 are reserved). */
-static const char *const memory_type_names[] = {
-        [0] = "UC", [1] = "WC", [4] = "WT", [5] = "WP", [6] = "WB",
-};
-
 /* clang-format off */
 static const field_desc root_fields[] = {
         [ROOT_P] = { .name = "p", .title = "Present", FIELD_AT(ROOT, P), .kind = FIELD_FLAG },
@@ -64,23 +52,16 @@ const layout layout_sm_root = {
         .check = sm_root_check,
 };
 
-static const char *const tt_names[] = {
-        [CONTEXT_TT_MULTI_LEVEL] = "multi-level",
-        [CONTEXT_TT_DEVICE_TLB] = "device-TLB",
-        [CONTEXT_TT_PASS_THROUGH] = "pass-through",
-        [CONTEXT_TT_RESERVED] = "reserved",
-};
-
 /* clang-format off */
 static const field_desc context_fields[] = {
         [CONTEXT_P] = { .name = "p", .title = "Present", FIELD_AT(CONTEXT, P), .kind = FIELD_FLAG },
         [CONTEXT_FPD] = { .name = "fpd", .title = "Fault Processing Disable", FIELD_AT(CONTEXT, FPD), .kind = FIELD_FLAG },
         [CONTEXT_TT] = { .name = "tt", .title = "Translation Type", FIELD_AT(CONTEXT, TT), .kind = FIELD_ENUM,
-                         .names = tt_names, .n_names = ELEMENTSOF(tt_names) },
+                         VALUES(context_tt_values) },
         [CONTEXT_SSPTPTR] = { .name = "ssptptr", .title = "Second Stage Page Translation Pointer (SLPTPTR)",
                               FIELD_AT(CONTEXT, SSPTPTR), .kind = FIELD_ADDRESS },
         [CONTEXT_AW] = { .name = "aw", .title = "Address Width", FIELD_AT(CONTEXT, AW), .kind = FIELD_ENUM,
-                         .names = aw_names, .n_names = ELEMENTSOF(aw_names), .derived = "bits", .mul = 9, .add = 30 },
+                         VALUES(address_width_values), .derived = "bits" },
         [CONTEXT_IGN_70_67] = { .name = "ign_70_67", .title = "Ignored", FIELD_AT(CONTEXT, IGN_70_67),
                                 .kind = FIELD_NUMBER, .hex = true },
         [CONTEXT_DID] = { .name = "did", .title = "Domain Identifier", FIELD_AT(CONTEXT, DID), .kind = FIELD_NUMBER },
@@ -156,16 +137,9 @@ const layout layout_pasid_dir = {
         .check = pasid_dir_check,
 };
 
-static const char *const pgtt_names[] = {
-        [PGTT_FIRST_STAGE] = "first-stage",
-        [PGTT_SECOND_STAGE] = "second-stage",
-        [PGTT_NESTED] = "nested",
-        [PGTT_PASS_THROUGH] = "pass-through",
-};
-
-static const char *const fspm_names[] = {
-        [FSPM_4_LEVEL] = "4-level",
-        [FSPM_5_LEVEL] = "5-level",
+static const value_name fspm_values[] = {
+        [FSPM_4_LEVEL] = { .name = "4-level" },
+        [FSPM_5_LEVEL] = { .name = "5-level" },
 };
 
 /* Bits 86:80 and 139:136 are reserved (VirtualBox's rev 3 reading, QEMU
@@ -175,11 +149,11 @@ static const field_desc pasid_fields[] = {
         [PASID_P] = { .name = "p", .title = "Present", FIELD_AT(PASID, P), .kind = FIELD_FLAG },
         [PASID_FPD] = { .name = "fpd", .title = "Fault Processing Disable", FIELD_AT(PASID, FPD), .kind = FIELD_FLAG },
         [PASID_AW] = { .name = "aw", .title = "Address Width (second stage)", FIELD_AT(PASID, AW), .kind = FIELD_ENUM,
-                       .names = aw_names, .n_names = ELEMENTSOF(aw_names), .derived = "bits", .mul = 9, .add = 30 },
+                       VALUES(address_width_values), .derived = "bits" },
         [PASID_SSEE] = { .name = "ssee", .title = "Second Stage Execute Enable (SLEE)", FIELD_AT(PASID, SSEE),
                          .kind = FIELD_FLAG },
         [PASID_PGTT] = { .name = "pgtt", .title = "PASID Granular Translation Type", FIELD_AT(PASID, PGTT),
-                         .kind = FIELD_ENUM, .names = pgtt_names, .n_names = ELEMENTSOF(pgtt_names) },
+                         .kind = FIELD_ENUM, VALUES(pgtt_values) },
         [PASID_SSADE] = { .name = "ssade", .title = "Second Stage Accessed/Dirty Enable (SLADE)", FIELD_AT(PASID, SSADE),
                           .kind = FIELD_FLAG },
         [PASID_SSPTPTR] = { .name = "ssptptr", .title = "Second Stage Page Table Pointer (SLPTPTR)",
@@ -190,7 +164,7 @@ static const field_desc pasid_fields[] = {
         [PASID_CD] = { .name = "cd", .title = "Cache Disable", FIELD_AT(PASID, CD), .kind = FIELD_FLAG },
         [PASID_EMTE] = { .name = "emte", .title = "Extended Memory Type Enable", FIELD_AT(PASID, EMTE), .kind = FIELD_FLAG },
         [PASID_EMT] = { .name = "emt", .title = "Extended Memory Type", FIELD_AT(PASID, EMT), .kind = FIELD_ENUM,
-                        .names = memory_type_names, .n_names = ELEMENTSOF(memory_type_names) },
+                        VALUES(memory_type_values) },
         [PASID_PWT] = { .name = "pwt", .title = "Page-level Write Through", FIELD_AT(PASID, PWT), .kind = FIELD_FLAG },
         [PASID_PCD] = { .name = "pcd", .title = "Page-level Cache Disable", FIELD_AT(PASID, PCD), .kind = FIELD_FLAG },
         [PASID_PAT] = { .name = "pat", .title = "Page Attribute Table", FIELD_AT(PASID, PAT), .kind = FIELD_NUMBER,
@@ -198,7 +172,7 @@ static const field_desc pasid_fields[] = {
         [PASID_SRE] = { .name = "sre", .title = "Supervisor Request Enable", FIELD_AT(PASID, SRE), .kind = FIELD_FLAG },
         [PASID_ERE] = { .name = "ere", .title = "Execute Request Enable", FIELD_AT(PASID, ERE), .kind = FIELD_FLAG },
         [PASID_FSPM] = { .name = "fspm", .title = "First Stage Paging Mode (FLPM)", FIELD_AT(PASID, FSPM),
-                         .kind = FIELD_ENUM, .names = fspm_names, .n_names = ELEMENTSOF(fspm_names) },
+                         .kind = FIELD_ENUM, VALUES(fspm_values) },
         [PASID_WPE] = { .name = "wpe", .title = "Write Protect Enable", FIELD_AT(PASID, WPE), .kind = FIELD_FLAG },
         [PASID_NXE] = { .name = "nxe", .title = "No Execute Enable", FIELD_AT(PASID, NXE), .kind = FIELD_FLAG },
         [PASID_SMEP] = { .name = "smep", .title = "Supervisor Mode Execute Prevention", FIELD_AT(PASID, SMEP),
@@ -222,7 +196,10 @@ const layout layout_pasid = {
         .check = pasid_check,
 };
 
-static const char *const ps_names[] = { "table", "page" };
+static const value_name ps_values[] = {
+        [0] = { .name = "table" },
+        [1] = { .name = "page" },
+};
 
 /* TM (bit 62) left the specification in rev 3.2 and is Reserved(0) since;
  * QEMU before 9.2 (and later ones with stale-tm=on) still accept it when
@@ -234,10 +211,10 @@ static const field_desc ss_pte_fields[] = {
         [SS_PTE_W] = { .name = "w", .title = "Write", FIELD_AT(SS_PTE, W), .kind = FIELD_FLAG },
         [SS_PTE_X] = { .name = "x", .title = "Execute", FIELD_AT(SS_PTE, X), .kind = FIELD_FLAG },
         [SS_PTE_EMT] = { .name = "emt", .title = "Extended Memory Type (leaf)", FIELD_AT(SS_PTE, EMT), .kind = FIELD_ENUM,
-                         .names = memory_type_names, .n_names = ELEMENTSOF(memory_type_names) },
+                         VALUES(memory_type_values) },
         [SS_PTE_IPAT] = { .name = "ipat", .title = "Ignore PAT (leaf)", FIELD_AT(SS_PTE, IPAT), .kind = FIELD_FLAG },
         [SS_PTE_PS] = { .name = "ps", .title = "Page Size (SS-PDPE, SS-PDE)", FIELD_AT(SS_PTE, PS), .kind = FIELD_FLAG,
-                        .names = ps_names, .n_names = ELEMENTSOF(ps_names) },
+                        VALUES(ps_values) },
         [SS_PTE_A] = { .name = "a", .title = "Accessed", FIELD_AT(SS_PTE, A), .kind = FIELD_FLAG },
         [SS_PTE_D] = { .name = "d", .title = "Dirty (leaf)", FIELD_AT(SS_PTE, D), .kind = FIELD_FLAG },
         [SS_PTE_IGN_10] = { .name = "ign_10", .title = "Ignored", FIELD_AT(SS_PTE, IGN_10), .kind = FIELD_FLAG },
@@ -263,16 +240,22 @@ const layout layout_ss_pte = {
         .check = ss_pte_check,
 };
 
-static const char *const rw_names[] = { "read-only", "read/write" };
-static const char *const us_names[] = { "supervisor", "user" };
+static const value_name rw_values[] = {
+        [0] = { .name = "read-only" },
+        [1] = { .name = "read/write" },
+};
+static const value_name us_values[] = {
+        [0] = { .name = "supervisor" },
+        [1] = { .name = "user" },
+};
 
 /* clang-format off */
 static const field_desc fs_pte_fields[] = {
         [FS_PTE_P] = { .name = "p", .title = "Present", FIELD_AT(FS_PTE, P), .kind = FIELD_FLAG },
         [FS_PTE_RW] = { .name = "rw", .title = "Read/Write", FIELD_AT(FS_PTE, RW), .kind = FIELD_FLAG,
-                        .names = rw_names, .n_names = ELEMENTSOF(rw_names) },
+                        VALUES(rw_values) },
         [FS_PTE_US] = { .name = "us", .title = "User/Supervisor", FIELD_AT(FS_PTE, US), .kind = FIELD_FLAG,
-                        .names = us_names, .n_names = ELEMENTSOF(us_names) },
+                        VALUES(us_values) },
         [FS_PTE_PWT] = { .name = "pwt", .title = "Page-level Write Through", FIELD_AT(FS_PTE, PWT), .kind = FIELD_FLAG },
         [FS_PTE_PCD] = { .name = "pcd", .title = "Page-level Cache Disable", FIELD_AT(FS_PTE, PCD), .kind = FIELD_FLAG },
         [FS_PTE_A] = { .name = "a", .title = "Accessed", FIELD_AT(FS_PTE, A), .kind = FIELD_FLAG },
@@ -302,22 +285,33 @@ const layout layout_fs_pte = {
         .check = fs_pte_check,
 };
 
-static const char *const dm_names[] = { "physical", "logical" };
-static const char *const trigger_names[] = { "edge", "level" };
-static const char *const im_names[] = { "remapped", "posted" };
-static const char *const dlm_names[] = {
-        [0] = "fixed", [1] = "lowest-priority", [2] = "SMI", [4] = "NMI", [5] = "INIT", [7] = "ExtINT",
+static const value_name dm_values[] = {
+        [0] = { .name = "physical" },
+        [1] = { .name = "logical" },
 };
-static const char *const sq_names[] = {
-        [0] = "compare SID[15:0]",
-        [1] = "ignore SID[2]",
-        [2] = "ignore SID[2:1]",
-        [3] = "ignore SID[2:0]",
+static const value_name trigger_values[] = {
+        [0] = { .name = "edge" },
+        [1] = { .name = "level" },
 };
-static const char *const svt_names[] = {
-        [0] = "none",
-        [1] = "requester ID (SID, SQ)",
-        [2] = "bus range (SID[15:8]-SID[7:0])",
+static const value_name im_values[] = {
+        [0] = { .name = "remapped" },
+        [1] = { .name = "posted" },
+};
+static const value_name dlm_values[] = {
+        [0] = { .name = "fixed" }, [1] = { .name = "lowest-priority" },
+        [2] = { .name = "SMI" },   [4] = { .name = "NMI" },
+        [5] = { .name = "INIT" },  [7] = { .name = "ExtINT" },
+};
+static const value_name sq_values[] = {
+        [0] = { .name = "compare SID[15:0]" },
+        [1] = { .name = "ignore SID[2]" },
+        [2] = { .name = "ignore SID[2:1]" },
+        [3] = { .name = "ignore SID[2:0]" },
+};
+static const value_name svt_values[] = {
+        [0] = { .name = "none" },
+        [1] = { .name = "requester ID (SID, SQ)" },
+        [2] = { .name = "bus range (SID[15:8]-SID[7:0])" },
 };
 
 /* clang-format off */
@@ -325,24 +319,24 @@ static const field_desc irte_fields[] = {
         [IRTE_P] = { .name = "p", .title = "Present", FIELD_AT(IRTE, P), .kind = FIELD_FLAG },
         [IRTE_FPD] = { .name = "fpd", .title = "Fault Processing Disable", FIELD_AT(IRTE, FPD), .kind = FIELD_FLAG },
         [IRTE_DM] = { .name = "dm", .title = "Destination Mode", FIELD_AT(IRTE, DM), .kind = FIELD_FLAG,
-                      .names = dm_names, .n_names = ELEMENTSOF(dm_names) },
+                      VALUES(dm_values) },
         [IRTE_RH] = { .name = "rh", .title = "Redirection Hint", FIELD_AT(IRTE, RH), .kind = FIELD_FLAG },
         [IRTE_TM] = { .name = "tm", .title = "Trigger Mode", FIELD_AT(IRTE, TM), .kind = FIELD_FLAG,
-                      .names = trigger_names, .n_names = ELEMENTSOF(trigger_names) },
+                      VALUES(trigger_values) },
         [IRTE_DLM] = { .name = "dlm", .title = "Delivery Mode", FIELD_AT(IRTE, DLM), .kind = FIELD_ENUM,
-                       .names = dlm_names, .n_names = ELEMENTSOF(dlm_names) },
+                       VALUES(dlm_values) },
         [IRTE_AVAIL] = { .name = "avail", .title = "Available", FIELD_AT(IRTE, AVAIL), .kind = FIELD_NUMBER, .hex = true },
         [IRTE_IM] = { .name = "im", .title = "IRTE Mode", FIELD_AT(IRTE, IM), .kind = FIELD_FLAG,
-                      .names = im_names, .n_names = ELEMENTSOF(im_names) },
+                      VALUES(im_values) },
         [IRTE_V] = { .name = "v", .title = "Vector", FIELD_AT(IRTE, V), .kind = FIELD_NUMBER, .hex = true },
         [IRTE_DST] = { .name = "dst", .title = "Destination ID (xAPIC: bits 47:40)", FIELD_AT(IRTE, DST),
                        .kind = FIELD_NUMBER, .hex = true },
         [IRTE_SID] = { .name = "sid", .title = "Source Identifier", FIELD_AT(IRTE, SID), .kind = FIELD_NUMBER,
                        .hex = true },
         [IRTE_SQ] = { .name = "sq", .title = "Source-id Qualifier", FIELD_AT(IRTE, SQ), .kind = FIELD_ENUM,
-                      .names = sq_names, .n_names = ELEMENTSOF(sq_names) },
+                      VALUES(sq_values) },
         [IRTE_SVT] = { .name = "svt", .title = "Source Validation Type", FIELD_AT(IRTE, SVT), .kind = FIELD_ENUM,
-                       .names = svt_names, .n_names = ELEMENTSOF(svt_names) },
+                       VALUES(svt_values) },
 };
 /* clang-format on */
 static_assert(ELEMENTSOF(irte_fields) == _IRTE_FIELD_MAX, "irte_fields");

@@ -19,6 +19,7 @@
  */
 
 #include "decode/field.h"
+#include "decode/values.h" /* TT, PGTT, AW and memory type values */
 
 /* Root Entry (legacy mode), 128 bits: one per bus, 256 in the root table. */
 #define ROOT_FIELDS(X)   \
@@ -158,32 +159,11 @@ DEFINE_LAYOUT_FIELDS(FS_PTE, FS_PTE_FIELDS);
         X(IRTE, SVT, 82, 2)
 DEFINE_LAYOUT_FIELDS(IRTE, IRTE_FIELDS);
 
-/* Encodings the walker branches on; the descriptor tables name them too. */
-enum {
-        CONTEXT_TT_MULTI_LEVEL = 0,  /* untranslated requests through second stage */
-        CONTEXT_TT_DEVICE_TLB = 1,   /* ... and translated/translation requests too */
-        CONTEXT_TT_PASS_THROUGH = 2, /* untranslated requests pass through */
-        CONTEXT_TT_RESERVED = 3,
-};
-
-enum {
-        PGTT_FIRST_STAGE = 1,
-        PGTT_SECOND_STAGE = 2,
-        PGTT_NESTED = 3,
-        PGTT_PASS_THROUGH = 4,
-};
-
+/* The TT, PGTT and AW encodings the walker branches on are in values.h,
+ * with the names it shows. */
 enum {
         FSPM_4_LEVEL = 0,
         FSPM_5_LEVEL = 1,
-};
-
-/* AW (context and PASID entries): 1 = 39-bit/3-level, 2 = 48-bit/4-level,
- * 3 = 57-bit/5-level; 0 (the old 30-bit/2-level) and 4-7 are reserved. */
-enum {
-        AW_39_BIT = 1,
-        AW_48_BIT = 2,
-        AW_57_BIT = 3,
 };
 
 /* Entry sizes in bytes, and how many fill a 4-KByte table. */

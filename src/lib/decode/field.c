@@ -15,6 +15,16 @@ static const char *const field_kind_table[_FIELD_KIND_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(field_kind, field_kind, field_kind_table, _FIELD_KIND_MAX, _FIELD_KIND_INVALID)
 
+const value_name *value_name_lookup(const value_name *t, size_t n, uint64_t v) {
+        if (!t || v >= n || (!t[v].name && !t[v].meaning))
+                return NULL;
+        return &t[v];
+}
+
+static const value_name *value_of(const field_desc *f, uint64_t raw) {
+        return value_name_lookup(f->values, f->n_values, raw);
+}
+
 uint64_t field_raw(const field_desc *f, const uint64_t *v) {
         return bits_get(v, f->lo, f->width);
 }
@@ -26,13 +36,16 @@ bool field_derived(const field_desc *f, uint64_t raw, uint64_t *ret) {
                         return false;
                 *ret = raw << (f->lo % 64);
                 return true;
-        case FIELD_NUMBER:
         case FIELD_ENUM: {
-                /* an enum may carry a number too (context AW 2 is 48 bits),
-                 * but only for the values it names */
-                if (!f->derived)
+                /* an enum's values may stand for numbers (context AW 2 is 48 bits) */
+                const value_name *v = value_of(f, raw);
+                if (!f->derived || !v || !v->number)
                         return false;
-                if (f->kind == FIELD_ENUM && (!f->names || raw >= f->n_names || !f->names[raw]))
+                *ret = v->number;
+                return true;
+        }
+        case FIELD_NUMBER: {
+                if (!f->derived)
                         return false;
                 uint64_t mul = f->mul ? f->mul : 1;
                 if (raw > (UINT64_MAX - 32768) / mul)
@@ -53,10 +66,10 @@ bool field_derived(const field_desc *f, uint64_t raw, uint64_t *ret) {
         }
 }
 
-static const char *value_name(const field_desc *f, uint64_t raw) {
-        if (!f->names || raw >= f->n_names)
-                return NULL;
-        return f->names[raw];
+/* What decode shows for a value of the field, NULL when it has none. */
+static const char *meaning_of(const field_desc *f, uint64_t raw) {
+        const value_name *v = value_of(f, raw);
+        return v ? value_name_meaning(v) : NULL;
 }
 
 static void append(char *buf, size_t size, size_t *n, const char *fmt, ...) _printf_(4, 5);
@@ -82,7 +95,7 @@ const char *field_meaning(const field_desc *f, uint64_t raw, char *buf, size_t s
 
         switch (f->kind) {
         case FIELD_FLAG:
-                name = value_name(f, raw);
+                name = meaning_of(f, raw);
                 append(buf, size, &n, "%s", name ? name : raw ? "yes" : "no");
                 break;
         case FIELD_NUMBER:
@@ -103,7 +116,7 @@ const char *field_meaning(const field_desc *f, uint64_t raw, char *buf, size_t s
                 }
                 break;
         case FIELD_ENUM:
-                name = value_name(f, raw);
+                name = meaning_of(f, raw);
                 if (name)
                         append(buf, size, &n, "%s", name);
                 else
@@ -113,7 +126,7 @@ const char *field_meaning(const field_desc *f, uint64_t raw, char *buf, size_t s
                 for (unsigned b = 0; b < f->width; b++) {
                         if (!(raw & (UINT64_C(1) << b)))
                                 continue;
-                        name = value_name(f, b);
+                        name = meaning_of(f, b);
                         if (name)
                                 append(buf, size, &n, "%s%s", n ? ", " : "", name);
                         else
@@ -200,11 +213,13 @@ static json_object *field_to_json(const field_desc *f, const uint64_t *v) {
         else if ((f->kind == FIELD_NUMBER || f->kind == FIELD_ENUM) && f->derived &&
                  field_derived(f, raw, &d))
                 json_object_object_add(o, f->derived, json_object_new_uint64(d));
-        else if (f->kind == FIELD_BITMAP && f->bit_values && f->derived) {
+        else if (f->kind == FIELD_BITMAP && f->derived) {
                 json_object *a = json_object_new_array();
-                for (unsigned b = 0; b < f->width; b++)
-                        if (raw & (UINT64_C(1) << b) && b < f->n_names && f->bit_values[b])
-                                json_object_array_add(a, json_object_new_uint64(f->bit_values[b]));
+                for (unsigned b = 0; b < f->width; b++) {
+                        const value_name *bv = value_of(f, b);
+                        if (raw & (UINT64_C(1) << b) && bv && bv->number)
+                                json_object_array_add(a, json_object_new_uint64(bv->number));
+                }
                 json_object_object_add(o, f->derived, a);
         }
         if (f->deprecated)

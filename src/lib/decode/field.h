@@ -26,14 +26,45 @@
 #define LAYOUT_MAX_QWORDS 8
 
 typedef enum field_kind {
-        FIELD_FLAG,    /* one bit; names[0]/names[1] or "no"/"yes" */
+        FIELD_FLAG,    /* one bit; values[0]/values[1] or "no"/"yes" */
         FIELD_NUMBER,  /* a count or index; optional derived number */
-        FIELD_ENUM,    /* names[raw]; sparse tables allowed */
-        FIELD_BITMAP,  /* names[bit] for every bit set */
+        FIELD_ENUM,    /* values[raw]; sparse tables allowed */
+        FIELD_BITMAP,  /* values[bit] for every bit set */
         FIELD_ADDRESS, /* bits lo..lo+width-1 of an aligned address */
         _FIELD_KIND_MAX,
         _FIELD_KIND_INVALID = -EINVAL,
 } field_kind;
+
+/*
+ * One value of an encoding, described once for every field that holds it
+ * (decode/values.h has the encodings several fields share).
+ *   name     what the value is called; where the name leaves decode (a
+ *            metrics label, the walker's state) a short one: "domain",
+ *            "device-tlb".
+ *   meaning  what decode shows instead, where that should say more than
+ *            the name: "domain-selective", "device-TLB".  A value with a
+ *            meaning and no name is described but not named outside
+ *            decode (a granularity the specification reserves).
+ *   number   the quantity the value stands for, where there is one (AW 2:
+ *            48 bits; SLLPS bit 1: 1 GiB), listed under the field's
+ *            .derived.
+ * A value with neither name nor meaning is unknown and prints as ??N.
+ */
+typedef struct value_name {
+        const char *name;
+        const char *meaning;
+        uint64_t number;
+} value_name;
+
+/* In a descriptor: .kind = FIELD_ENUM, VALUES(memory_type_values). */
+#define VALUES(t) .values = (t), .n_values = ELEMENTSOF(t)
+
+/* Value v of a table of n, or NULL where the table does not describe it. */
+const value_name *value_name_lookup(const value_name *t, size_t n, uint64_t v) _pure_;
+/* What decode shows for a value: its meaning, else its name. */
+static inline const char *value_name_meaning(const value_name *v) {
+        return v->meaning ? v->meaning : v->name;
+}
 
 typedef struct field_desc {
         const char *name;  /* specification mnemonic, lower case: "mgaw" */
@@ -42,20 +73,21 @@ typedef struct field_desc {
         uint8_t width;     /* bits, 1..64 */
         field_kind kind;
 
-        /* FIELD_NUMBER, FIELD_ENUM: derived = raw * mul + add, or 2^(raw * mul + add). */
-        const char *derived; /* JSON key of the derived number: "bits", "domains" */
-        uint16_t mul;        /* 0 means 1 */
+        /* JSON key of a derived number: "bits", "domains".  FIELD_NUMBER:
+         * raw * mul + add, or 2^(raw * mul + add).  FIELD_ENUM: the number
+         * of the value; FIELD_BITMAP: the list of the numbers of the set
+         * bits' values (SAGAW: address widths; SLLPS: page sizes). */
+        const char *derived;
+        uint16_t mul; /* 0 means 1 */
         int16_t add;
         bool pow2;
         const char *unit; /* text after the derived number: "bits", "bytes" */
         bool hex;         /* show raw and derived numbers in hex */
 
-        /* FIELD_FLAG, FIELD_ENUM, FIELD_BITMAP: value names. */
-        const char *const *names;
-        uint16_t n_names;
-        /* FIELD_BITMAP: a number per bit, listed under .derived for set bits
-         * (SAGAW: address widths; SLLPS: page sizes). */
-        const uint64_t *bit_values;
+        /* FIELD_FLAG, FIELD_ENUM, FIELD_BITMAP: the values, by raw value
+         * (a bitmap: by bit). */
+        const value_name *values;
+        uint16_t n_values;
 
         bool deprecated; /* kept for old hardware; reserved in current specs */
 } field_desc;
@@ -87,13 +119,22 @@ typedef enum layout_base {
         _LAYOUT_BASE_INVALID = -EINVAL,
 } layout_base;
 
+/* Which units have a register: those with any of these CAP or ECAP bits
+ * set (AFLOG: CAP.AFL; the invalidation queue registers: ECAP.QI).  None
+ * at all: every unit has it. */
+typedef struct layout_requires {
+        uint64_t cap;
+        uint64_t ecap;
+} layout_requires;
+
 typedef struct layout {
         const char *name;  /* "cap", "context" */
         const char *title; /* "Capability Register" */
         layout_kind kind;
-        uint16_t width;   /* bits: 32, 64, 128, 256, 512 */
-        layout_base base; /* registers only */
-        uint16_t offset;  /* registers only, relative to base */
+        uint16_t width;           /* bits: 32, 64, 128, 256, 512 */
+        layout_base base;         /* registers only */
+        uint16_t offset;          /* registers only, relative to base */
+        layout_requires requires; /* registers only */
         const field_desc *fields;
         size_t n_fields;
         const layout_check *check; /* the X-macro positions, for tests */

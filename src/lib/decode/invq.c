@@ -11,9 +11,7 @@
 
 #include "basic/string-table.h"
 #include "decode/invq.h"
-#include "decode/regs.h"
-
-#define NAMES(t) .names = (t), .n_names = ELEMENTSOF(t)
+#include "decode/values.h"
 
 /* clang-format off */
 #define DESCRIPTOR_LAYOUT(lname, L, LIST, ltitle)                              \
@@ -45,30 +43,25 @@ static const field_desc inv_dsc_fields[] = {
 /* clang-format on */
 DESCRIPTOR_LAYOUT(inv_dsc, INV_DSC, INV_DSC_FIELDS, "Invalidation Descriptor");
 
-static const char *const cc_g_names[] = { [1] = "global", [2] = "domain", [3] = "device" };
-static const char *const fm_names[] = { "none", "bit 2", "bits 2:1", "bits 2:0" };
-
 /* clang-format off */
 static const field_desc cc_inv_dsc_fields[] = {
         TYPE_FIELDS(CC_INV_DSC),
         [CC_INV_DSC_G] = { .name = "g", .title = "Granularity", FIELD_AT(CC_INV_DSC, G), .kind = FIELD_ENUM,
-                           NAMES(cc_g_names) },
+                           VALUES(context_granularity_values) },
         [CC_INV_DSC_DID] = { .name = "did", .title = "Domain-ID", FIELD_AT(CC_INV_DSC, DID), .kind = FIELD_NUMBER },
         [CC_INV_DSC_SID] = { .name = "sid", .title = "Source-ID", FIELD_AT(CC_INV_DSC, SID), .kind = FIELD_NUMBER,
                              .hex = true },
         [CC_INV_DSC_FM] = { .name = "fm", .title = "Function Mask (Source-ID bits not compared)",
-                            FIELD_AT(CC_INV_DSC, FM), .kind = FIELD_ENUM, NAMES(fm_names) },
+                            FIELD_AT(CC_INV_DSC, FM), .kind = FIELD_ENUM, VALUES(function_mask_values) },
 };
 /* clang-format on */
 DESCRIPTOR_LAYOUT(cc_inv_dsc, CC_INV_DSC, CC_INV_DSC_FIELDS, "Context-cache Invalidate Descriptor");
-
-static const char *const iotlb_g_names[] = { [1] = "global", [2] = "domain", [3] = "page" };
 
 /* clang-format off */
 static const field_desc iotlb_inv_dsc_fields[] = {
         TYPE_FIELDS(IOTLB_INV_DSC),
         [IOTLB_INV_DSC_G] = { .name = "g", .title = "Granularity", FIELD_AT(IOTLB_INV_DSC, G), .kind = FIELD_ENUM,
-                              NAMES(iotlb_g_names) },
+                              VALUES(iotlb_granularity_values) },
         [IOTLB_INV_DSC_DW] = { .name = "dw", .title = "Drain Writes", FIELD_AT(IOTLB_INV_DSC, DW), .kind = FIELD_FLAG },
         [IOTLB_INV_DSC_DR] = { .name = "dr", .title = "Drain Reads", FIELD_AT(IOTLB_INV_DSC, DR), .kind = FIELD_FLAG },
         [IOTLB_INV_DSC_DID] = { .name = "did", .title = "Domain-ID", FIELD_AT(IOTLB_INV_DSC, DID),
@@ -84,7 +77,10 @@ static const field_desc iotlb_inv_dsc_fields[] = {
 DESCRIPTOR_LAYOUT(iotlb_inv_dsc, IOTLB_INV_DSC, IOTLB_INV_DSC_FIELDS, "IOTLB Invalidate Descriptor");
 
 /* Size: one page at ADDR, or the range its lowest clear bit encodes. */
-static const char *const s_names[] = { "page", "range" };
+static const value_name s_values[] = {
+        [0] = { .name = "page" },
+        [1] = { .name = "range" },
+};
 
 /* clang-format off */
 static const field_desc dev_tlb_inv_dsc_fields[] = {
@@ -98,7 +94,7 @@ static const field_desc dev_tlb_inv_dsc_fields[] = {
         [DEV_TLB_INV_DSC_PFSID_HI] = { .name = "pfsid_hi", .title = "Physical Function Source-ID (bits 15:4)",
                                        FIELD_AT(DEV_TLB_INV_DSC, PFSID_HI), .kind = FIELD_NUMBER, .hex = true },
         [DEV_TLB_INV_DSC_S] = { .name = "s", .title = "Size", FIELD_AT(DEV_TLB_INV_DSC, S), .kind = FIELD_FLAG,
-                                NAMES(s_names) },
+                                VALUES(s_values) },
         [DEV_TLB_INV_DSC_ADDR] = { .name = "addr", .title = "Address", FIELD_AT(DEV_TLB_INV_DSC, ADDR),
                                    .kind = FIELD_ADDRESS },
 };
@@ -106,13 +102,16 @@ static const field_desc dev_tlb_inv_dsc_fields[] = {
 DESCRIPTOR_LAYOUT(dev_tlb_inv_dsc, DEV_TLB_INV_DSC, DEV_TLB_INV_DSC_FIELDS,
                   "Device-TLB Invalidate Descriptor");
 
-static const char *const iec_g_names[] = { "global", "index" };
+static const value_name iec_g_values[] = {
+        [0] = { .name = "global" },
+        [1] = { .name = "index", .meaning = "index-selective" },
+};
 
 /* clang-format off */
 static const field_desc iec_inv_dsc_fields[] = {
         TYPE_FIELDS(IEC_INV_DSC),
         [IEC_INV_DSC_G] = { .name = "g", .title = "Granularity", FIELD_AT(IEC_INV_DSC, G), .kind = FIELD_FLAG,
-                            NAMES(iec_g_names) },
+                            VALUES(iec_g_values) },
         [IEC_INV_DSC_IM] = { .name = "im", .title = "Index Mask (2^IM entries)", FIELD_AT(IEC_INV_DSC, IM),
                              .kind = FIELD_NUMBER, .derived = "entries", .pow2 = true, .unit = "entries" },
         [IEC_INV_DSC_IIDX] = { .name = "iidx", .title = "Interrupt Index", FIELD_AT(IEC_INV_DSC, IIDX),
@@ -140,13 +139,18 @@ DESCRIPTOR_LAYOUT(inv_wait_dsc, INV_WAIT_DSC, INV_WAIT_DSC_FIELDS, "Invalidation
 
 /* 0 and 1 are reserved since revision 3 (Linux still names them: the
  * extended-context IOTLB of revision 2.x). */
-static const char *const p_iotlb_g_names[] = { [2] = "pasid", [3] = "page" };
+static const value_name p_iotlb_g_values[] = {
+        [0] = { .meaning = "reserved" },
+        [1] = { .meaning = "reserved" },
+        [2] = { .name = "pasid", .meaning = "PASID-selective" },
+        [3] = { .name = "page", .meaning = "page-selective within the PASID" },
+};
 
 /* clang-format off */
 static const field_desc p_iotlb_inv_dsc_fields[] = {
         TYPE_FIELDS(P_IOTLB_INV_DSC),
         [P_IOTLB_INV_DSC_G] = { .name = "g", .title = "Granularity", FIELD_AT(P_IOTLB_INV_DSC, G),
-                                .kind = FIELD_ENUM, NAMES(p_iotlb_g_names) },
+                                .kind = FIELD_ENUM, VALUES(p_iotlb_g_values) },
         [P_IOTLB_INV_DSC_DID] = { .name = "did", .title = "Domain-ID", FIELD_AT(P_IOTLB_INV_DSC, DID),
                                   .kind = FIELD_NUMBER },
         [P_IOTLB_INV_DSC_PASID] = { .name = "pasid", .title = "PASID", FIELD_AT(P_IOTLB_INV_DSC, PASID),
@@ -162,13 +166,18 @@ static const field_desc p_iotlb_inv_dsc_fields[] = {
 DESCRIPTOR_LAYOUT(p_iotlb_inv_dsc, P_IOTLB_INV_DSC, P_IOTLB_INV_DSC_FIELDS,
                   "PASID-based IOTLB Invalidate Descriptor");
 
-static const char *const pc_g_names[] = { [0] = "domain", [1] = "pasid", [3] = "global" };
+static const value_name pc_g_values[] = {
+        [0] = { .name = "domain", .meaning = "domain-selective" },
+        [1] = { .name = "pasid", .meaning = "PASID-selective" },
+        [2] = { .meaning = "reserved" },
+        [3] = { .name = "global" },
+};
 
 /* clang-format off */
 static const field_desc pc_inv_dsc_fields[] = {
         TYPE_FIELDS(PC_INV_DSC),
         [PC_INV_DSC_G] = { .name = "g", .title = "Granularity", FIELD_AT(PC_INV_DSC, G), .kind = FIELD_ENUM,
-                           NAMES(pc_g_names) },
+                           VALUES(pc_g_values) },
         [PC_INV_DSC_DID] = { .name = "did", .title = "Domain-ID", FIELD_AT(PC_INV_DSC, DID), .kind = FIELD_NUMBER },
         [PC_INV_DSC_PASID] = { .name = "pasid", .title = "PASID", FIELD_AT(PC_INV_DSC, PASID), .kind = FIELD_NUMBER,
                                .hex = true },
@@ -192,7 +201,7 @@ static const field_desc p_dev_tlb_inv_dsc_fields[] = {
         [P_DEV_TLB_INV_DSC_G] = { .name = "g", .title = "Global (global mappings of every PASID too)",
                                   FIELD_AT(P_DEV_TLB_INV_DSC, G), .kind = FIELD_FLAG },
         [P_DEV_TLB_INV_DSC_S] = { .name = "s", .title = "Size", FIELD_AT(P_DEV_TLB_INV_DSC, S), .kind = FIELD_FLAG,
-                                  NAMES(s_names) },
+                                  VALUES(s_values) },
         [P_DEV_TLB_INV_DSC_ADDR] = { .name = "addr", .title = "Address", FIELD_AT(P_DEV_TLB_INV_DSC, ADDR),
                                      .kind = FIELD_ADDRESS },
 };
@@ -261,6 +270,7 @@ const layout *inv_kind_layout(inv_kind k) {
 
 const char *inv_granularity_to_string(inv_kind k, unsigned g) {
         const field_desc *f;
+        const value_name *v;
 
         if (k < 0 || k >= _INV_KIND_MAX || g >= INV_GRANULARITY_MAX)
                 return NULL;
@@ -269,7 +279,9 @@ const char *inv_granularity_to_string(inv_kind k, unsigned g) {
         f = &kinds[k].layout->fields[kinds[k].granularity];
         if (g >> f->width)
                 return NULL;
-        return g < f->n_names ? f->names[g] : NULL;
+        /* the short name: "domain", where decode says "domain-selective" */
+        v = value_name_lookup(f->values, f->n_values, g);
+        return v ? v->name : NULL;
 }
 
 inv_kind inv_dsc_classify(const uint64_t *dsc, unsigned *ret_granularity) {

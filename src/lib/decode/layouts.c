@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <string.h>
 #include <strings.h>
 
 #include "decode/entries.h"
@@ -39,54 +38,12 @@ uint64_t layout_offset(const layout *l, uint64_t cap, uint64_t ecap) {
         }
 }
 
-/* Registers a unit has only when a capability says so; reading the others
- * is at best meaningless (zeros, or all-ones on QEMU past its register
- * file) and never needed. */
 bool layout_implemented(const layout *l, uint64_t cap, uint64_t ecap) {
-        static const struct {
-                const char *name;             /* "mtrr*": every name starting so */
-                uint64_t cap_mask, ecap_mask; /* any bit set */
-        } rules[] = {
-                { "aflog", FIELD_MASK64(CAP, AFL), 0 },
-                { "pmen", FIELD_MASK64(CAP, PLMR) | FIELD_MASK64(CAP, PHMR), 0 },
-                { "plmbase", FIELD_MASK64(CAP, PLMR), 0 },
-                { "plmlimit", FIELD_MASK64(CAP, PLMR), 0 },
-                { "phmbase", FIELD_MASK64(CAP, PHMR), 0 },
-                { "phmlimit", FIELD_MASK64(CAP, PHMR), 0 },
-                { "iqh", 0, FIELD_MASK64(ECAP, QI) },
-                { "iqt", 0, FIELD_MASK64(ECAP, QI) },
-                { "iqa", 0, FIELD_MASK64(ECAP, QI) },
-                { "ics", 0, FIELD_MASK64(ECAP, QI) },
-                { "iectl", 0, FIELD_MASK64(ECAP, QI) },
-                { "iedata", 0, FIELD_MASK64(ECAP, QI) },
-                { "ieaddr", 0, FIELD_MASK64(ECAP, QI) },
-                { "ieuaddr", 0, FIELD_MASK64(ECAP, QI) },
-                { "iqercd", 0, FIELD_MASK64(ECAP, QI) },
-                { "irta", 0, FIELD_MASK64(ECAP, IR) },
-                { "pqh", 0, FIELD_MASK64(ECAP, PRS) },
-                { "pqt", 0, FIELD_MASK64(ECAP, PRS) },
-                { "pqa", 0, FIELD_MASK64(ECAP, PRS) },
-                { "prs", 0, FIELD_MASK64(ECAP, PRS) },
-                { "pectl", 0, FIELD_MASK64(ECAP, PRS) },
-                { "pedata", 0, FIELD_MASK64(ECAP, PRS) },
-                { "peaddr", 0, FIELD_MASK64(ECAP, PRS) },
-                { "peuaddr", 0, FIELD_MASK64(ECAP, PRS) },
-                { "mtrr*", 0, FIELD_MASK64(ECAP, MTS) },
-                { "perf*", 0, FIELD_MASK64(ECAP, PMS) },
-                { "ecmd", FIELD_MASK64(CAP, ECMDS), 0 },
-                { "eceo", FIELD_MASK64(CAP, ECMDS), 0 },
-                { "ecrsp", FIELD_MASK64(CAP, ECMDS), 0 },
-                { "eccap*", FIELD_MASK64(CAP, ECMDS), 0 },
-        };
+        const layout_requires *r = &l->requires;
 
         if (l->kind != LAYOUT_REGISTER)
                 return false;
-        for (size_t i = 0; i < ELEMENTSOF(rules); i++) {
-                size_t n = strlen(rules[i].name);
-                bool match = rules[i].name[n - 1] == '*' ? strncmp(l->name, rules[i].name, n - 1) == 0
-                                                         : streq(l->name, rules[i].name);
-                if (match)
-                        return (cap & rules[i].cap_mask) || (ecap & rules[i].ecap_mask);
-        }
-        return true;
+        if (!r->cap && !r->ecap)
+                return true;
+        return (cap & r->cap) || (ecap & r->ecap);
 }

@@ -14,6 +14,7 @@ const layout *layout_find(const char *name);
 /* Where a register sits for a unit with these CAP/ECAP values. */
 uint64_t layout_offset(const layout *l, uint64_t cap, uint64_t ecap);
 
-/* Whether a unit with these CAP/ECAP values has the register at all
- * (AFLOG only with CAP.AFL, the invalidation queue with ECAP.QI, ...). */
+/* Whether a unit with these CAP/ECAP values has the register at all, as
+ * its layout's .requires says (AFLOG only with CAP.AFL, the invalidation
+ * queue with ECAP.QI, ...); never for an entry layout. */
 bool layout_implemented(const layout *l, uint64_t cap, uint64_t ecap);

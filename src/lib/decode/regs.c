@@ -13,21 +13,27 @@
 
 #include "decode/regs.h"
 
-#define NAMES(t) .names = (t), .n_names = ELEMENTSOF(t)
-
 /* A descriptor table, its check positions and the layout, for registers
- * with a table of their own. */
+ * with a table of their own; what follows the offset goes into the layout
+ * too (REQUIRES_CAP/REQUIRES_ECAP for the registers not every unit has). */
 /* clang-format off */
-#define REGISTER_LAYOUT(lname, L, LIST, ltitle, lwidth, lbase, loffset)        \
+#define REGISTER_LAYOUT(lname, L, LIST, ltitle, lwidth, lbase, loffset, ...)   \
         static_assert(ELEMENTSOF(lname##_fields) == _##L##_FIELD_MAX, #lname "_fields"); \
         static DEFINE_LAYOUT_CHECK(lname, L, LIST);                            \
         const layout layout_##lname = {                                        \
                 .name = #lname, .title = (ltitle), .kind = LAYOUT_REGISTER,    \
                 .width = (lwidth), .base = (lbase), .offset = (loffset),       \
                 .fields = lname##_fields, .n_fields = ELEMENTSOF(lname##_fields), \
-                .check = lname##_check,                                        \
+                .check = lname##_check, __VA_ARGS__                            \
         }
 /* clang-format on */
+
+/* A register a unit has only when its CAP or ECAP says so (chapter 11 at
+ * each register: "reported as 0 / treated as RsvdZ when ... is 0");
+ * reading it elsewhere is at best meaningless (zeros, or all-ones on QEMU
+ * past its register file) and never needed. */
+#define REQUIRES_CAP(F) .requires = { .cap = FIELD_MASK64(CAP, F) }
+#define REQUIRES_ECAP(F) .requires = { .ecap = FIELD_MASK64(ECAP, F) }
 
 /* ---- VER ---- */
 
@@ -41,20 +47,16 @@ REGISTER_LAYOUT(ver, VER, VER_FIELDS, "Version Register", 32, LAYOUT_BASE_FIXED,
 
 /* ---- CAP ---- */
 
-static const char *const rwbf_names[] = { "not required", "required" };
-
-/* Bit 0 (30-bit, 2-level) and bit 4 (64-bit, 6-level) are reserved since
- * revision 2; they stay unnamed and print as ??bitN. */
-static const char *const sagaw_names[] = {
-        [1] = "39-bit (3-level)",
-        [2] = "48-bit (4-level)",
-        [3] = "57-bit (5-level)",
+static const value_name rwbf_values[] = {
+        [0] = { .name = "not required" },
+        [1] = { .name = "required" },
 };
-static const uint64_t sagaw_widths[] = { [1] = 39, [2] = 48, [3] = 57 };
 
 /* Bits 2 (512 GiB) and 3 (1 TiB) are reserved. */
-static const char *const sllps_names[] = { [0] = "2 MiB", [1] = "1 GiB" };
-static const uint64_t sllps_sizes[] = { [0] = UINT64_C(1) << 21, [1] = UINT64_C(1) << 30 };
+static const value_name sllps_values[] = {
+        [0] = { .name = "2 MiB", .number = UINT64_C(1) << 21 },
+        [1] = { .name = "1 GiB", .number = UINT64_C(1) << 30 },
+};
 
 /* clang-format off */
 static const field_desc cap_fields[] = {
@@ -62,13 +64,14 @@ static const field_desc cap_fields[] = {
                      .kind = FIELD_NUMBER, .derived = "domains", .mul = 2, .add = 4, .pow2 = true, .unit = "domains" },
         [CAP_AFL] = { .name = "afl", .title = "Advanced Fault Logging", FIELD_AT(CAP, AFL), .kind = FIELD_FLAG },
         [CAP_RWBF] = { .name = "rwbf", .title = "Required Write-Buffer Flushing", FIELD_AT(CAP, RWBF),
-                       .kind = FIELD_FLAG, NAMES(rwbf_names) },
+                       .kind = FIELD_FLAG, VALUES(rwbf_values) },
         [CAP_PLMR] = { .name = "plmr", .title = "Protected Low-Memory Region", FIELD_AT(CAP, PLMR), .kind = FIELD_FLAG },
         [CAP_PHMR] = { .name = "phmr", .title = "Protected High-Memory Region", FIELD_AT(CAP, PHMR), .kind = FIELD_FLAG },
         [CAP_CM] = { .name = "cm", .title = "Caching Mode", FIELD_AT(CAP, CM), .kind = FIELD_FLAG },
         [CAP_SAGAW] = { .name = "sagaw", .title = "Supported Adjusted Guest Address Widths", FIELD_AT(CAP, SAGAW),
-                        .kind = FIELD_BITMAP, NAMES(sagaw_names), .bit_values = sagaw_widths,
-                        .derived = "address_widths" },
+                        /* bit n: AW value n; bit 0 (30-bit, 2-level) and bit 4 (64-bit,
+                         * 6-level) are reserved since revision 2 and print as ??bitN */
+                        .kind = FIELD_BITMAP, VALUES(address_width_values), .derived = "address_widths" },
         [CAP_MGAW] = { .name = "mgaw", .title = "Maximum Guest Address Width", FIELD_AT(CAP, MGAW),
                        .kind = FIELD_NUMBER, .derived = "bits", .add = 1, .unit = "bits" },
         [CAP_ZLR] = { .name = "zlr", .title = "Zero Length Read", FIELD_AT(CAP, ZLR), .kind = FIELD_FLAG },
@@ -79,8 +82,7 @@ static const field_desc cap_fields[] = {
                       .kind = FIELD_NUMBER, .derived = "offset", .mul = 16, .hex = true },
         /* Named SSLPS since revision 3.4; cap.sllps is the public name (regs.h). */
         [CAP_SLLPS] = { .name = "sllps", .title = "Second Stage Large Page Support (SSLPS)", FIELD_AT(CAP, SLLPS),
-                        .kind = FIELD_BITMAP, NAMES(sllps_names), .bit_values = sllps_sizes,
-                        .derived = "page_sizes" },
+                        .kind = FIELD_BITMAP, VALUES(sllps_values), .derived = "page_sizes" },
         [CAP_PSI] = { .name = "psi", .title = "Page Selective Invalidation", FIELD_AT(CAP, PSI), .kind = FIELD_FLAG },
         [CAP_NFR] = { .name = "nfr", .title = "Number of Fault-recording Registers", FIELD_AT(CAP, NFR),
                       .kind = FIELD_NUMBER, .derived = "records", .add = 1, .unit = "records" },
@@ -214,17 +216,10 @@ REGISTER_LAYOUT(gsts, GSTS, GSTS_FIELDS, "Global Status Register", 32, LAYOUT_BA
 
 /* ---- RTADDR, CCMD ---- */
 
-static const char *const ttm_names[] = {
-        [TTM_LEGACY] = "legacy",
-        [TTM_SCALABLE] = "scalable",
-        [TTM_RESERVED] = "reserved",
-        [TTM_ABORT_DMA] = "abort-DMA",
-};
-
 /* clang-format off */
 static const field_desc rtaddr_fields[] = {
         [RTADDR_TTM] = { .name = "ttm", .title = "Translation Table Mode", FIELD_AT(RTADDR, TTM),
-                         .kind = FIELD_ENUM, NAMES(ttm_names) },
+                         .kind = FIELD_ENUM, VALUES(ttm_values) },
         [RTADDR_RTA] = { .name = "rta", .title = "Root Table Address", FIELD_AT(RTADDR, RTA),
                          .kind = FIELD_ADDRESS },
 };
@@ -232,30 +227,16 @@ static const field_desc rtaddr_fields[] = {
 REGISTER_LAYOUT(rtaddr, RTADDR, RTADDR_FIELDS, "Root Table Address Register", 64, LAYOUT_BASE_FIXED,
                 REG_RTADDR);
 
-static const char *const fm_names[] = {
-        [0] = "no function bits masked",
-        [1] = "function bit 2 masked",
-        [2] = "function bits 2:1 masked",
-        [3] = "function bits 2:0 masked",
-};
-/* An actual granularity of 0 means hardware rejected (ignored) the request. */
-static const char *const context_granularity_names[] = {
-        [0] = "reserved",
-        [INV_GRANULARITY_GLOBAL] = "global",
-        [INV_GRANULARITY_DOMAIN] = "domain-selective",
-        [INV_GRANULARITY_DEVICE] = "device-selective",
-};
-
 /* clang-format off */
 static const field_desc ccmd_fields[] = {
         [CCMD_DID] = { .name = "did", .title = "Domain-ID", FIELD_AT(CCMD, DID), .kind = FIELD_NUMBER },
         [CCMD_SID] = { .name = "sid", .title = "Source-ID", FIELD_AT(CCMD, SID), .kind = FIELD_NUMBER, .hex = true },
         [CCMD_FM] = { .name = "fm", .title = "Function Mask", FIELD_AT(CCMD, FM), .kind = FIELD_ENUM,
-                      NAMES(fm_names) },
+                      VALUES(function_mask_values) },
         [CCMD_CAIG] = { .name = "caig", .title = "Context Actual Invalidation Granularity", FIELD_AT(CCMD, CAIG),
-                        .kind = FIELD_ENUM, NAMES(context_granularity_names) },
+                        .kind = FIELD_ENUM, VALUES(context_granularity_values) },
         [CCMD_CIRG] = { .name = "cirg", .title = "Context Invalidation Request Granularity", FIELD_AT(CCMD, CIRG),
-                        .kind = FIELD_ENUM, NAMES(context_granularity_names) },
+                        .kind = FIELD_ENUM, VALUES(context_granularity_values) },
         [CCMD_ICC] = { .name = "icc", .title = "Invalidate Context-Cache", FIELD_AT(CCMD, ICC), .kind = FIELD_FLAG },
 };
 /* clang-format on */
@@ -282,7 +263,10 @@ static const field_desc fsts_fields[] = {
 /* clang-format on */
 REGISTER_LAYOUT(fsts, FSTS, FSTS_FIELDS, "Fault Status Register", 32, LAYOUT_BASE_FIXED, REG_FSTS);
 
-static const char *const mask_names[] = { "unmasked", "masked" };
+static const value_name mask_values[] = {
+        [0] = { .name = "unmasked" },
+        [1] = { .name = "masked" },
+};
 
 /* The event register groups share field descriptions; each register gets
  * its own table so its X-macro enum indexes it. */
@@ -291,7 +275,7 @@ static const char *const mask_names[] = { "unmasked", "masked" };
         {                                                                      \
                 [L##_IP] = { .name = "ip", .title = "Interrupt Pending", FIELD_AT(L, IP), .kind = FIELD_FLAG }, \
                 [L##_IM] = { .name = "im", .title = "Interrupt Mask", FIELD_AT(L, IM), .kind = FIELD_FLAG, \
-                             NAMES(mask_names) },                              \
+                             VALUES(mask_values) },                              \
         }
 /* clang-format on */
 /* clang-format off */
@@ -339,7 +323,8 @@ static const field_desc aflog_fields[] = {
         [AFLOG_FLA] = { .name = "fla", .title = "Fault Log Address", FIELD_AT(AFLOG, FLA), .kind = FIELD_ADDRESS },
 };
 /* clang-format on */
-REGISTER_LAYOUT(aflog, AFLOG, AFLOG_FIELDS, "Advanced Fault Log Register", 64, LAYOUT_BASE_FIXED, REG_AFLOG);
+REGISTER_LAYOUT(aflog, AFLOG, AFLOG_FIELDS, "Advanced Fault Log Register", 64, LAYOUT_BASE_FIXED, REG_AFLOG,
+                REQUIRES_CAP(AFL));
 
 /* clang-format off */
 static const field_desc pmen_fields[] = {
@@ -347,8 +332,8 @@ static const field_desc pmen_fields[] = {
         [PMEN_EPM] = { .name = "epm", .title = "Enable Protected Memory", FIELD_AT(PMEN, EPM), .kind = FIELD_FLAG },
 };
 /* clang-format on */
-REGISTER_LAYOUT(pmen, PMEN, PMEN_FIELDS, "Protected Memory Enable Register", 32, LAYOUT_BASE_FIXED,
-                REG_PMEN);
+REGISTER_LAYOUT(pmen, PMEN, PMEN_FIELDS, "Protected Memory Enable Register", 32, LAYOUT_BASE_FIXED, REG_PMEN,
+                .requires = { .cap = FIELD_MASK64(CAP, PLMR) | FIELD_MASK64(CAP, PHMR) });
 
 /* clang-format off */
 static const field_desc plmbase_fields[] = {
@@ -357,7 +342,7 @@ static const field_desc plmbase_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(plmbase, PLMBASE, PLMBASE_FIELDS, "Protected Low-Memory Base Register", 32,
-                LAYOUT_BASE_FIXED, REG_PLMBASE);
+                LAYOUT_BASE_FIXED, REG_PLMBASE, REQUIRES_CAP(PLMR));
 
 /* clang-format off */
 static const field_desc plmlimit_fields[] = {
@@ -366,7 +351,7 @@ static const field_desc plmlimit_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(plmlimit, PLMLIMIT, PLMLIMIT_FIELDS, "Protected Low-Memory Limit Register", 32,
-                LAYOUT_BASE_FIXED, REG_PLMLIMIT);
+                LAYOUT_BASE_FIXED, REG_PLMLIMIT, REQUIRES_CAP(PLMR));
 
 /* clang-format off */
 static const field_desc phmbase_fields[] = {
@@ -375,7 +360,7 @@ static const field_desc phmbase_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(phmbase, PHMBASE, PHMBASE_FIELDS, "Protected High-Memory Base Register", 64,
-                LAYOUT_BASE_FIXED, REG_PHMBASE);
+                LAYOUT_BASE_FIXED, REG_PHMBASE, REQUIRES_CAP(PHMR));
 
 /* clang-format off */
 static const field_desc phmlimit_fields[] = {
@@ -384,7 +369,7 @@ static const field_desc phmlimit_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(phmlimit, PHMLIMIT, PHMLIMIT_FIELDS, "Protected High-Memory Limit Register", 64,
-                LAYOUT_BASE_FIXED, REG_PHMLIMIT);
+                LAYOUT_BASE_FIXED, REG_PHMLIMIT, REQUIRES_CAP(PHMR));
 
 /* ---- Invalidation queue ---- */
 
@@ -394,7 +379,8 @@ static const field_desc iqh_fields[] = {
                      .derived = "offset", .mul = 16, .hex = true },
 };
 /* clang-format on */
-REGISTER_LAYOUT(iqh, IQH, IQH_FIELDS, "Invalidation Queue Head Register", 64, LAYOUT_BASE_FIXED, REG_IQH);
+REGISTER_LAYOUT(iqh, IQH, IQH_FIELDS, "Invalidation Queue Head Register", 64, LAYOUT_BASE_FIXED, REG_IQH,
+                REQUIRES_ECAP(QI));
 
 /* clang-format off */
 static const field_desc iqt_fields[] = {
@@ -402,9 +388,13 @@ static const field_desc iqt_fields[] = {
                      .derived = "offset", .mul = 16, .hex = true },
 };
 /* clang-format on */
-REGISTER_LAYOUT(iqt, IQT, IQT_FIELDS, "Invalidation Queue Tail Register", 64, LAYOUT_BASE_FIXED, REG_IQT);
+REGISTER_LAYOUT(iqt, IQT, IQT_FIELDS, "Invalidation Queue Tail Register", 64, LAYOUT_BASE_FIXED, REG_IQT,
+                REQUIRES_ECAP(QI));
 
-static const char *const dw_names[] = { "128-bit descriptors", "256-bit descriptors" };
+static const value_name dw_values[] = {
+        [0] = { .name = "128-bit descriptors" },
+        [1] = { .name = "256-bit descriptors" },
+};
 
 /* The queue holds 2^QS 4-KiB pages: 256 << QS descriptors of 128 bits, or
  * 128 << QS of 256 bits (DW).  The page count does not depend on DW. */
@@ -413,12 +403,13 @@ static const field_desc iqa_fields[] = {
         [IQA_QS] = { .name = "qs", .title = "Queue Size", FIELD_AT(IQA, QS), .kind = FIELD_NUMBER,
                      .derived = "pages", .pow2 = true, .unit = "pages" },
         [IQA_DW] = { .name = "dw", .title = "Descriptor Width", FIELD_AT(IQA, DW), .kind = FIELD_FLAG,
-                     NAMES(dw_names) },
+                     VALUES(dw_values) },
         [IQA_IQA] = { .name = "iqa", .title = "Invalidation Queue Base Address", FIELD_AT(IQA, IQA),
                       .kind = FIELD_ADDRESS },
 };
 /* clang-format on */
-REGISTER_LAYOUT(iqa, IQA, IQA_FIELDS, "Invalidation Queue Address Register", 64, LAYOUT_BASE_FIXED, REG_IQA);
+REGISTER_LAYOUT(iqa, IQA, IQA_FIELDS, "Invalidation Queue Address Register", 64, LAYOUT_BASE_FIXED, REG_IQA,
+                REQUIRES_ECAP(QI));
 
 /* clang-format off */
 static const field_desc ics_fields[] = {
@@ -427,36 +418,36 @@ static const field_desc ics_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(ics, ICS, ICS_FIELDS, "Invalidation Completion Status Register", 32, LAYOUT_BASE_FIXED,
-                REG_ICS);
+                REG_ICS, REQUIRES_ECAP(QI));
 
 static const field_desc iectl_fields[] = EVENT_CTL_TABLE(IECTL);
 static const field_desc iedata_fields[] = EVENT_DATA_TABLE(IEDATA);
 static const field_desc ieaddr_fields[] = EVENT_ADDR_TABLE(IEADDR);
 static const field_desc ieuaddr_fields[] = EVENT_UADDR_TABLE(IEUADDR);
 REGISTER_LAYOUT(iectl, IECTL, IECTL_FIELDS, "Invalidation Event Control Register", 32, LAYOUT_BASE_FIXED,
-                REG_IECTL);
+                REG_IECTL, REQUIRES_ECAP(QI));
 REGISTER_LAYOUT(iedata, IEDATA, IEDATA_FIELDS, "Invalidation Event Data Register", 32, LAYOUT_BASE_FIXED,
-                REG_IEDATA);
+                REG_IEDATA, REQUIRES_ECAP(QI));
 REGISTER_LAYOUT(ieaddr, IEADDR, IEADDR_FIELDS, "Invalidation Event Address Register", 32, LAYOUT_BASE_FIXED,
-                REG_IEADDR);
+                REG_IEADDR, REQUIRES_ECAP(QI));
 REGISTER_LAYOUT(ieuaddr, IEUADDR, IEUADDR_FIELDS, "Invalidation Event Upper Address Register", 32,
-                LAYOUT_BASE_FIXED, REG_IEUADDR);
+                LAYOUT_BASE_FIXED, REG_IEUADDR, REQUIRES_ECAP(QI));
 
-static const char *const iqei_names[] = {
-        [0] = "no information",
-        [1] = "invalid queue tail",
-        [2] = "error fetching a descriptor",
-        [3] = "invalid descriptor type",
-        [4] = "reserved field set in a descriptor",
-        [5] = "invalid descriptor width",
-        [6] = "queue tail misaligned for 256-bit descriptors",
-        [7] = "descriptor type invalid for the translation table mode",
+static const value_name iqei_values[] = {
+        [0] = { .name = "no information" },
+        [1] = { .name = "invalid queue tail" },
+        [2] = { .name = "error fetching a descriptor" },
+        [3] = { .name = "invalid descriptor type" },
+        [4] = { .name = "reserved field set in a descriptor" },
+        [5] = { .name = "invalid descriptor width" },
+        [6] = { .name = "queue tail misaligned for 256-bit descriptors" },
+        [7] = { .name = "descriptor type invalid for the translation table mode" },
 };
 
 /* clang-format off */
 static const field_desc iqercd_fields[] = {
         [IQERCD_IQEI] = { .name = "iqei", .title = "Invalidation Queue Error Info", FIELD_AT(IQERCD, IQEI),
-                          .kind = FIELD_ENUM, NAMES(iqei_names) },
+                          .kind = FIELD_ENUM, VALUES(iqei_values) },
         [IQERCD_ITESID] = { .name = "itesid", .title = "Invalidation Time-out Error Source Identifier",
                             FIELD_AT(IQERCD, ITESID), .kind = FIELD_NUMBER, .hex = true },
         [IQERCD_ICESID] = { .name = "icesid", .title = "Invalidation Completion Error Source Identifier",
@@ -464,24 +455,27 @@ static const field_desc iqercd_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(iqercd, IQERCD, IQERCD_FIELDS, "Invalidation Queue Error Record Register", 64,
-                LAYOUT_BASE_FIXED, REG_IQERCD);
+                LAYOUT_BASE_FIXED, REG_IQERCD, REQUIRES_ECAP(QI));
 
 /* ---- Interrupt remapping table ---- */
 
-static const char *const eime_names[] = { "xAPIC mode (8-bit APIC IDs)", "x2APIC mode (32-bit APIC IDs)" };
+static const value_name eime_values[] = {
+        [0] = { .name = "xAPIC mode (8-bit APIC IDs)" },
+        [1] = { .name = "x2APIC mode (32-bit APIC IDs)" },
+};
 
 /* clang-format off */
 static const field_desc irta_fields[] = {
         [IRTA_S] = { .name = "s", .title = "Size", FIELD_AT(IRTA, S), .kind = FIELD_NUMBER,
                      .derived = "entries", .add = 1, .pow2 = true, .unit = "entries" },
         [IRTA_EIME] = { .name = "eime", .title = "Extended Interrupt Mode Enable", FIELD_AT(IRTA, EIME),
-                        .kind = FIELD_FLAG, NAMES(eime_names) },
+                        .kind = FIELD_FLAG, VALUES(eime_values) },
         [IRTA_IRTA] = { .name = "irta", .title = "Interrupt Remapping Table Address", FIELD_AT(IRTA, IRTA),
                         .kind = FIELD_ADDRESS },
 };
 /* clang-format on */
 REGISTER_LAYOUT(irta, IRTA, IRTA_FIELDS, "Interrupt Remapping Table Address Register", 64, LAYOUT_BASE_FIXED,
-                REG_IRTA);
+                REG_IRTA, REQUIRES_ECAP(IR));
 
 /* ---- Page request queue ---- */
 
@@ -491,7 +485,8 @@ static const field_desc pqh_fields[] = {
                       .derived = "offset", .mul = 32, .hex = true },
 };
 /* clang-format on */
-REGISTER_LAYOUT(pqh, PQH, PQH_FIELDS, "Page Request Queue Head Register", 64, LAYOUT_BASE_FIXED, REG_PQH);
+REGISTER_LAYOUT(pqh, PQH, PQH_FIELDS, "Page Request Queue Head Register", 64, LAYOUT_BASE_FIXED, REG_PQH,
+                REQUIRES_ECAP(PRS));
 
 /* clang-format off */
 static const field_desc pqt_fields[] = {
@@ -499,7 +494,8 @@ static const field_desc pqt_fields[] = {
                       .derived = "offset", .mul = 32, .hex = true },
 };
 /* clang-format on */
-REGISTER_LAYOUT(pqt, PQT, PQT_FIELDS, "Page Request Queue Tail Register", 64, LAYOUT_BASE_FIXED, REG_PQT);
+REGISTER_LAYOUT(pqt, PQT, PQT_FIELDS, "Page Request Queue Tail Register", 64, LAYOUT_BASE_FIXED, REG_PQT,
+                REQUIRES_ECAP(PRS));
 
 /* 2^PQS 4-KiB pages of 32-byte page requests: 128 << PQS entries. */
 /* clang-format off */
@@ -510,7 +506,8 @@ static const field_desc pqa_fields[] = {
                       .kind = FIELD_ADDRESS },
 };
 /* clang-format on */
-REGISTER_LAYOUT(pqa, PQA, PQA_FIELDS, "Page Request Queue Address Register", 64, LAYOUT_BASE_FIXED, REG_PQA);
+REGISTER_LAYOUT(pqa, PQA, PQA_FIELDS, "Page Request Queue Address Register", 64, LAYOUT_BASE_FIXED, REG_PQA,
+                REQUIRES_ECAP(PRS));
 
 /* clang-format off */
 static const field_desc prs_fields[] = {
@@ -518,27 +515,23 @@ static const field_desc prs_fields[] = {
         [PRS_PRO] = { .name = "pro", .title = "Page Request Overflow", FIELD_AT(PRS, PRO), .kind = FIELD_FLAG },
 };
 /* clang-format on */
-REGISTER_LAYOUT(prs, PRS, PRS_FIELDS, "Page Request Status Register", 32, LAYOUT_BASE_FIXED, REG_PRS);
+REGISTER_LAYOUT(prs, PRS, PRS_FIELDS, "Page Request Status Register", 32, LAYOUT_BASE_FIXED, REG_PRS,
+                REQUIRES_ECAP(PRS));
 
 static const field_desc pectl_fields[] = EVENT_CTL_TABLE(PECTL);
 static const field_desc pedata_fields[] = EVENT_DATA_TABLE(PEDATA);
 static const field_desc peaddr_fields[] = EVENT_ADDR_TABLE(PEADDR);
 static const field_desc peuaddr_fields[] = EVENT_UADDR_TABLE(PEUADDR);
 REGISTER_LAYOUT(pectl, PECTL, PECTL_FIELDS, "Page Request Event Control Register", 32, LAYOUT_BASE_FIXED,
-                REG_PECTL);
+                REG_PECTL, REQUIRES_ECAP(PRS));
 REGISTER_LAYOUT(pedata, PEDATA, PEDATA_FIELDS, "Page Request Event Data Register", 32, LAYOUT_BASE_FIXED,
-                REG_PEDATA);
+                REG_PEDATA, REQUIRES_ECAP(PRS));
 REGISTER_LAYOUT(peaddr, PEADDR, PEADDR_FIELDS, "Page Request Event Address Register", 32, LAYOUT_BASE_FIXED,
-                REG_PEADDR);
+                REG_PEADDR, REQUIRES_ECAP(PRS));
 REGISTER_LAYOUT(peuaddr, PEUADDR, PEUADDR_FIELDS, "Page Request Event Upper Address Register", 32,
-                LAYOUT_BASE_FIXED, REG_PEUADDR);
+                LAYOUT_BASE_FIXED, REG_PEUADDR, REQUIRES_ECAP(PRS));
 
 /* ---- MTRRs ---- */
-
-static const char *const memtype_names[] = {
-        [MEMTYPE_UC] = "UC", [MEMTYPE_WC] = "WC", [MEMTYPE_WT] = "WT",
-        [MEMTYPE_WP] = "WP", [MEMTYPE_WB] = "WB",
-};
 
 /* clang-format off */
 static const field_desc mtrrcap_fields[] = {
@@ -550,26 +543,26 @@ static const field_desc mtrrcap_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(mtrrcap, MTRRCAP, MTRRCAP_FIELDS, "MTRR Capability Register", 64, LAYOUT_BASE_FIXED,
-                REG_MTRRCAP);
+                REG_MTRRCAP, REQUIRES_ECAP(MTS));
 
 /* clang-format off */
 static const field_desc mtrrdef_fields[] = {
         [MTRRDEF_TYPE] = { .name = "type", .title = "Default Memory Type", FIELD_AT(MTRRDEF, TYPE),
-                           .kind = FIELD_ENUM, NAMES(memtype_names) },
+                           .kind = FIELD_ENUM, VALUES(memory_type_values) },
         [MTRRDEF_FE] = { .name = "fe", .title = "Fixed Range MTRR Enable", FIELD_AT(MTRRDEF, FE),
                          .kind = FIELD_FLAG },
         [MTRRDEF_E] = { .name = "e", .title = "MTRR Enable", FIELD_AT(MTRRDEF, E), .kind = FIELD_FLAG },
 };
 /* clang-format on */
 REGISTER_LAYOUT(mtrrdef, MTRRDEF, MTRRDEF_FIELDS, "MTRR Default Type Register", 64, LAYOUT_BASE_FIXED,
-                REG_MTRRDEF);
+                REG_MTRRDEF, REQUIRES_ECAP(MTS));
 
 #define MTRR_FIX_ROW(n)                                              \
         [MTRR_FIX_R##n] = { .name = "r" #n,                          \
                             .title = "Memory Type of Sub-range " #n, \
                             FIELD_AT(MTRR_FIX, R##n),                \
                             .kind = FIELD_ENUM,                      \
-                            NAMES(memtype_names) }
+                            VALUES(memory_type_values) }
 /* clang-format off */
 static const field_desc mtrr_fix_fields[] = {
         MTRR_FIX_ROW(0), MTRR_FIX_ROW(1), MTRR_FIX_ROW(2), MTRR_FIX_ROW(3),
@@ -585,6 +578,7 @@ static DEFINE_LAYOUT_CHECK(mtrr_fix, MTRR_FIX, MTRR_FIX_FIELDS);
                 .name = #lname, .title = (ltitle), .kind = LAYOUT_REGISTER, .width = 64, \
                 .base = LAYOUT_BASE_FIXED, .offset = (REG), .fields = mtrr_fix_fields, \
                 .n_fields = ELEMENTSOF(mtrr_fix_fields), .check = mtrr_fix_check, \
+                REQUIRES_ECAP(MTS),                                            \
         }
 /* clang-format on */
 MTRR_FIX_LAYOUT(mtrr_fix64k_00000, REG_MTRR_FIX64K_00000, "Fixed-range MTRR, 8 x 64 KiB from 00000h");
@@ -604,7 +598,7 @@ MTRR_FIX_LAYOUT(mtrr_fix4k_f8000, REG_MTRR_FIX4K_F8000, "Fixed-range MTRR, 8 x 4
 /* clang-format off */
 static const field_desc mtrr_physbase_fields[] = {
         [MTRR_PHYSBASE_TYPE] = { .name = "type", .title = "Memory Type", FIELD_AT(MTRR_PHYSBASE, TYPE),
-                                 .kind = FIELD_ENUM, NAMES(memtype_names) },
+                                 .kind = FIELD_ENUM, VALUES(memory_type_values) },
         [MTRR_PHYSBASE_PHYSBASE] = { .name = "physbase", .title = "Physical Base", FIELD_AT(MTRR_PHYSBASE, PHYSBASE),
                                      .kind = FIELD_ADDRESS },
 };
@@ -628,7 +622,7 @@ static DEFINE_LAYOUT_CHECK(mtrr_physmask, MTRR_PHYSMASK, MTRR_PHYSMASK_FIELDS);
                 .name = "mtrr_phys" #which #n, .title = ltitle " " #n, .kind = LAYOUT_REGISTER, \
                 .width = 64, .base = LAYOUT_BASE_FIXED, .offset = (REG0) + (n) * MTRR_PHYS_STRIDE, \
                 .fields = mtrr_phys##which##_fields, .n_fields = ELEMENTSOF(mtrr_phys##which##_fields), \
-                .check = mtrr_phys##which##_check,                              \
+                .check = mtrr_phys##which##_check, REQUIRES_ECAP(MTS),          \
         }
 /* clang-format on */
 #define MTRR_VAR_LAYOUTS(which, REG0, ltitle)                                                             \
@@ -652,8 +646,9 @@ const layout layout_mtrr_physmask[10] =
  * EGCNT and FILTERS are descriptive: the specification's mnemonics for
  * those three were not available to check.
  */
-static const char *const perf_filter_names[] = {
-        [0] = "requester ID", [1] = "domain", [2] = "PASID", [3] = "address type", [4] = "page table level",
+static const value_name perf_filter_values[] = {
+        [0] = { .name = "requester ID" }, [1] = { .name = "domain" },           [2] = { .name = "PASID" },
+        [3] = { .name = "address type" }, [4] = { .name = "page table level" },
 };
 
 /* clang-format off */
@@ -665,7 +660,7 @@ static const field_desc perfcap_fields[] = {
         [PERFCAP_EGCNT] = { .name = "egcnt", .title = "Number of Event Groups", FIELD_AT(PERFCAP, EGCNT),
                             .kind = FIELD_NUMBER },
         [PERFCAP_FILTERS] = { .name = "filters", .title = "Filters Supported", FIELD_AT(PERFCAP, FILTERS),
-                              .kind = FIELD_BITMAP, NAMES(perf_filter_names) },
+                              .kind = FIELD_BITMAP, VALUES(perf_filter_values) },
         [PERFCAP_GFS] = { .name = "gfs", .title = "Global Freeze Support", FIELD_AT(PERFCAP, GFS),
                           .kind = FIELD_FLAG },
         [PERFCAP_IOS] = { .name = "ios", .title = "Interrupt on Overflow Support", FIELD_AT(PERFCAP, IOS),
@@ -677,7 +672,7 @@ static const field_desc perfcap_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(perfcap, PERFCAP, PERFCAP_FIELDS, "Perfmon Capability Register", 64, LAYOUT_BASE_FIXED,
-                REG_PERFCAP);
+                REG_PERFCAP, REQUIRES_ECAP(PMS));
 
 /* clang-format off */
 static const field_desc perfoff_fields[] = {
@@ -694,6 +689,7 @@ static DEFINE_LAYOUT_CHECK(perfoff, PERFOFF, PERFOFF_FIELDS);
                 .name = #lname, .title = (ltitle), .kind = LAYOUT_REGISTER, .width = 32, \
                 .base = LAYOUT_BASE_FIXED, .offset = (REG), .fields = perfoff_fields, \
                 .n_fields = ELEMENTSOF(perfoff_fields), .check = perfoff_check, \
+                REQUIRES_ECAP(PMS),                                            \
         }
 /* clang-format on */
 PERFOFF_LAYOUT(perfcfgoff, REG_PERFCFGOFF, "Perfmon Counter Configuration Offset Register");
@@ -708,12 +704,12 @@ static const field_desc perfintrsts_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(perfintrsts, PERFINTRSTS, PERFINTRSTS_FIELDS, "Perfmon Interrupt Status Register", 32,
-                LAYOUT_BASE_FIXED, REG_PERFINTRSTS);
+                LAYOUT_BASE_FIXED, REG_PERFINTRSTS, REQUIRES_ECAP(PMS));
 
 /* Linux masks it with FECTL's IM bit: the same control layout. */
 static const field_desc perfintrctl_fields[] = EVENT_CTL_TABLE(PERFINTRCTL);
 REGISTER_LAYOUT(perfintrctl, PERFINTRCTL, PERFINTRCTL_FIELDS, "Perfmon Interrupt Control Register", 32,
-                LAYOUT_BASE_FIXED, REG_PERFINTRCTL);
+                LAYOUT_BASE_FIXED, REG_PERFINTRCTL, REQUIRES_ECAP(PMS));
 
 /* clang-format off */
 static const field_desc perfevntcap_fields[] = {
@@ -722,25 +718,26 @@ static const field_desc perfevntcap_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(perfevntcap, PERFEVNTCAP, PERFEVNTCAP_FIELDS, "Perfmon Event Capability Register (group 0)",
-                64, LAYOUT_BASE_FIXED, REG_PERFEVNTCAP);
+                64, LAYOUT_BASE_FIXED, REG_PERFEVNTCAP, REQUIRES_ECAP(PMS));
 
 /* ---- Enhanced commands ---- */
 
-static const char *const ecmd_names[] = {
-        [ECMD_ENABLE_COUNTERS] = "enable counters",
-        [ECMD_DISABLE_COUNTERS] = "disable counters",
-        [ECMD_FREEZE_COUNTERS] = "freeze counters",
-        [ECMD_UNFREEZE_COUNTERS] = "unfreeze counters",
+static const value_name ecmd_values[] = {
+        [ECMD_ENABLE_COUNTERS] = { .name = "enable counters" },
+        [ECMD_DISABLE_COUNTERS] = { .name = "disable counters" },
+        [ECMD_FREEZE_COUNTERS] = { .name = "freeze counters" },
+        [ECMD_UNFREEZE_COUNTERS] = { .name = "unfreeze counters" },
 };
 
 /* clang-format off */
 static const field_desc ecmd_fields[] = {
         [ECMD_CMD] = { .name = "cmd", .title = "Command", FIELD_AT(ECMD, CMD), .kind = FIELD_ENUM,
-                       NAMES(ecmd_names) },
+                       VALUES(ecmd_values) },
         [ECMD_OA] = { .name = "oa", .title = "Operand A", FIELD_AT(ECMD, OA), .kind = FIELD_NUMBER, .hex = true },
 };
 /* clang-format on */
-REGISTER_LAYOUT(ecmd, ECMD, ECMD_FIELDS, "Enhanced Command Register", 64, LAYOUT_BASE_FIXED, REG_ECMD);
+REGISTER_LAYOUT(ecmd, ECMD, ECMD_FIELDS, "Enhanced Command Register", 64, LAYOUT_BASE_FIXED, REG_ECMD,
+                REQUIRES_CAP(ECMDS));
 
 /* clang-format off */
 static const field_desc eceo_fields[] = {
@@ -748,7 +745,7 @@ static const field_desc eceo_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(eceo, ECEO, ECEO_FIELDS, "Enhanced Command Extended Operand Register", 64, LAYOUT_BASE_FIXED,
-                REG_ECEO);
+                REG_ECEO, REQUIRES_CAP(ECMDS));
 
 /* clang-format off */
 static const field_desc ecrsp_fields[] = {
@@ -757,7 +754,7 @@ static const field_desc ecrsp_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(ecrsp, ECRSP, ECRSP_FIELDS, "Enhanced Command Response Register", 64, LAYOUT_BASE_FIXED,
-                REG_ECRSP);
+                REG_ECRSP, REQUIRES_CAP(ECMDS));
 
 /* clang-format off */
 static const field_desc eccap_fields[] = {
@@ -775,6 +772,7 @@ static DEFINE_LAYOUT_CHECK(eccap, ECCAP, ECCAP_FIELDS);
                 .kind = LAYOUT_REGISTER, .width = 64, .base = LAYOUT_BASE_FIXED, \
                 .offset = REG_ECCAP0 + (n) * ECCAP_STRIDE, .fields = eccap_fields, \
                 .n_fields = ELEMENTSOF(eccap_fields), .check = eccap_check,    \
+                REQUIRES_CAP(ECMDS),                                           \
         }
 /* clang-format on */
 ECCAP_LAYOUT(0);
@@ -794,7 +792,7 @@ static const field_desc eccap3_fields[] = {
 };
 /* clang-format on */
 REGISTER_LAYOUT(eccap3, ECCAP3, ECCAP3_FIELDS, "Enhanced Command Capability Register 3", 64,
-                LAYOUT_BASE_FIXED, REG_ECCAP0 + 3 * ECCAP_STRIDE);
+                LAYOUT_BASE_FIXED, REG_ECCAP0 + 3 * ECCAP_STRIDE, REQUIRES_CAP(ECMDS));
 
 /* ---- IOTLB registers, at ECAP.IRO ---- */
 
@@ -808,22 +806,15 @@ static const field_desc iva_fields[] = {
 /* clang-format on */
 REGISTER_LAYOUT(iva, IVA, IVA_FIELDS, "Invalidate Address Register", 64, LAYOUT_BASE_IRO, IRO_IVA);
 
-static const char *const iotlb_granularity_names[] = {
-        [0] = "reserved",
-        [INV_GRANULARITY_GLOBAL] = "global",
-        [INV_GRANULARITY_DOMAIN] = "domain-selective",
-        [INV_GRANULARITY_PAGE] = "page-selective",
-};
-
 /* clang-format off */
 static const field_desc iotlb_fields[] = {
         [IOTLB_DID] = { .name = "did", .title = "Domain-ID", FIELD_AT(IOTLB, DID), .kind = FIELD_NUMBER },
         [IOTLB_DW] = { .name = "dw", .title = "Drain Writes", FIELD_AT(IOTLB, DW), .kind = FIELD_FLAG },
         [IOTLB_DR] = { .name = "dr", .title = "Drain Reads", FIELD_AT(IOTLB, DR), .kind = FIELD_FLAG },
         [IOTLB_IAIG] = { .name = "iaig", .title = "IOTLB Actual Invalidation Granularity", FIELD_AT(IOTLB, IAIG),
-                         .kind = FIELD_ENUM, NAMES(iotlb_granularity_names) },
+                         .kind = FIELD_ENUM, VALUES(iotlb_granularity_values) },
         [IOTLB_IIRG] = { .name = "iirg", .title = "IOTLB Invalidation Request Granularity", FIELD_AT(IOTLB, IIRG),
-                         .kind = FIELD_ENUM, NAMES(iotlb_granularity_names) },
+                         .kind = FIELD_ENUM, VALUES(iotlb_granularity_values) },
         [IOTLB_IVT] = { .name = "ivt", .title = "Invalidate IOTLB", FIELD_AT(IOTLB, IVT), .kind = FIELD_FLAG },
 };
 /* clang-format on */
@@ -838,97 +829,106 @@ REGISTER_LAYOUT(iotlb, IOTLB, IOTLB_FIELDS, "IOTLB Invalidate Register", 64, LAY
  * SFS/SSS/SGN groups).  Codes whose condition neither states (0x7d, 0x88,
  * 0x89, 0x91, 0x29) are left out and print as ??N.
  */
-static const char *const fault_reason_names[] = {
-        [0x00] = "reserved",
-        [0x01] = "root entry not present",
-        [0x02] = "context entry not present",
-        [0x03] = "invalid context entry programming",
-        [0x04] = "input address beyond the guest address width",
-        [0x05] = "write to a page without write permission",
-        [0x06] = "read from a page without read permission",
-        [0x07] = "error accessing a second-stage paging entry",
-        [0x08] = "error accessing the root entry",
-        [0x09] = "error accessing the context entry",
-        [0x0a] = "reserved field set in a present root entry",
-        [0x0b] = "reserved field set in a present context entry",
-        [0x0c] = "reserved field set in a second-stage paging entry",
-        [0x0d] = "request type blocked by the context entry's translation type",
-        [0x0e] = "translated address is not a valid output address",
-        [0x20] = "reserved field set in an interrupt request",
-        [0x21] = "interrupt index beyond the remapping table",
-        [0x22] = "interrupt remapping table entry not present",
-        [0x23] = "error accessing the interrupt remapping table",
-        [0x24] = "reserved field set in a present IRTE",
-        [0x25] = "compatibility-format interrupt blocked",
-        [0x26] = "interrupt blocked by source-id validation",
-        [0x27] = "error accessing a posted-interrupt descriptor",
-        [0x28] = "reserved field set in a posted-interrupt descriptor",
-        [0x30] = "invalid translation table mode in RTADDR",
-        [0x31] = "request with PASID in legacy translation mode",
-        [0x32] = "page request in legacy translation mode",
-        [0x33] = "request blocked in abort-DMA translation mode",
-        [0x38] = "error accessing a scalable-mode root entry",
-        [0x39] = "scalable-mode root entry not present",
-        [0x3a] = "reserved field set in a scalable-mode root entry",
-        [0x40] = "error accessing a scalable-mode context entry",
-        [0x41] = "scalable-mode context entry not present",
-        [0x42] = "reserved field set in a scalable-mode context entry",
-        [0x43] = "invalid scalable-mode context entry programming",
-        [0x44] = "translation request blocked: context entry DTE is 0",
-        [0x45] = "request with PASID blocked: context entry PASIDE is 0",
-        [0x46] = "PASID beyond the context entry's PASID directory size",
-        [0x47] = "page request blocked: context entry PRE is 0",
-        [0x48] = "invalid RID_PASID in the context entry",
-        [0x50] = "error accessing a PASID directory entry",
-        [0x51] = "PASID directory entry not present",
-        [0x52] = "reserved field set in a PASID directory entry",
-        [0x58] = "error accessing a PASID table entry",
-        [0x59] = "PASID table entry not present",
-        [0x5a] = "reserved field set in a PASID table entry",
-        [0x5b] = "invalid PASID table entry programming",
-        [0x5c] = "execute request blocked: PASID entry ERE is 0",
-        [0x5d] = "supervisor request blocked: PASID entry SRE is 0",
-        [0x70] = "error accessing a first-stage paging entry",
-        [0x71] = "first-stage paging entry not present",
-        [0x72] = "reserved field set in a first-stage paging entry",
-        [0x73] = "error accessing the first-stage top-level entry",
-        [0x74] = "nested: first-stage table address beyond the second-stage width",
-        [0x75] = "nested: second stage denies reading the first-stage top-level entry",
-        [0x76] = "nested: second stage denies reading a first-stage paging entry",
-        [0x77] = "nested: second stage denies writing a first-stage paging entry",
-        [0x78] = "error accessing a second-stage paging entry",
-        [0x79] = "second-stage paging entry not present",
-        [0x7a] = "reserved field set in a second-stage paging entry",
-        [0x7b] = "invalid second-stage page-table pointer",
-        [0x7c] = "second-stage accessed/dirty update needed under no-snoop",
-        [0x80] = "non-canonical input address (first stage)",
-        [0x81] = "user request to a supervisor page (first stage)",
-        [0x82] = "execute request to a page without execute permission",
-        [0x83] = "input address beyond the maximum supported width",
-        [0x84] = "input address beyond the second-stage address width",
-        [0x85] = "write or AtomicOp to a page without write permission",
-        [0x86] = "read or AtomicOp from a page without read permission",
-        [0x87] = "translated address in the interrupt address range",
-        [0x90] = "first-stage accessed/dirty update needed under no-snoop",
+static const value_name fault_reason_values[] = {
+        [0x00] = { .name = "reserved" },
+        [0x01] = { .name = "root entry not present" },
+        [0x02] = { .name = "context entry not present" },
+        [0x03] = { .name = "invalid context entry programming" },
+        [0x04] = { .name = "input address beyond the guest address width" },
+        [0x05] = { .name = "write to a page without write permission" },
+        [0x06] = { .name = "read from a page without read permission" },
+        [0x07] = { .name = "error accessing a second-stage paging entry" },
+        [0x08] = { .name = "error accessing the root entry" },
+        [0x09] = { .name = "error accessing the context entry" },
+        [0x0a] = { .name = "reserved field set in a present root entry" },
+        [0x0b] = { .name = "reserved field set in a present context entry" },
+        [0x0c] = { .name = "reserved field set in a second-stage paging entry" },
+        [0x0d] = { .name = "request type blocked by the context entry's translation type" },
+        [0x0e] = { .name = "translated address is not a valid output address" },
+        [0x20] = { .name = "reserved field set in an interrupt request" },
+        [0x21] = { .name = "interrupt index beyond the remapping table" },
+        [0x22] = { .name = "interrupt remapping table entry not present" },
+        [0x23] = { .name = "error accessing the interrupt remapping table" },
+        [0x24] = { .name = "reserved field set in a present IRTE" },
+        [0x25] = { .name = "compatibility-format interrupt blocked" },
+        [0x26] = { .name = "interrupt blocked by source-id validation" },
+        [0x27] = { .name = "error accessing a posted-interrupt descriptor" },
+        [0x28] = { .name = "reserved field set in a posted-interrupt descriptor" },
+        [0x30] = { .name = "invalid translation table mode in RTADDR" },
+        [0x31] = { .name = "request with PASID in legacy translation mode" },
+        [0x32] = { .name = "page request in legacy translation mode" },
+        [0x33] = { .name = "request blocked in abort-DMA translation mode" },
+        [0x38] = { .name = "error accessing a scalable-mode root entry" },
+        [0x39] = { .name = "scalable-mode root entry not present" },
+        [0x3a] = { .name = "reserved field set in a scalable-mode root entry" },
+        [0x40] = { .name = "error accessing a scalable-mode context entry" },
+        [0x41] = { .name = "scalable-mode context entry not present" },
+        [0x42] = { .name = "reserved field set in a scalable-mode context entry" },
+        [0x43] = { .name = "invalid scalable-mode context entry programming" },
+        [0x44] = { .name = "translation request blocked: context entry DTE is 0" },
+        [0x45] = { .name = "request with PASID blocked: context entry PASIDE is 0" },
+        [0x46] = { .name = "PASID beyond the context entry's PASID directory size" },
+        [0x47] = { .name = "page request blocked: context entry PRE is 0" },
+        [0x48] = { .name = "invalid RID_PASID in the context entry" },
+        [0x50] = { .name = "error accessing a PASID directory entry" },
+        [0x51] = { .name = "PASID directory entry not present" },
+        [0x52] = { .name = "reserved field set in a PASID directory entry" },
+        [0x58] = { .name = "error accessing a PASID table entry" },
+        [0x59] = { .name = "PASID table entry not present" },
+        [0x5a] = { .name = "reserved field set in a PASID table entry" },
+        [0x5b] = { .name = "invalid PASID table entry programming" },
+        [0x5c] = { .name = "execute request blocked: PASID entry ERE is 0" },
+        [0x5d] = { .name = "supervisor request blocked: PASID entry SRE is 0" },
+        [0x70] = { .name = "error accessing a first-stage paging entry" },
+        [0x71] = { .name = "first-stage paging entry not present" },
+        [0x72] = { .name = "reserved field set in a first-stage paging entry" },
+        [0x73] = { .name = "error accessing the first-stage top-level entry" },
+        [0x74] = { .name = "nested: first-stage table address beyond the second-stage width" },
+        [0x75] = { .name = "nested: second stage denies reading the first-stage top-level entry" },
+        [0x76] = { .name = "nested: second stage denies reading a first-stage paging entry" },
+        [0x77] = { .name = "nested: second stage denies writing a first-stage paging entry" },
+        [0x78] = { .name = "error accessing a second-stage paging entry" },
+        [0x79] = { .name = "second-stage paging entry not present" },
+        [0x7a] = { .name = "reserved field set in a second-stage paging entry" },
+        [0x7b] = { .name = "invalid second-stage page-table pointer" },
+        [0x7c] = { .name = "second-stage accessed/dirty update needed under no-snoop" },
+        [0x80] = { .name = "non-canonical input address (first stage)" },
+        [0x81] = { .name = "user request to a supervisor page (first stage)" },
+        [0x82] = { .name = "execute request to a page without execute permission" },
+        [0x83] = { .name = "input address beyond the maximum supported width" },
+        [0x84] = { .name = "input address beyond the second-stage address width" },
+        [0x85] = { .name = "write or AtomicOp to a page without write permission" },
+        [0x86] = { .name = "read or AtomicOp from a page without read permission" },
+        [0x87] = { .name = "translated address in the interrupt address range" },
+        [0x90] = { .name = "first-stage accessed/dirty update needed under no-snoop" },
 };
 
 const char *fault_reason_to_string(unsigned reason) {
-        if (reason >= ELEMENTSOF(fault_reason_names))
+        if (reason >= ELEMENTSOF(fault_reason_values))
                 return NULL;
-        return fault_reason_names[reason];
+        return fault_reason_values[reason].name;
 }
 
 /* Type bits: (T1, T2) = write (0,0), page request (0,1), read (1,0),
  * AtomicOp (1,1). */
-static const char *const t1_names[] = { "write or page request", "read or AtomicOp" };
-static const char *const t2_names[] = { "write or read", "page request or AtomicOp" };
-static const char *const at_names[] = {
-        [0] = "untranslated",
-        [1] = "translation request",
-        [2] = "translated",
-        [3] = "reserved",
+static const value_name t1_values[] = {
+        [0] = { .name = "write or page request" },
+        [1] = { .name = "read or AtomicOp" },
 };
-static const char *const priv_names[] = { "user", "supervisor" };
+static const value_name t2_values[] = {
+        [0] = { .name = "write or read" },
+        [1] = { .name = "page request or AtomicOp" },
+};
+static const value_name at_values[] = {
+        [0] = { .name = "untranslated" },
+        [1] = { .name = "translation request" },
+        [2] = { .name = "translated" },
+        [3] = { .name = "reserved" },
+};
+static const value_name priv_values[] = {
+        [0] = { .name = "user" },
+        [1] = { .name = "supervisor" },
+};
 
 /* clang-format off */
 static const field_desc frcd_fields[] = {
@@ -937,19 +937,19 @@ static const field_desc frcd_fields[] = {
         [FRCD_SID] = { .name = "sid", .title = "Source Identifier", FIELD_AT(FRCD, SID), .kind = FIELD_NUMBER,
                        .hex = true },
         [FRCD_T2] = { .name = "t2", .title = "Type bit 2", FIELD_AT(FRCD, T2), .kind = FIELD_FLAG,
-                      NAMES(t2_names) },
+                      VALUES(t2_values) },
         [FRCD_PRIV] = { .name = "priv", .title = "Privilege Mode Requested", FIELD_AT(FRCD, PRIV),
-                        .kind = FIELD_FLAG, NAMES(priv_names) },
+                        .kind = FIELD_FLAG, VALUES(priv_values) },
         [FRCD_EXE] = { .name = "exe", .title = "Execute Permission Requested", FIELD_AT(FRCD, EXE),
                        .kind = FIELD_FLAG },
         [FRCD_PP] = { .name = "pp", .title = "PASID Present", FIELD_AT(FRCD, PP), .kind = FIELD_FLAG },
         [FRCD_FR] = { .name = "fr", .title = "Fault Reason", FIELD_AT(FRCD, FR), .kind = FIELD_ENUM,
-                      NAMES(fault_reason_names) },
+                      VALUES(fault_reason_values) },
         [FRCD_PV] = { .name = "pv", .title = "PASID Value", FIELD_AT(FRCD, PV), .kind = FIELD_NUMBER, .hex = true },
         [FRCD_AT] = { .name = "at", .title = "Address Type", FIELD_AT(FRCD, AT), .kind = FIELD_ENUM,
-                      NAMES(at_names) },
+                      VALUES(at_values) },
         [FRCD_T1] = { .name = "t1", .title = "Type bit 1", FIELD_AT(FRCD, T1), .kind = FIELD_FLAG,
-                      NAMES(t1_names) },
+                      VALUES(t1_values) },
         [FRCD_F] = { .name = "f", .title = "Fault", FIELD_AT(FRCD, F), .kind = FIELD_FLAG },
 };
 /* clang-format on */

@@ -20,6 +20,7 @@
  */
 
 #include "decode/field.h"
+#include "decode/values.h" /* TTM, granularity and memory type values */
 
 /* Offsets from the unit's register base. */
 enum {
@@ -200,14 +201,6 @@ DEFINE_LAYOUT_FIELDS(GSTS, GSTS_FIELDS);
         X(RTADDR, RTA, 12, 52)
 DEFINE_LAYOUT_FIELDS(RTADDR, RTADDR_FIELDS);
 
-/* RTADDR.TTM values. */
-enum {
-        TTM_LEGACY = 0,
-        TTM_SCALABLE = 1,
-        TTM_RESERVED = 2,
-        TTM_ABORT_DMA = 3,
-};
-
 #define CCMD_FIELDS(X)       \
         X(CCMD, DID, 0, 16)  \
         X(CCMD, SID, 16, 16) \
@@ -216,14 +209,6 @@ enum {
         X(CCMD, CIRG, 61, 2) \
         X(CCMD, ICC, 63, 1)
 DEFINE_LAYOUT_FIELDS(CCMD, CCMD_FIELDS);
-
-/* CCMD.CIRG/CAIG and IOTLB.IIRG/IAIG values. */
-enum {
-        INV_GRANULARITY_GLOBAL = 1,
-        INV_GRANULARITY_DOMAIN = 2,
-        INV_GRANULARITY_DEVICE = 3, /* CCMD: device-selective */
-        INV_GRANULARITY_PAGE = 3,   /* IOTLB: page-selective */
-};
 
 /* Bit 7 was PRO (page request overflow) before revision 3; it is now PRS_REG.PRO. */
 #define FSTS_FIELDS(X)     \
@@ -382,15 +367,6 @@ DEFINE_LAYOUT_FIELDS(MTRR_PHYSBASE, MTRR_PHYSBASE_FIELDS);
         X(MTRR_PHYSMASK, V, 11, 1) \
         X(MTRR_PHYSMASK, PHYSMASK, 12, 52)
 DEFINE_LAYOUT_FIELDS(MTRR_PHYSMASK, MTRR_PHYSMASK_FIELDS);
-
-/* Memory types (MTRRDEF.TYPE, fixed and variable MTRRs). */
-enum {
-        MEMTYPE_UC = 0,
-        MEMTYPE_WC = 1,
-        MEMTYPE_WT = 4,
-        MEMTYPE_WP = 5,
-        MEMTYPE_WB = 6,
-};
 
 /* Performance monitoring (revision 4.0): positions as the Linux perfmon
  * driver decodes them. */
