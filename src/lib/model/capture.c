@@ -176,15 +176,21 @@ int iommu_system_save_snapshot(iommu_system *s, const char *path, iommu_error *e
         for (size_t i = 0; i < s->n_units; i++) {
                 iommu_unit *u = &s->units[i];
                 snapshot_unit su = { .base = u->base, .size = u->size, .segment = u->segment };
+                _cleanup_free_ snapshot_reg *regs = NULL; /* what capture_registers() read */
 
                 snprintf(su.name, sizeof su.name, "%s", u->name);
-                if (u->have_regs) {
+                if (s->snap) {
+                        /* from a snapshot: the very registers it holds */
+                        const snapshot_unit *from = snapshot_unit_nth(s->snap, i);
+                        su.regs = from->regs;
+                        su.n_regs = from->n_regs;
+                } else if (u->have_regs) {
                         r = capture_registers(u, &su, err);
                         if (r < 0)
                                 return r;
+                        regs = su.regs;
                 }
                 r = snapshot_writer_add_unit(w, &su);
-                free(su.regs);
                 if (r < 0)
                         return iommu_error_set(err, r, "Cannot store unit %s: %s", u->name, strerror(-r));
         }

@@ -122,6 +122,7 @@ bool unit_name_valid(const char *name, size_t max);
 
 /* The reader's state, shared with the backends over it. */
 struct snapshot {
+        char *path;
         void *map;
         size_t size;
 
@@ -137,9 +138,24 @@ struct snapshot {
         size_t n_pages;
 };
 
-/* Parses META's text strictly (RFC 8259, a JSON object); both the reader
- * and the writer (which checks what it is about to write) use it. */
-int meta_parse(const uint8_t *p, size_t len, json_object **ret, const char *path, iommu_error *err);
+/* Parses META's text strictly (RFC 8259, one object); both the reader and
+ * the writer (which checks what it is about to write) use it.  why says
+ * what is wrong, without naming the file. */
+int meta_parse(const uint8_t *p, size_t len, json_object **ret, iommu_error *why);
+
+/* Everything a snapshot holds, each section already valid on its own. */
+typedef struct contents {
+        json_object *meta;
+        const uint8_t *dmar;
+        size_t dmar_size;
+        const snapshot_unit *units; /* registers sorted by offset */
+        size_t n_units;
+        size_t n_pages;
+} contents;
+
+/* The rules across sections (check.c): -EBADMSG, and why, when one is
+ * broken. */
+int contents_check(const contents *c, iommu_error *why);
 
 /* Every complaint about the file's contents starts with the file's name. */
 #define bad(err, path, fmt, ...) iommu_error_set(err, EBADMSG, "snapshot %s: " fmt, path, ##__VA_ARGS__)

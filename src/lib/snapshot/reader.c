@@ -3,8 +3,10 @@
  * The snapshot reader: it maps the file and checks every byte it will ever
  * look at before handing anything out: the header and the section table
  * (each with a CRC-32), every section's bounds, alignment and CRC-32, then
- * each section's contents.  After snapshot_open() succeeded, nothing reads
- * outside the mapping, whatever the file held.
+ * each section's contents (META's text in meta.c), then the rules across
+ * sections (check.c).  After snapshot_open() succeeded, nothing reads
+ * outside the mapping, whatever the file held, and META has the shape
+ * iommu-snapshot(5) gives it.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -118,6 +120,12 @@ static int parse_units(snapshot *s, const uint8_t *p, uint64_t len, const char *
                                    "unit %" PRIu32 " in section UNITS has no valid name "
                                    "(1 to %d printable characters, NUL-terminated)",
                                    i, SNAPSHOT_UNIT_NAME_MAX - 1);
+                for (size_t k = strlen(su->name); k < SNAPSHOT_UNIT_NAME_MAX; k++)
+                        if (su->name[k] != '\0')
+                                return bad(err, path,
+                                           "unit %s in section UNITS has bytes after its name's NUL "
+                                           "(expected NULs to byte %d)",
+                                           su->name, SNAPSHOT_UNIT_NAME_MAX);
                 for (uint32_t k = 0; k < i; k++)
                         if (streq(s->units[k].name, su->name))
                                 return bad(err, path, "unit name %s appears twice in section UNITS",
@@ -154,6 +162,11 @@ static int parse_units(snapshot *s, const uint8_t *p, uint64_t len, const char *
                                 return bad(err, path,
                                            "unit %s register 0x%" PRIx32 " has width %u (expected 32 or 64)",
                                            su->name, r->offset, r->width);
+                        if (r->width == 32 && r->value > UINT32_MAX)
+                                return bad(err, path,
+                                           "unit %s register 0x%" PRIx32
+                                           " is 32 bits wide but holds 0x%" PRIx64,
+                                           su->name, r->offset, r->value);
                         if (r->offset % (r->width / 8))
                                 return bad(err, path,
                                            "unit %s register 0x%" PRIx32
@@ -256,6 +269,7 @@ static int snapshot_parse(snapshot *s, const char *path, iommu_error *err) {
         const section *known[_SECTION_MAX] = {};
         uint32_t version, header_size, flags, n, entry_size;
         uint64_t table_offset, table_length, file_size;
+        iommu_error why = {};
         char label[32];
         int r;
 
@@ -372,9 +386,9 @@ static int snapshot_parse(snapshot *s, const char *path, iommu_error *err) {
                         return bad(err, path, "section %s is missing", section_names[t]);
 
         /* The contents, each section on its own terms. */
-        r = meta_parse(f + known[SECTION_META]->offset, known[SECTION_META]->length, &s->meta, path, err);
+        r = meta_parse(f + known[SECTION_META]->offset, known[SECTION_META]->length, &s->meta, &why);
         if (r < 0)
-                return r;
+                return iommu_error_set(err, -r, "snapshot %s: %s", path, why.message);
         s->dmar = f + known[SECTION_DMAR]->offset;
         s->dmar_size = known[SECTION_DMAR]->length;
         r = parse_units(s, f + known[SECTION_UNITS]->offset, known[SECTION_UNITS]->length, path, err);
@@ -383,8 +397,22 @@ static int snapshot_parse(snapshot *s, const char *path, iommu_error *err) {
         r = parse_ram(s, f + known[SECTION_RAM]->offset, known[SECTION_RAM]->length, path, err);
         if (r < 0)
                 return r;
-        return parse_pages(s, f + known[SECTION_PAGE_INDEX]->offset, known[SECTION_PAGE_INDEX]->length,
-                           f + known[SECTION_PAGES]->offset, known[SECTION_PAGES]->length, path, err);
+        r = parse_pages(s, f + known[SECTION_PAGE_INDEX]->offset, known[SECTION_PAGE_INDEX]->length,
+                        f + known[SECTION_PAGES]->offset, known[SECTION_PAGES]->length, path, err);
+        if (r < 0)
+                return r;
+
+        /* The sections together. */
+        r = contents_check(&(contents){ .meta = s->meta,
+                                        .dmar = s->dmar,
+                                        .dmar_size = s->dmar_size,
+                                        .units = s->units,
+                                        .n_units = s->n_units,
+                                        .n_pages = s->n_pages },
+                           &why);
+        if (r < 0)
+                return iommu_error_set(err, -r, "snapshot %s: %s", path, why.message);
+        return 0;
 }
 
 int snapshot_open(const char *path, snapshot **ret, iommu_error *err) {
@@ -416,6 +444,9 @@ int snapshot_open(const char *path, snapshot **ret, iommu_error *err) {
                 return iommu_error_set(err, errno, "Failed to map snapshot %s: %s", path, strerror(errno));
         }
         s->size = (size_t) st.st_size;
+        s->path = strdup(path);
+        if (!s->path)
+                return iommu_error_set(err, ENOMEM, "Out of memory reading snapshot %s", path);
 
         r = snapshot_parse(s, path, err);
         if (r < 0)
@@ -435,8 +466,13 @@ snapshot *snapshot_free(snapshot *s) {
                 (void) json_object_put(s->meta);
         if (s->map)
                 (void) munmap(s->map, s->size);
+        free(s->path);
         free(s);
         return NULL;
+}
+
+const char *snapshot_path(const snapshot *s) {
+        return s->path;
 }
 
 json_object *snapshot_meta(const snapshot *s) {
@@ -446,6 +482,21 @@ json_object *snapshot_meta(const snapshot *s) {
 const void *snapshot_dmar(const snapshot *s, size_t *ret_size) {
         *ret_size = s->dmar_size;
         return s->dmar_size > 0 ? s->dmar : NULL;
+}
+
+int snapshot_dmar_table(const snapshot *s, dmar_table **ret, iommu_error *err) {
+        iommu_error e = {};
+        int r;
+
+        if (s->dmar_size == 0)
+                return iommu_error_set(err, ENODEV,
+                                       "snapshot %s: no DMAR table: the machine it was taken on reported no "
+                                       "Intel VT-d unit",
+                                       s->path);
+        r = dmar_parse(s->dmar, s->dmar_size, ret, &e);
+        if (r < 0) /* checked when opened: only out of memory */
+                return iommu_error_set(err, -r, "snapshot %s: section DMAR: %s", s->path, e.message);
+        return 0;
 }
 
 size_t snapshot_n_units(const snapshot *s) {

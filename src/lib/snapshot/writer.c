@@ -112,6 +112,8 @@ int snapshot_writer_add_unit(snapshot_writer *w, const snapshot_unit *u) {
                 const snapshot_reg *r = &regs[i];
                 if (r->width != 32 && r->width != 64)
                         return -EINVAL;
+                if (r->width == 32 && r->value > UINT32_MAX)
+                        return -EINVAL;
                 if (r->offset % (r->width / 8) || (uint64_t) r->offset + r->width / 8 > u->size)
                         return -EINVAL;
                 if (i > 0 && r->offset == regs[i - 1].offset)
@@ -407,20 +409,26 @@ int snapshot_writer_write(snapshot_writer *w, const char *path, iommu_error *err
                 return iommu_error_set(err, r, "Out of memory writing snapshot %s", path);
         }
 
-        /* json-c writes what its strict reader refuses (strings that are
-         * not UTF-8, NaN): check the text reads back before writing it. */
+        /* json-c writes what the reader refuses (strings that are not
+         * UTF-8, NaN): the text as written must read back, and everything
+         * together must pass the reader's checks across sections. */
         {
                 _cleanup_json_ json_object *back = NULL;
                 iommu_error why = {};
 
-                r = meta_parse((const uint8_t *) l.meta, l.meta_size, &back, path, &why);
+                r = meta_parse((const uint8_t *) l.meta, l.meta_size, &back, &why);
+                if (r >= 0)
+                        r = contents_check(&(contents){ .meta = back,
+                                                        .dmar = w->dmar,
+                                                        .dmar_size = w->dmar_size,
+                                                        .units = w->units,
+                                                        .n_units = w->n_units,
+                                                        .n_pages = w->n_pages },
+                                           &why);
                 if (r < 0) {
                         writer_layout_done(&l);
-                        return iommu_error_set(
-                                err, r == -ENOMEM ? ENOMEM : EINVAL,
-                                "Cannot write snapshot %s: its meta object is not valid JSON text "
-                                "(a string that is not UTF-8, or a number that is not finite)",
-                                path);
+                        return iommu_error_set(err, r == -ENOMEM ? ENOMEM : EINVAL,
+                                               "Cannot write snapshot %s: %s", path, why.message);
                 }
         }
 
