@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -223,6 +224,9 @@ static void expect_error(const uint8_t *f, size_t size, int error, const char *w
 
 /* ---- the snapshots under test ---- */
 
+/* Each unit with what every read command needs (iommu-snapshot(5)): VER,
+ * CAP, ECAP, GSTS, RTADDR, FSTS and the fault recording register CAP.NFR
+ * and CAP.FRO place (one, at 0x220, as two 64-bit halves), and others. */
 static const snapshot_reg unit0_regs[] = {
         { .offset = 0x00, .width = 32, .value = 0x10 },
         { .offset = 0x08, .width = 64, .value = 0x00d2008c222f0686ull },
@@ -232,17 +236,96 @@ static const snapshot_reg unit0_regs[] = {
         { .offset = 0x20, .width = 64, .value = 0x12345000 },
         { .offset = 0x34, .width = 32, .value = 0 },
         { .offset = 0x108, .width = 64, .value = 0x8000000000000000ull },
+        { .offset = 0x220, .width = 64, .value = 0 },
+        { .offset = 0x228, .width = 64, .value = 0x8000000500000018ull },
 };
 
 /* not sorted: the writer sorts */
 static const snapshot_reg unit1_regs[] = {
         { .offset = 0x1c, .width = 32, .value = 0x80000000u },
-        { .offset = 0x08, .width = 64, .value = 0x0000000000c90462ull },
+        { .offset = 0x228, .width = 64, .value = 0 },
+        { .offset = 0x08, .width = 64, .value = 0x0000000022c90462ull },
         { .offset = 0x10, .width = 64, .value = 0x0000000000e00f9eull },
         { .offset = 0x00, .width = 32, .value = 0x60 },
+        { .offset = 0x34, .width = 32, .value = 0x2 },
         { .offset = 0x20, .width = 64, .value = 0xfffff000ull },
+        { .offset = 0x220, .width = 64, .value = 0 },
         { .offset = 0xff8, .width = 64, .value = 0xdeadbeefcafef00dull },
 };
+
+/* The small snapshot's unit: what it needs, and CCMD at 0x28. */
+static const snapshot_reg small_regs[] = {
+        { .offset = 0x00, .width = 32, .value = 0x10 },
+        { .offset = 0x08, .width = 64, .value = 0x00d2008c22260286ull },
+        { .offset = 0x10, .width = 64, .value = 0x0000000000000f42ull },
+        { .offset = 0x1c, .width = 32, .value = 0xc0000000u },
+        { .offset = 0x20, .width = 64, .value = 0x1000 },
+        { .offset = 0x28, .width = 64, .value = 0 },
+        { .offset = 0x34, .width = 32, .value = 0 },
+        { .offset = 0x220, .width = 64, .value = 0 },
+        { .offset = 0x228, .width = 64, .value = 0 },
+};
+
+/* An ACPI DMAR table (48-byte header, host address width 39) with one
+ * DRHD per unit, in order, each with the unit's segment and base. */
+static uint8_t *make_dmar(const snapshot_unit *const *units, size_t n, size_t *ret_size) {
+        size_t size = 48 + 16 * n;
+        uint8_t *t = calloc(1, size), sum = 0;
+
+        ck_assert_ptr_nonnull(t);
+        memcpy(t, "DMAR", 4);
+        put32(t + 4, (uint32_t) size);
+        t[8] = 1;
+        memcpy(t + 10, "IOMMUD", 6);
+        memcpy(t + 16, "TESTTEST", 8);
+        t[36] = 38;
+        for (size_t i = 0; i < n; i++) {
+                uint8_t *d = t + 48 + 16 * i;
+                d[2] = 16; /* type 0 (DRHD), length 16 */
+                d[6] = (uint8_t) units[i]->segment;
+                d[7] = (uint8_t) (units[i]->segment >> 8);
+                put64(d + 8, units[i]->base);
+        }
+        for (size_t i = 0; i < size; i++)
+                sum = (uint8_t) (sum + t[i]);
+        t[9] = (uint8_t) -sum;
+        *ret_size = size;
+        return t;
+}
+
+/* A META with every member the page requires: one entry per unit (no sysfs
+ * facts, registers read) and the devices given by BDF. */
+static json_object *make_meta(const snapshot_unit *const *units, size_t n, const char *const *bdfs) {
+        json_object *meta = json_object_new_object(), *a = json_object_new_array(),
+                    *devices = json_object_new_array();
+
+        ck_assert_ptr_nonnull(meta);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_new_object();
+                json_object_object_add(u, "name", json_object_new_string(units[i]->name));
+                json_object_object_add(u, "address", json_object_new_uint64(units[i]->base));
+                json_object_object_add(u, "sysfs", NULL);
+                json_object_object_add(u, "registers_error",
+                                       units[i]->n_regs ? NULL : json_object_new_string("refused"));
+                json_object_array_add(a, u);
+        }
+        for (size_t i = 0; bdfs && bdfs[i]; i++) {
+                json_object *d = json_object_new_object();
+                json_object_object_add(d, "bdf", json_object_new_string(bdfs[i]));
+                json_object_object_add(d, "vendor", json_object_new_int(0x8086));
+                json_object_object_add(d, "device", json_object_new_int(0x1234));
+                json_object_object_add(d, "class", json_object_new_int(0x0600));
+                json_object_object_add(d, "name", json_object_new_string("a device"));
+                json_object_object_add(d, "driver", NULL);
+                json_object_object_add(d, "group", json_object_new_int((int) i));
+                json_object_object_add(d, "iommu", NULL);
+                json_object_array_add(devices, d);
+        }
+        json_object_object_add(meta, "units", a);
+        json_object_object_add(meta, "devices", devices);
+        json_object_object_add(meta, "ram_error", NULL);
+        return meta;
+}
 
 static const phys_range big_ranges[] = {
         { 0x1000, 0x9ffff },
@@ -289,13 +372,15 @@ static void big_write(const char *path, big *b) {
         snapshot_unit u1 = { .name = "dmar1",
                              .base = 0xfed91000,
                              .size = 0x1000,
-                             .segment = 1,
+                             .segment = 0, /* as the table's DRHDs have it */
                              .regs = (snapshot_reg *) unit1_regs,
                              .n_regs = ELEMENTSOF(unit1_regs) };
         uint8_t page[VTD_PAGE_SIZE];
         iommu_error err = {};
         char *dmar_path;
-        json_object *dev, *units, *unit, *sysfs;
+        const snapshot_unit *const units[] = { &u0, &u1 };
+        static const char *const bdfs[] = { "0000:00:02.0", "0000:00:1f.3", NULL };
+        json_object *sysfs;
         size_t n = 0;
 
         *b = (big){};
@@ -325,23 +410,18 @@ static void big_write(const char *path, big *b) {
         free(dmar_path);
         ck_assert_uint_gt(b->dmar_size, 48);
 
-        b->meta = json_object_new_object();
-        json_object_object_add(b->meta, "created", json_object_new_int64(1700000000));
+        b->meta = make_meta(units, ELEMENTSOF(units), bdfs);
+        json_object_object_add(b->meta, "created", json_object_new_string("2026-01-01T00:00:00Z"));
         json_object_object_add(b->meta, "host", json_object_new_string("test-host"));
         json_object_object_add(b->meta, "kernel", json_object_new_string("6.1.0-13-amd64 \"ünïcode\" / ok"));
-        dev = json_object_new_object();
-        json_object_object_add(dev, "bdf", json_object_new_string("0000:00:02.0"));
-        json_object_object_add(b->meta, "devices", json_object_new_array());
-        json_object_array_add(json_object_object_get(b->meta, "devices"), dev);
-        units = json_object_new_array();
-        unit = json_object_new_object();
+        json_object_object_add(b->meta, "n", json_object_new_int(12345)); /* unknown: kept, ignored */
         sysfs = json_object_new_object();
+        json_object_object_add(sysfs, "address", json_object_new_uint64(0xfed90000));
         json_object_object_add(sysfs, "cap", json_object_new_uint64(0xd2008c222f0686ull));
         json_object_object_add(sysfs, "ecap", json_object_new_uint64(0xf3ffffffffffffffull));
-        json_object_object_add(unit, "name", json_object_new_string("dmar0"));
-        json_object_object_add(unit, "sysfs", sysfs);
-        json_object_array_add(units, unit);
-        json_object_object_add(b->meta, "units", units);
+        json_object_object_add(sysfs, "version", json_object_new_string("1:0"));
+        json_object_object_add(json_object_array_get_idx(json_object_object_get(b->meta, "units"), 0),
+                               "sysfs", sysfs);
 
         ck_assert_int_eq(snapshot_writer_new(&w), 0);
         ck_assert_int_eq(snapshot_writer_set_meta(w, b->meta), 0);
@@ -369,22 +449,26 @@ static void big_write(const char *path, big *b) {
 /* A small snapshot for the corruption loops: every byte matters. */
 static uint8_t *small_write(const char *path, size_t *ret_size) {
         _cleanup_(snapshot_writer_freep) snapshot_writer *w = NULL;
-        _cleanup_json_ json_object *meta = json_object_new_object();
+        _cleanup_json_ json_object *meta = NULL;
+        _cleanup_free_ uint8_t *dmar = NULL;
         static const phys_range ram[] = { { 0, 0xfffff }, { 0x200000, 0x2fffff } };
-        static const uint8_t dmar[] = "DMAR\x30\0\0\0\x01 not really a table, 48 bytes..";
         snapshot_unit u = { .name = "dmar0",
                             .base = 0xfed90000,
                             .size = 0x1000,
-                            .regs = (snapshot_reg *) unit0_regs,
-                            .n_regs = 4 };
+                            .segment = 3,
+                            .regs = (snapshot_reg *) small_regs,
+                            .n_regs = ELEMENTSOF(small_regs) };
+        const snapshot_unit *const units[] = { &u };
         uint8_t page[VTD_PAGE_SIZE];
         iommu_error err = {};
+        size_t dmar_size;
 
+        dmar = make_dmar(units, 1, &dmar_size);
+        meta = make_meta(units, 1, NULL);
         json_object_object_add(meta, "host", json_object_new_string("small"));
-        json_object_object_add(meta, "n", json_object_new_int(12345));
         ck_assert_int_eq(snapshot_writer_new(&w), 0);
         ck_assert_int_eq(snapshot_writer_set_meta(w, meta), 0);
-        ck_assert_int_eq(snapshot_writer_set_dmar(w, dmar, sizeof dmar - 1), 0);
+        ck_assert_int_eq(snapshot_writer_set_dmar(w, dmar, dmar_size), 0);
         ck_assert_int_eq(snapshot_writer_add_unit(w, &u), 0);
         ck_assert_int_eq(snapshot_writer_set_ram_ranges(w, ram, ELEMENTSOF(ram)), 0);
         for (uint64_t a = 0x1000; a <= 0x3000; a += 0x1000) {
@@ -393,6 +477,11 @@ static uint8_t *small_write(const char *path, size_t *ret_size) {
         }
         ck_assert_msg(snapshot_writer_write(w, path, &err) == 0, "%s", err.message);
         return slurp(path, ret_size);
+}
+
+/* A META that is valid for no unit and no device. */
+static json_object *meta_without_units(void) {
+        return make_meta(NULL, 0, NULL);
 }
 
 /* ---- tests ---- */
@@ -473,7 +562,7 @@ START_TEST(round_trip) {
                 ck_assert_uint_eq(u1->base, 0xfed91000);
                 ck_assert_uint_eq(u0->size, 0x1000);
                 ck_assert_uint_eq(u0->segment, 0);
-                ck_assert_uint_eq(u1->segment, 1);
+                ck_assert_uint_eq(u1->segment, 0);
                 ck_assert_uint_eq(u0->n_regs, ELEMENTSOF(unit0_regs));
                 ck_assert_uint_eq(u1->n_regs, ELEMENTSOF(unit1_regs));
                 for (size_t i = 0; i < u0->n_regs; i++) {
@@ -605,22 +694,40 @@ START_TEST(round_trip) {
 }
 END_TEST
 
+/* The snapshot of a machine without VT-d: no DMAR table, no units. */
 START_TEST(empty_snapshot) {
         _cleanup_(snapshot_writer_freep) snapshot_writer *w = NULL;
         _cleanup_(snapshot_freep) snapshot *s = NULL;
         _cleanup_(iommu_ram_freep) iommu_ram *ram = NULL;
+        _cleanup_(dmar_table_freep) dmar_table *t = NULL;
+        _cleanup_json_ json_object *meta = meta_without_units();
         char *dir = make_dir(), *path = path_in(dir, "empty.iommu");
         iommu_error err = {};
         size_t n = 1;
         uint8_t buf[8];
+        char want[512];
 
+        /* without a META there is no snapshot */
         ck_assert_int_eq(snapshot_writer_new(&w), 0);
+        ck_assert_int_eq(snapshot_writer_write(w, path, &err), -EINVAL);
+        snprintf(want, sizeof want,
+                 "Cannot write snapshot %s: section META: units is missing (expected an array)", path);
+        ck_assert_str_eq(err.message, want);
+        ck_assert_uint_eq(dir_entries(dir), 0);
+
+        ck_assert_int_eq(snapshot_writer_set_meta(w, meta), 0);
         ck_assert_msg(snapshot_writer_write(w, path, &err) == 0, "%s", err.message);
         ck_assert_msg(snapshot_open(path, &s, &err) == 0, "%s", err.message);
-        ck_assert_int_eq(json_object_get_type(snapshot_meta(s)), json_type_object);
-        ck_assert_int_eq(json_object_object_length(snapshot_meta(s)), 0);
+        ck_assert_str_eq(snapshot_path(s), path);
+        ck_assert(json_object_equal(snapshot_meta(s), meta));
         ck_assert_ptr_null(snapshot_dmar(s, &n));
         ck_assert_uint_eq(n, 0);
+        ck_assert_int_eq(snapshot_dmar_table(s, &t, &err), -ENODEV);
+        ck_assert_ptr_null(t);
+        snprintf(want, sizeof want,
+                 "snapshot %s: no DMAR table: the machine it was taken on reported no Intel VT-d unit",
+                 path);
+        ck_assert_str_eq(err.message, want);
         ck_assert_uint_eq(snapshot_n_units(s), 0);
         ck_assert_ptr_null(snapshot_unit_nth(s, 0));
         (void) snapshot_ram_ranges(s, &n);
@@ -947,31 +1054,48 @@ START_TEST(crafted_errors) {
                 expect_error(f, size, EBADMSG, "section META is not a JSON object (it is null)");
                 memcpy(m, "{} x  ", 6);
                 patch_section(f, T_META, 0, m, mlen);
-                expect_error(f, size, EBADMSG, "section META is not valid JSON: unexpected character");
+                expect_error(f, size, EBADMSG, "section META has data after its JSON value (at byte 3)");
                 memcpy(m, "{\"a\": ", 6);
                 patch_section(f, T_META, 0, m, mlen);
-                expect_error(f, size, EBADMSG, "section META is not a JSON object (the text ends early)");
+                snprintf(what, sizeof what,
+                         "section META is not valid JSON at byte %zu: the text ends early", mlen);
+                expect_error(f, size, EBADMSG, what);
+                memcpy(m, "{\"a\":N", 6);
+                patch_section(f, T_META, 0, m, mlen);
+                expect_error(
+                        f, size, EBADMSG,
+                        "section META is not valid JSON at byte 5: NaN and Infinity are not JSON numbers");
+                memcpy(m, "{\"a\":-", 6);
+                patch_section(f, T_META, 0, m, mlen);
+                expect_error(f, size, EBADMSG,
+                             "section META is not valid JSON at byte 6: unexpected character ' '");
                 memcpy(m, "{'a':1", 6);
                 patch_section(f, T_META, 0, m, mlen);
-                ck_assert_int_eq(open_bytes(f, size, &(iommu_error){}), -EBADMSG);
+                expect_error(
+                        f, size, EBADMSG,
+                        "section META is not valid JSON at byte 1: a string in single quotes (JSON strings "
+                        "take double quotes)");
                 memcpy(m, "{}\0   ", 6);
                 patch_section(f, T_META, 0, m, mlen);
                 expect_error(f, size, EBADMSG, "section META holds a NUL byte (expected JSON text)");
-                memcpy(m, "{}\xff   ", 6);
+                memcpy(m, "{\"\xff\":1}", 7);
                 patch_section(f, T_META, 0, m, mlen);
-                ck_assert_int_eq(open_bytes(f, size, &(iommu_error){}), -EBADMSG);
-                memcpy(m, "{ }   ", 6); /* whitespace after the object is fine */
+                expect_error(f, size, EBADMSG,
+                             "section META is not valid JSON at byte 2: invalid UTF-8 (byte 0xff)");
+                memset(m, ' ', mlen);
+                memcpy(m, "{ }", 3); /* whitespace after the object is fine: not so the missing members */
                 patch_section(f, T_META, 0, m, mlen);
-                ck_assert_int_eq(open_bytes(f, size, &(iommu_error){}), 0);
+                expect_error(f, size, EBADMSG, "section META: units is missing (expected an array)");
                 put64(e + E_LENGTH, 0);
                 put32(e + E_CRC, 0);
                 reseal(f);
                 expect_error(f, size, EBADMSG, "section META is empty (expected a JSON object)");
         }
 
-        /* UNITS: the section is 8 + 64 + 4 * 16 bytes; registers start at 72 */
+        /* UNITS: the section is 8 + 64 + 9 * 16 bytes; registers start at 72,
+         * in the order of small_regs */
         {
-                uint8_t b16 = 16, name[32];
+                uint8_t b16 = 16, name[32], v8[8];
                 uint32_t v;
                 RESET();
                 patch_section(f, T_UNITS, 72 + 16 + 4, &b16, 1);
@@ -992,26 +1116,32 @@ START_TEST(crafted_errors) {
                              "unit dmar0 register 0x1000 lies outside its 4096-byte register window");
                 RESET();
                 {
-                        /* a 32-bit view at 0xc of the 64-bit register at 0x8 is fine */
-                        uint8_t rec[8] = { 0xc, 0, 0, 0, 32, 0, 0, 0 };
-                        patch_section(f, T_UNITS, 72 + 32, rec, 8);
+                        /* a 32-bit view at 0x24 of the 64-bit RTADDR at 0x20 (instead of CCMD) is fine */
+                        uint8_t rec[8] = { 0x24, 0, 0, 0, 32, 0, 0, 0 };
+                        patch_section(f, T_UNITS, 72 + 80, rec, 8);
                 }
                 ck_assert_int_eq(open_bytes(f, size, &(iommu_error){}), 0);
+                /* a 32-bit register holds 32 bits */
                 RESET();
-                put32((uint8_t *) &v, 5);
+                put64(v8, 0x1c0000000ull);
+                patch_section(f, T_UNITS, 72 + 48 + 8, v8, 8);
+                expect_error(f, size, EBADMSG,
+                             "unit dmar0 register 0x1c is 32 bits wide but holds 0x1c0000000");
+                RESET();
+                put32((uint8_t *) &v, 10);
                 patch_section(f, T_UNITS, 8 + 52, &v, 4);
                 expect_error(
                         f, size, EBADMSG,
-                        "section UNITS is truncated (136 bytes, too short for unit dmar0's 5 registers)");
+                        "section UNITS is truncated (216 bytes, too short for unit dmar0's 10 registers)");
                 RESET();
-                put32((uint8_t *) &v, 3);
+                put32((uint8_t *) &v, 8);
                 patch_section(f, T_UNITS, 8 + 52, &v, 4);
                 expect_error(f, size, EBADMSG, "section UNITS has 16 bytes after its last unit");
                 RESET();
-                put32((uint8_t *) &v, 3);
+                put32((uint8_t *) &v, 4);
                 patch_section(f, T_UNITS, 0, &v, 4);
                 expect_error(f, size, EBADMSG,
-                             "section UNITS is truncated (136 bytes, too short for 3 units)");
+                             "section UNITS is truncated (216 bytes, too short for 4 units)");
                 RESET();
                 put32((uint8_t *) &v, 100000);
                 patch_section(f, T_UNITS, 0, &v, 4);
@@ -1028,10 +1158,40 @@ START_TEST(crafted_errors) {
                 patch_section(f, T_UNITS, 8, name, sizeof name);
                 ck_assert_int_eq(open_bytes(f, size, &(iommu_error){}), -EBADMSG);
                 RESET();
+                memset(name, 0, sizeof name);
+                memcpy(name, "dmar0\0x", 7);
+                patch_section(f, T_UNITS, 8, name, sizeof name);
+                expect_error(f, size, EBADMSG,
+                             "unit dmar0 in section UNITS has bytes after its name's NUL (expected NULs to "
+                             "byte 32)");
+                RESET();
                 memset(name, 0, 8);
                 patch_section(f, T_UNITS, 8 + 40, name, 8); /* window size 0 */
                 expect_error(f, size, EBADMSG,
                              "unit dmar0 has an impossible register window (base 0xfed90000, 0 bytes)");
+
+                /* across sections: the DRHD's base and segment, the registers a unit needs */
+                RESET();
+                put64(v8, 0xfed91000);
+                patch_section(f, T_UNITS, 8 + 32, v8, 8);
+                expect_error(f, size, EBADMSG,
+                             "unit dmar0 is at 0xfed91000 in segment 3, but DRHD 0 of the DMAR table at "
+                             "0xfed90000 in segment 3");
+                RESET();
+                put32((uint8_t *) &v, 0x2c); /* FSTS is not where it should be */
+                patch_section(f, T_UNITS, 72 + 96, &v, 4);
+                expect_error(f, size, EBADMSG, "unit dmar0 lacks register FSTS (offset 0x34, 32 bits)");
+                RESET();
+                put32((uint8_t *) &v, 0);
+                patch_section(f, T_UNITS, 8 + 52, &v, 4);
+                e = entry_of(f, T_UNITS);
+                put64(e + E_LENGTH, 72);
+                put32(e + E_CRC, crc32_ieee(0, f + get64(e + E_OFFSET), 72));
+                reseal(f);
+                expect_error(
+                        f, size, EBADMSG,
+                        "section META: units[0].registers_error is null, but unit dmar0 has no registers "
+                        "(expected why)");
         }
 
         /* RAM: [0, 0xfffff], [0x200000, 0x2fffff] */
@@ -1154,6 +1314,9 @@ START_TEST(writer_refuses) {
         u.size = 0;
         ck_assert_int_eq(snapshot_writer_add_unit(w, &u), -EINVAL);
         u.size = 0x1000;
+        regs[0].value = 0x100000000ull; /* more than 32 bits */
+        ck_assert_int_eq(snapshot_writer_add_unit(w, &u), -EINVAL);
+        regs[0].value = 0xffffffffu;
         ck_assert_int_eq(snapshot_writer_add_unit(w, &u), 0);
         ck_assert_int_eq(snapshot_writer_set_ram_ranges(w, overlapping, 2), -EINVAL);
         ck_assert_int_eq(snapshot_writer_set_ram_ranges(w, backwards, 1), -EINVAL);
@@ -1164,9 +1327,28 @@ START_TEST(writer_refuses) {
                 json_object_object_add(meta, "name", json_object_new_string("bad \xff byte"));
                 ck_assert_int_eq(snapshot_writer_set_meta(w, meta), 0);
                 ck_assert_int_eq(snapshot_writer_write(w, path, &err), -EINVAL);
-                ck_assert_ptr_nonnull(strstr(err.message, "meta object is not valid JSON text"));
+                ck_assert_ptr_nonnull(
+                        strstr(err.message, "section META is not valid JSON at byte 13: invalid UTF-8"));
                 ck_assert_uint_eq(dir_entries(dir), 0);
                 ck_assert_int_eq(snapshot_writer_set_meta(w, NULL), 0);
+        }
+        /* nor a number that is not finite */
+        {
+                _cleanup_json_ json_object *meta = meta_without_units();
+                json_object_object_add(meta, "x", json_object_new_double(NAN));
+                ck_assert_int_eq(snapshot_writer_set_meta(w, meta), 0);
+                ck_assert_int_eq(snapshot_writer_write(w, path, &err), -EINVAL);
+                ck_assert_ptr_nonnull(strstr(err.message, "NaN and Infinity are not JSON numbers"));
+        }
+        /* a unit without a DMAR table, and without META for it */
+        {
+                _cleanup_json_ json_object *meta = meta_without_units();
+                ck_assert_int_eq(snapshot_writer_set_meta(w, meta), 0);
+                ck_assert_int_eq(snapshot_writer_write(w, path, &err), -EINVAL);
+                ck_assert_ptr_nonnull(strstr(err.message,
+                                             ": section DMAR is empty (the machine had no table) but "
+                                             "section UNITS holds 1 unit"));
+                ck_assert_uint_eq(dir_entries(dir), 0);
         }
         ck_assert_int_eq(snapshot_writer_add_page(w, 0x1800, page), -EINVAL);
         ck_assert_int_eq(snapshot_writer_add_page(w, 0x1000, page), 0);
@@ -1185,6 +1367,7 @@ START_TEST(writer_keeps_existing_file) {
              *missing = path_in(dir, "no/such/dir/x.iommu");
         _cleanup_free_ uint8_t *before = NULL, *after = NULL;
         _cleanup_(snapshot_writer_freep) snapshot_writer *w = NULL;
+        _cleanup_json_ json_object *meta = meta_without_units();
         uint8_t page[VTD_PAGE_SIZE];
         static const phys_range ram[] = { { 0, 0x3fffffff } };
         iommu_error err = {};
@@ -1194,6 +1377,7 @@ START_TEST(writer_keeps_existing_file) {
 
         before = small_write(path, &n_before);
         ck_assert_int_eq(snapshot_writer_new(&w), 0);
+        ck_assert_int_eq(snapshot_writer_set_meta(w, meta), 0);
         ck_assert_int_eq(snapshot_writer_set_ram_ranges(w, ram, 1), 0);
         for (uint64_t a = 0; a < 64 * VTD_PAGE_SIZE; a += VTD_PAGE_SIZE) {
                 page_fill(page, a, 3);
@@ -1270,6 +1454,7 @@ START_TEST(many_pages_added_again) {
         _cleanup_(snapshot_freep) snapshot *s = NULL;
         _cleanup_(iommu_ram_freep) iommu_ram *ram = NULL;
         static const phys_range ram_range[] = { { 0, 0xffffffff } };
+        _cleanup_json_ json_object *meta = meta_without_units();
         char *dir = make_dir(), *path = path_in(dir, "again.iommu");
         uint8_t page[VTD_PAGE_SIZE], scratch[VTD_PAGE_SIZE];
         iommu_error err = {};
@@ -1277,6 +1462,7 @@ START_TEST(many_pages_added_again) {
         /* the same 100 addresses, 50 times over: memory stays bounded and the
          * last contents win */
         ck_assert_int_eq(snapshot_writer_new(&w), 0);
+        ck_assert_int_eq(snapshot_writer_set_meta(w, meta), 0);
         ck_assert_int_eq(snapshot_writer_set_ram_ranges(w, ram_range, 1), 0);
         for (unsigned gen = 0; gen < 50; gen++)
                 for (uint64_t i = 0; i < 100; i++) {

@@ -83,6 +83,8 @@ static void print_faults(json_object *u) {
 void render_info(json_object *o) {
         json_object *units = json_get(o, "units");
 
+        if (json_object_array_length(units) == 0)
+                printf("No DMA remapping units.\n");
         for (size_t i = 0; i < json_object_array_length(units); i++) {
                 json_object *u = json_object_array_get_idx(units, i);
                 json_object *cap = json_get(u, "cap"), *ecap = json_get(u, "ecap");
@@ -215,6 +217,8 @@ static void print_fault(json_object *f, bool with_time) {
 void render_faults(json_object *o) {
         json_object *units = json_get(o, "units"), *log = json_get(o, "log");
 
+        if (json_object_array_length(units) == 0)
+                printf("No DMA remapping units.\n");
         for (size_t i = 0; i < json_object_array_length(units); i++) {
                 json_object *u = json_object_array_get_idx(units, i);
                 json_object *fsts = json_get(u, "fsts"), *records = json_get(u, "faults");

@@ -25,17 +25,15 @@ int verb_dmar(int argc, char **argv) {
         if (arg.snapshot) {
                 /* the table the snapshot captured */
                 _cleanup_(snapshot_freep) snapshot *snap = NULL;
-                const void *table;
 
                 if (arg.file)
                         return cli_usage("--file and --snapshot exclude each other");
                 r = snapshot_open(arg.snapshot, &snap, &err);
                 if (r < 0)
                         return cli_fail(EXIT_FAILED, r, "%s", err.message);
-                table = snapshot_dmar(snap, &size);
-                r = dmar_parse(table, size, &t, &err);
+                r = snapshot_dmar_table(snap, &t, &err);
                 if (r < 0)
-                        return cli_fail(EXIT_FAILED, r, "%s: DMAR table: %s", arg.snapshot, err.message);
+                        return cli_fail(EXIT_FAILED, r, "%s", err.message);
                 o = dmar_to_json(t);
                 if (!o)
                         return cli_fail(EXIT_FAILED, ENOMEM, "Out of memory");

@@ -138,8 +138,7 @@ static int compute(source *s, const answer_key *key, json_object **ret, iommu_er
         case ANSWER_MAPPINGS:
                 return model_mappings(s->system, &key->filter, ret, err);
         case ANSWER_DMAR:
-                *ret = dmar_to_json(s->system->dmar);
-                return *ret ? 0 : iommu_error_set(err, ENOMEM, "Out of memory");
+                return iommu_system_dmar_json(s->system, ret, err);
         case ANSWER_DOMAINS:
                 return model_domains(s->system, ret, err);
         default:

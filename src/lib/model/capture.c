@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 
+#include "basic/alloc-util.h"
 #include "basic/json-util.h"
 #include "config.h"
 #include "decode/layouts.h"
@@ -18,20 +19,6 @@
 static int compare_reg(const void *a, const void *b) {
         const snapshot_reg *x = a, *y = b;
         return x->offset < y->offset ? -1 : x->offset > y->offset;
-}
-
-static int add_reg(snapshot_reg **regs, size_t *n, size_t *alloc, uint32_t offset, unsigned width,
-                   uint64_t value) {
-        if (*n == *alloc) {
-                size_t na = *alloc ? *alloc * 2 : 64;
-                snapshot_reg *p = realloc(*regs, na * sizeof *p);
-                if (!p)
-                        return -ENOMEM;
-                *regs = p;
-                *alloc = na;
-        }
-        (*regs)[(*n)++] = (snapshot_reg){ .offset = offset, .width = (uint8_t) width, .value = value };
-        return 0;
 }
 
 /* Every register the unit implements, read in its own width. */
@@ -60,8 +47,10 @@ static int capture_registers(iommu_unit *u, snapshot_unit *su, iommu_error *err)
                                 r = iommu_regs_read(u->regs, o, width, &v, err);
                                 if (r < 0)
                                         return r;
-                                if (add_reg(&regs, &n, &alloc, o, width, v) < 0)
+                                if (!GREEDY_REALLOC_MIN(regs, alloc, n + 1, 64))
                                         return iommu_error_set(err, ENOMEM, "Out of memory");
+                                regs[n++] =
+                                        (snapshot_reg){ .offset = o, .width = (uint8_t) width, .value = v };
                         }
                 }
         }
@@ -187,15 +176,21 @@ int iommu_system_save_snapshot(iommu_system *s, const char *path, iommu_error *e
         for (size_t i = 0; i < s->n_units; i++) {
                 iommu_unit *u = &s->units[i];
                 snapshot_unit su = { .base = u->base, .size = u->size, .segment = u->segment };
+                _cleanup_free_ snapshot_reg *regs = NULL; /* what capture_registers() read */
 
                 snprintf(su.name, sizeof su.name, "%s", u->name);
-                if (u->have_regs) {
+                if (s->snap) {
+                        /* from a snapshot: the very registers it holds */
+                        const snapshot_unit *from = snapshot_unit_nth(s->snap, i);
+                        su.regs = from->regs;
+                        su.n_regs = from->n_regs;
+                } else if (u->have_regs) {
                         r = capture_registers(u, &su, err);
                         if (r < 0)
                                 return r;
+                        regs = su.regs;
                 }
                 r = snapshot_writer_add_unit(w, &su);
-                free(su.regs);
                 if (r < 0)
                         return iommu_error_set(err, r, "Cannot store unit %s: %s", u->name, strerror(-r));
         }

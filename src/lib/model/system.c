@@ -138,15 +138,17 @@ static void read_sysfs_units(iommu_system *s) {
         closedir(d);
 }
 
-static int units_from_dmar(iommu_system *s, iommu_error *err) {
+/* One unit per DRHD, in table order.  A live table without one is an
+ * error; a snapshot's UNITS were checked against its DRHDs already. */
+static int units_from_dmar(iommu_system *s, bool need_one, iommu_error *err) {
         size_t n = 0;
 
         for (size_t i = 0; i < s->dmar->n_structures; i++)
                 n += s->dmar->structures[i].type == DMAR_TYPE_DRHD;
-        if (n == 0)
+        if (n == 0 && need_one)
                 return iommu_error_set(err, ENODEV, "The DMAR table describes no remapping unit (no DRHD)");
 
-        s->units = calloc(n, sizeof *s->units);
+        s->units = calloc(n ?: 1, sizeof *s->units);
         if (!s->units)
                 return iommu_error_set(err, ENOMEM, "Out of memory");
         for (size_t i = 0; i < s->dmar->n_structures; i++) {
@@ -169,20 +171,25 @@ static int units_from_dmar(iommu_system *s, iommu_error *err) {
         return 0;
 }
 
+static int keep_dmar(iommu_system *s, const void *data, size_t size) {
+        s->dmar_raw = malloc(size ?: 1);
+        if (!s->dmar_raw)
+                return -ENOMEM;
+        memcpy(s->dmar_raw, data, size);
+        s->dmar_size = size;
+        return 0;
+}
+
 static int load_dmar(iommu_system *s, const void *data, size_t size, iommu_error *err) {
         iommu_error e = {};
         int r;
 
-        s->dmar_raw = malloc(size ? size : 1);
-        if (!s->dmar_raw)
+        if (keep_dmar(s, data, size) < 0)
                 return iommu_error_set(err, ENOMEM, "Out of memory");
-        memcpy(s->dmar_raw, data, size);
-        s->dmar_size = size;
-
         r = dmar_parse(s->dmar_raw, size, &s->dmar, &e);
         if (r < 0)
                 return iommu_error_set(err, r, "DMAR table: %s", e.message);
-        return units_from_dmar(s, err);
+        return units_from_dmar(s, true, err);
 }
 
 static void open_live_unit(iommu_system *s, iommu_unit *u) {
@@ -252,29 +259,81 @@ int iommu_system_open_live(const iommu_ctx *ctx, iommu_system **ret, iommu_error
         return 0;
 }
 
-static void sysfs_from_meta(iommu_unit *u, json_object *meta) {
-        json_object *units = json_get(meta, "units");
+/* The snapshot's META, as iommu-snapshot(5) has it and the reader checked
+ * it; every member is still looked at by type, so nothing here depends on
+ * that check for its safety. */
+static json_object *meta_member(json_object *o, const char *key, json_type type) {
+        json_object *v = NULL;
 
-        for (size_t i = 0; i < json_object_array_length(units); i++) {
-                json_object *m = json_object_array_get_idx(units, i), *f;
+        if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v) ||
+            !json_object_is_type(v, type))
+                return NULL;
+        return v;
+}
 
-                if (!streq(json_get_string(m, "name"), u->name) || !(f = json_get(m, "sysfs")))
-                        continue;
-                if (json_object_get_type(f) != json_type_object)
-                        continue;
-                u->sysfs.present = true;
-                u->sysfs.cap = json_get_u64(f, "cap");
-                u->sysfs.ecap = json_get_u64(f, "ecap");
-                u->sysfs.address = json_get_u64(f, "address");
-                snprintf(u->sysfs.version, sizeof u->sysfs.version, "%s", json_get_string(f, "version"));
+/* META units[i] describes unit i. */
+static json_object *meta_unit(json_object *meta, size_t i) {
+        json_object *units = meta_member(meta, "units", json_type_array), *u;
+
+        if (!units || i >= json_object_array_length(units))
+                return NULL;
+        u = json_object_array_get_idx(units, i);
+        return json_object_is_type(u, json_type_object) ? u : NULL;
+}
+
+static uint64_t meta_u64(json_object *o, const char *key) {
+        json_object *v = meta_member(o, key, json_type_int);
+        return v ? json_object_get_uint64(v) : 0;
+}
+
+static void sysfs_from_meta(iommu_unit *u, json_object *m) {
+        json_object *f = meta_member(m, "sysfs", json_type_object), *version;
+
+        if (!f)
+                return;
+        u->sysfs.present = true;
+        u->sysfs.cap = meta_u64(f, "cap");
+        u->sysfs.ecap = meta_u64(f, "ecap");
+        u->sysfs.address = meta_u64(f, "address");
+        version = meta_member(f, "version", json_type_string);
+        snprintf(u->sysfs.version, sizeof u->sysfs.version, "%s",
+                 version ? json_object_get_string(version) : "");
+}
+
+static int open_snapshot_unit(iommu_system *s, size_t i, iommu_error *err) {
+        const snapshot_unit *su = snapshot_unit_nth(s->snap, i);
+        iommu_unit *u = &s->units[i];
+        json_object *m = meta_unit(s->meta, i), *why;
+        int r;
+
+        if (!su || su->base != u->base || su->segment != u->segment)
+                return iommu_error_set(err, EBADMSG, "snapshot %s: unit %zu is not DRHD %zu's",
+                                       snapshot_path(s->snap), i, i);
+        snprintf(u->name, sizeof u->name, "%s", su->name);
+        u->size = su->size;
+        sysfs_from_meta(u, m);
+
+        r = snapshot_regs(s->snap, i, &u->regs);
+        if (r < 0)
+                return iommu_error_set(err, r, "snapshot %s: cannot read unit %s's registers",
+                                       snapshot_path(s->snap), u->name);
+        if (read_unit_registers(u) < 0) {
+                /* captured without registers (they were refused): keep the reason */
+                why = meta_member(m, "registers_error", json_type_string);
+                if (why)
+                        iommu_error_set(&u->regs_error, EPERM, "%s", json_object_get_string(why));
+                u->regs = iommu_regs_free(u->regs);
         }
+        owner_from_state(u);
+        return 0;
 }
 
 int iommu_system_open_snapshot(const char *path, iommu_system **ret, iommu_error *err) {
         _cleanup_(iommu_system_freep) iommu_system *s = NULL;
-        const void *dmar;
         const phys_range *ranges;
-        size_t size, n;
+        const void *dmar;
+        json_object *ram_error;
+        size_t n;
         int r;
 
         s = calloc(1, sizeof *s);
@@ -286,46 +345,27 @@ int iommu_system_open_snapshot(const char *path, iommu_system **ret, iommu_error
                 return r;
         s->meta = snapshot_meta(s->snap);
 
-        dmar = snapshot_dmar(s->snap, &size);
-        r = load_dmar(s, dmar, size, err);
-        if (r < 0)
-                return r;
-
+        /* A machine without VT-d has no table: no units, and every answer
+         * is the empty one. */
+        dmar = snapshot_dmar(s->snap, &n);
+        if (dmar) {
+                r = snapshot_dmar_table(s->snap, &s->dmar, err);
+                if (r < 0)
+                        return r;
+                if (keep_dmar(s, dmar, n) < 0)
+                        return iommu_error_set(err, ENOMEM, "Out of memory");
+                r = units_from_dmar(s, false, err);
+                if (r < 0)
+                        return r;
+        }
         if (snapshot_n_units(s->snap) != s->n_units)
                 return iommu_error_set(err, EBADMSG,
-                                       "Snapshot %s holds %zu units, its DMAR table describes %zu", path,
-                                       snapshot_n_units(s->snap), s->n_units);
-
+                                       "snapshot %s: holds %zu unit(s) but its DMAR table has %zu DRHD(s)",
+                                       path, snapshot_n_units(s->snap), s->n_units);
         for (size_t i = 0; i < s->n_units; i++) {
-                const snapshot_unit *su = snapshot_unit_nth(s->snap, i);
-                iommu_unit *u = &s->units[i];
-
-                if (su->base != u->base)
-                        return iommu_error_set(err, EBADMSG,
-                                               "Snapshot %s: unit %s at 0x%" PRIx64
-                                               " is not DRHD %zu's 0x%" PRIx64,
-                                               path, su->name, su->base, i, u->base);
-                snprintf(u->name, sizeof u->name, "%s", su->name);
-                u->size = su->size;
-                sysfs_from_meta(u, s->meta);
-
-                r = snapshot_regs(s->snap, i, &u->regs);
+                r = open_snapshot_unit(s, i, err);
                 if (r < 0)
-                        return iommu_error_set(err, r, "Snapshot %s: cannot read unit %s's registers", path,
-                                               u->name);
-                if (read_unit_registers(u) < 0) {
-                        /* captured without registers (they were refused): keep the reason */
-                        json_object *units = json_get(s->meta, "units");
-                        for (size_t k = 0; k < json_object_array_length(units); k++) {
-                                json_object *m = json_object_array_get_idx(units, k);
-                                if (streq(json_get_string(m, "name"), u->name) &&
-                                    json_get(m, "registers_error"))
-                                        iommu_error_set(&u->regs_error, EPERM, "%s",
-                                                        json_get_string(m, "registers_error"));
-                        }
-                        u->regs = iommu_regs_free(u->regs);
-                }
-                owner_from_state(u);
+                        return r;
         }
 
         ranges = snapshot_ram_ranges(s->snap, &n);
@@ -336,11 +376,33 @@ int iommu_system_open_snapshot(const char *path, iommu_system **ret, iommu_error
                 memcpy(s->ram_ranges, ranges, n * sizeof *ranges);
                 s->n_ram_ranges = n;
         }
-        r = snapshot_ram(s->snap, &s->ram);
-        if (r < 0)
-                return iommu_error_set(err, r, "Snapshot %s: cannot read its RAM pages", path);
+        /* RAM that could not be read when it was captured answers as it did then */
+        ram_error = meta_member(s->meta, "ram_error", json_type_string);
+        if (ram_error)
+                iommu_error_set(&s->ram_error, ENODATA, "%s", json_object_get_string(ram_error));
+        else {
+                r = snapshot_ram(s->snap, &s->ram);
+                if (r < 0)
+                        return iommu_error_set(err, r, "snapshot %s: cannot read its RAM pages", path);
+        }
 
         *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int iommu_system_dmar_json(iommu_system *s, json_object **ret, iommu_error *err) {
+        json_object *o;
+
+        if (!s->dmar) {
+                /* only a snapshot of a machine without one: it says so */
+                _cleanup_(dmar_table_freep) dmar_table *none = NULL;
+                return s->snap ? snapshot_dmar_table(s->snap, &none, err)
+                               : iommu_error_set(err, ENODEV, "No DMAR table");
+        }
+        o = dmar_to_json(s->dmar);
+        if (!o)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        *ret = o;
         return 0;
 }
 
@@ -354,9 +416,11 @@ iommu_unit *iommu_system_unit_by_name(iommu_system *s, const char *name) {
 int iommu_system_devices(iommu_system *s, json_object **ret, iommu_error *err) {
         if (!s->devices) {
                 if (s->snap) {
-                        json_object *d = json_get(s->meta, "devices");
-                        if (!d || !json_object_is_type(d, json_type_array))
-                                return iommu_error_set(err, EBADMSG, "The snapshot holds no device list");
+                        json_object *d = meta_member(s->meta, "devices", json_type_array);
+                        if (!d)
+                                return iommu_error_set(err, EBADMSG,
+                                                       "snapshot %s: META holds no device list",
+                                                       snapshot_path(s->snap));
                         s->devices = json_object_get(d);
                 } else {
                         int r = devices_scan(s->ctx, &s->devices, err);

@@ -61,7 +61,7 @@ typedef struct iommu_system {
 
         void *dmar_raw;
         size_t dmar_size;
-        dmar_table *dmar;
+        dmar_table *dmar; /* NULL: a snapshot of a machine without a DMAR table */
 
         size_t n_units;
         iommu_unit *units;
@@ -79,6 +79,10 @@ int iommu_system_open_live(const iommu_ctx *ctx, iommu_system **ret, iommu_error
 int iommu_system_open_snapshot(const char *path, iommu_system **ret, iommu_error *err);
 iommu_system *iommu_system_free(iommu_system *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(iommu_system *, iommu_system_free);
+
+/* The DMAR table as JSON (dmar_to_json()); a snapshot of a machine without
+ * one answers -ENODEV, "snapshot FILE: no DMAR table ...". */
+int iommu_system_dmar_json(iommu_system *s, json_object **ret, iommu_error *err);
 
 /* The device list (devices.h): scanned live once, or the snapshot's. */
 int iommu_system_devices(iommu_system *s, json_object **ret, iommu_error *err);
