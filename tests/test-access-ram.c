@@ -68,6 +68,40 @@ START_TEST(image_pages_and_ranges) {
 }
 END_TEST
 
+/* Frame 0 is a page like any other (no key is kept free to mean "empty"). */
+START_TEST(page_zero) {
+        _cleanup_(iommu_ram_freep) iommu_ram *rec = NULL;
+        _Alignas(8) uint8_t scratch[4096];
+        uint8_t *z, *one, buf[2];
+        const uint64_t *pages;
+        size_t n;
+
+        z = iommu_ram_image_page(ram, 0);
+        one = iommu_ram_image_page(ram, 0x1000);
+        ck_assert_ptr_nonnull(z);
+        ck_assert_ptr_nonnull(one);
+        ck_assert_ptr_ne(z, one);
+        ck_assert_ptr_eq(iommu_ram_image_page(ram, 0), z);
+        z[4095] = 0x5a;
+        one[0] = 0xa5;
+        ck_assert_uint_eq(ram->n_ranges, 1);
+        ck_assert_uint_eq(ram->ranges[0].start, 0);
+        ck_assert_uint_eq(ram->ranges[0].end, 0x1fff);
+        ck_assert_int_eq(iommu_ram_read(ram, 0xfff, buf, 2, NULL), 0);
+        ck_assert_uint_eq(buf[0], 0x5a);
+        ck_assert_uint_eq(buf[1], 0xa5);
+
+        ck_assert_int_eq(iommu_ram_new_recorder(ram, &rec), 0);
+        ck_assert_ptr_eq(iommu_ram_page(rec, 0, scratch, NULL), z);
+        ck_assert_int_eq(iommu_ram_read(rec, 0xfff, buf, 2, NULL), 0);
+        ck_assert_int_eq(iommu_ram_recorded(rec, &pages, &n), 0);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_uint_eq(pages[0], 0);
+        ck_assert_uint_eq(pages[1], 0x1000);
+        ck_assert_uint_eq(iommu_ram_recorder_reads(rec), 2);
+}
+END_TEST
+
 START_TEST(contains_bounds) {
         ck_assert_int_eq(iommu_ram_image_add_range(ram, 0x1000, 0x1fff), 0);
         ck_assert_int_eq(iommu_ram_image_add_range(ram, 0x3000, 0x3fff), 0);
@@ -247,6 +281,7 @@ static Suite *make_suite(void) {
 
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, image_pages_and_ranges);
+        tcase_add_test(tc, page_zero);
         tcase_add_test(tc, contains_bounds);
         tcase_add_test(tc, read_and_page);
         tcase_add_test(tc, page_through_scratch);

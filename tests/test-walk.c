@@ -74,6 +74,7 @@ typedef struct seen {
         walk_anomaly a[MAX_SEEN];
         bool a_has_t[MAX_SEEN];
         uint32_t a_pasid[MAX_SEEN];
+        size_t a_n_t[MAX_SEEN]; /* targets seen before the anomaly */
         size_t n_a;
         size_t by_kind[_WALK_ANOMALY_MAX];
         walk_target same_t[16], same_first[16];
@@ -142,6 +143,7 @@ static int on_anomaly(void *u, const walk_target *t, const walk_anomaly *a) {
                 s->a[s->n_a] = *a;
                 s->a_has_t[s->n_a] = t;
                 s->a_pasid[s->n_a] = t ? t->pasid : 0;
+                s->a_n_t[s->n_a] = s->n_t;
                 s->n_a++;
         }
         return 0;
@@ -641,6 +643,102 @@ START_TEST(scalable_mode_without_peek) {
         n->inner = ram;
         np = &n->ram;
         check_scalable(walk_on(np, SCALABLE(0x1000), CAP_ALL, ECAP_ALL, NULL));
+}
+END_TEST
+
+/* ---- the root table, in both modes ---- */
+
+START_TEST(root_table) {
+        walk_filter f = WALK_FILTER_ALL;
+        seen *s;
+
+        /* legacy: bus 00 (context table 0x2000) and bus 05 (0x3000, root
+         * entry bit 5 reserved), a pass-through device on each (TT 2) */
+        put(0x1000, 0x2000 | 1);
+        put(0x1050, 0x3000 | 0x20 | 1);
+        legacy_context(0x08, (2 << 2) | 1, (1 << 8) | 2);
+        put(0x3000 + 16 * 0x10, (2 << 2) | 1);
+        put(0x3000 + 16 * 0x10 + 8, (2 << 8) | 2);
+        s = walk(LEGACY(0x1000), NULL);
+        ck_assert_uint_eq(s->n_t, 2);
+        ck_assert_uint_eq(s->t[0].bus, 0x00);
+        ck_assert_uint_eq(s->t[0].devfn, 0x08);
+        ck_assert_uint_eq(s->t[1].bus, 0x05);
+        ck_assert_uint_eq(s->t[1].devfn, 0x10);
+        ck_assert_uint_eq(s->t[1].did, 2);
+        ck_assert_uint_eq(n_anomalies(s), 1);
+        ck_assert_int_eq(s->a[0].kind, WALK_ANOMALY_RESERVED_BITS);
+        ck_assert(!s->a_has_t[0]);
+        ck_assert_uint_eq(s->a_n_t[0], 1); /* after bus 00, before bus 05's device */
+        ck_assert_str_eq(s->a[0].table, "root");
+        ck_assert_uint_eq(s->a[0].address, 0x1050);
+        ck_assert_uint_eq(s->a[0].value, 0x3021);
+        ck_assert_str_eq(s->a[0].message,
+                         "bus 05: root entry has reserved bits set: 0x0000000000000020 in bits 63-0");
+
+        f.bus = 5;
+        s = walk(LEGACY(0x1000), &f);
+        ck_assert_uint_eq(s->n_t, 1);
+        ck_assert_uint_eq(s->t[0].bus, 0x05);
+        ck_assert_uint_eq(n_anomalies(s), 1);
+        ck_assert_uint_eq(s->a_n_t[0], 0);
+
+        /* a legacy walk filtered on a PASID reads nothing, not even a root
+         * table outside RAM; unfiltered, that table is an anomaly */
+        f = WALK_FILTER_ALL;
+        f.pasid = 0;
+        s = walk(LEGACY(0x7000000), &f);
+        ck_assert_uint_eq(n_anomalies(s), 0);
+        s = walk(LEGACY(0x7000000), NULL);
+        ck_assert_uint_eq(n_anomalies(s), 1);
+        ck_assert_int_eq(s->a[0].kind, WALK_ANOMALY_OUTSIDE_RAM);
+        ck_assert_str_eq(s->a[0].table, "rtaddr");
+        ck_assert_str_eq(s->a[0].message, "root table at 0x7000000 is outside System RAM");
+
+        /* scalable: bus 00 and bus 05 (root entry bit 70 reserved), each
+         * with a device whose PASID 0 passes through */
+        teardown();
+        setup();
+        put(0x1000, 0x2000 | 1);
+        put(0x1050, 0x6000 | 1);
+        put(0x1058, UINT64_C(1) << 6);
+        put(0x2000, 0x4000 | 1);
+        put(0x6000 + 32 * 1, 0x4000 | 1);
+        put(0x4000, 0x5000 | 1);
+        sm_pasid_entry(0x5000, 0, (4 << 6) | 1, 1, 0);
+        s = walk(SCALABLE(0x1000), NULL);
+        ck_assert_uint_eq(s->n_t, 2);
+        ck_assert_uint_eq(s->t[0].bus, 0x00);
+        ck_assert_uint_eq(s->t[0].devfn, 0x00);
+        ck_assert_uint_eq(s->t[1].bus, 0x05);
+        ck_assert_uint_eq(s->t[1].devfn, 0x01);
+        ck_assert_uint_eq(n_anomalies(s), 1);
+        ck_assert(!s->a_has_t[0]);
+        ck_assert_uint_eq(s->a_n_t[0], 1);
+        ck_assert_str_eq(s->a[0].table, "sm-root");
+        ck_assert_uint_eq(s->a[0].address, 0x1050);
+        ck_assert_uint_eq(s->a[0].value, 0x6001);
+        ck_assert_str_eq(s->a[0].message,
+                         "bus 05: sm-root entry has reserved bits set: 0x0000000000000040 in bits 127-64");
+
+        /* the bound counts the root table in this mode too */
+        f = WALK_FILTER_ALL;
+        f.max_entries = 100;
+        s = walk(SCALABLE(0x1000), &f);
+        ck_assert_uint_eq(s->n_t, 0);
+        ck_assert_uint_eq(n_anomalies(s), 1);
+        ck_assert_int_eq(s->a[0].kind, WALK_ANOMALY_LIMIT);
+        ck_assert_str_eq(s->a[0].table, "sm-root");
+        ck_assert_uint_eq(s->a[0].address, 0x1000);
+        ck_assert_str_eq(s->a[0].message, "walk stopped at the bound of 100 entries examined");
+
+        /* a unit without scalable mode: said first, then the root table */
+        s = walk_on(ram, SCALABLE(0x7000000), CAP_ALL, 0, NULL);
+        ck_assert_uint_eq(n_anomalies(s), 2);
+        ck_assert_int_eq(s->a[0].kind, WALK_ANOMALY_BAD_ENCODING);
+        ck_assert_str_eq(s->a[0].table, "rtaddr");
+        ck_assert_uint_eq(s->a[0].value, 0x7000400);
+        ck_assert_int_eq(s->a[1].kind, WALK_ANOMALY_OUTSIDE_RAM);
 }
 END_TEST
 
@@ -1443,6 +1541,7 @@ static Suite *make_suite(void) {
 
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, string_tables);
+        tcase_add_test(tc, root_table);
         tcase_add_test(tc, legacy_3_level_4k);
         tcase_add_test(tc, legacy_4_level_2m_1g);
         tcase_add_test(tc, legacy_5_level);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,15 @@ static int grow(hashmap *h) {
         unsigned nbits = h->slots ? h->bits + 1 : HASHMAP_MIN_BITS;
         size_t n = (size_t) 1 << nbits, mask = n - 1;
         hashmap_slot *ns;
+        uint64_t *nv;
 
+        static_assert(sizeof(hashmap_slot) % sizeof(uint64_t) == 0, "values stay aligned after the slots");
         if (nbits >= sizeof(size_t) * 8 - 6)
                 return -ENOMEM;
-        ns = calloc(n, sizeof *ns);
+        ns = calloc(n, sizeof *ns + sizeof *nv);
         if (!ns)
                 return -ENOMEM;
+        nv = (uint64_t *) (ns + n);
         for (size_t j = 0; j < capacity(h); j++) {
                 const hashmap_slot *s = &h->slots[j];
                 size_t i;
@@ -29,33 +33,40 @@ static int grow(hashmap *h) {
                         continue;
                 for (i = hashmap_slot_of(s->key, nbits); ns[i].gen == 1; i = (i + 1) & mask)
                         ;
-                ns[i] = (hashmap_slot){ .key = s->key, .value = s->value, .gen = 1 };
+                ns[i] = (hashmap_slot){ .key = s->key, .gen = 1 };
+                nv[i] = h->values[j];
         }
         free(h->slots);
         h->slots = ns;
+        h->values = nv;
         h->bits = nbits;
         h->gen = 1;
         return 0;
 }
 
-/* The slot of key, or the free slot where it would go (making room first). */
+/* The slot of key, or the free slot where it would go (making room first):
+ * one probe unless the map grows. */
 static hashmap_slot *slot_for(hashmap *h, uint64_t key, bool *ret_found) {
-        size_t mask;
-        hashmap_slot *s;
+        size_t mask, i;
 
         *ret_found = false;
-        s = hashmap_find(h, key);
-        if (s) {
-                *ret_found = true;
-                return s;
+        if (h->slots) {
+                mask = ((size_t) 1 << h->bits) - 1;
+                for (i = hashmap_slot_of(key, h->bits); h->slots[i].gen == h->gen; i = (i + 1) & mask)
+                        if (h->slots[i].key == key) {
+                                *ret_found = true;
+                                return &h->slots[i];
+                        }
+                /* at most half full */
+                if ((h->n + 1) * 2 <= capacity(h))
+                        return &h->slots[i];
         }
-        /* at most half full */
-        if ((h->n + 1) * 2 > capacity(h) && grow(h) < 0)
+        if (grow(h) < 0)
                 return NULL;
         mask = ((size_t) 1 << h->bits) - 1;
-        for (size_t i = hashmap_slot_of(key, h->bits);; i = (i + 1) & mask)
-                if (h->slots[i].gen != h->gen)
-                        return &h->slots[i];
+        for (i = hashmap_slot_of(key, h->bits); h->slots[i].gen == h->gen; i = (i + 1) & mask)
+                ;
+        return &h->slots[i];
 }
 
 int hashmap_put(hashmap *h, uint64_t key, uint64_t value) {
@@ -66,7 +77,8 @@ int hashmap_put(hashmap *h, uint64_t key, uint64_t value) {
                 return -ENOMEM;
         if (found)
                 return 0;
-        *s = (hashmap_slot){ .key = key, .value = value, .gen = h->gen };
+        *s = (hashmap_slot){ .key = key, .gen = h->gen };
+        h->values[s - h->slots] = value;
         h->n++;
         return 1;
 }
@@ -79,7 +91,8 @@ int hashmap_replace(hashmap *h, uint64_t key, uint64_t value) {
                 return -ENOMEM;
         if (!found)
                 h->n++;
-        *s = (hashmap_slot){ .key = key, .value = value, .gen = h->gen };
+        *s = (hashmap_slot){ .key = key, .gen = h->gen };
+        h->values[s - h->slots] = value;
         return 0;
 }
 
@@ -90,7 +103,7 @@ int hashmap_remove(hashmap *h, uint64_t key, uint64_t *ret) {
         if (!s)
                 return 0;
         if (ret)
-                *ret = s->value;
+                *ret = h->values[s - h->slots];
         /* backward-shift deletion: move up every later key of the run that
          * may no longer be reached past the hole */
         mask = ((size_t) 1 << h->bits) - 1;
@@ -101,6 +114,7 @@ int hashmap_remove(hashmap *h, uint64_t key, uint64_t *ret) {
                 if (hole <= i ? (home > hole && home <= i) : (home > hole || home <= i))
                         continue;
                 h->slots[hole] = h->slots[i];
+                h->values[hole] = h->values[i];
                 hole = i;
         }
         h->slots[hole].gen = 0;
@@ -131,7 +145,7 @@ bool hashmap_next(const hashmap *h, size_t *i, uint64_t *ret_key, uint64_t *ret_
                 if (ret_key)
                         *ret_key = s->key;
                 if (ret_value)
-                        *ret_value = s->value;
+                        *ret_value = h->values[*i];
                 (*i)++;
                 return true;
         }

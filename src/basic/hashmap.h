@@ -9,6 +9,10 @@
  * Clearing is O(1) whatever the map held (slots carry a generation), so a
  * map cleared and refilled per table tree costs only what it holds.
  * Lookups are inline: the walker and the in-memory RAM use them per page.
+ * Keys and generations are probed in slots of 16 bytes, four to a cache
+ * line, and the values sit in an array beside them, read only on a hit:
+ * with the value in the slot (24 bytes), bench/walk-bench's coalesced walk,
+ * one image-page lookup per 512 entries, took a third longer.
  */
 
 #include <stdbool.h>
@@ -17,13 +21,13 @@
 
 typedef struct hashmap_slot {
         uint64_t key;
-        uint64_t value;
         uint32_t gen; /* in use when equal to the map's */
 } hashmap_slot;
 
 typedef struct hashmap {
-        hashmap_slot *slots;
-        unsigned bits; /* 2^bits slots; 0 when none yet */
+        hashmap_slot *slots; /* one allocation: the slots, then the values */
+        uint64_t *values;    /* values[i] is slots[i]'s */
+        unsigned bits;       /* 2^bits slots; 0 when none yet */
         size_t n;
         uint32_t gen;
 } hashmap;
@@ -61,7 +65,7 @@ static inline bool hashmap_get(const hashmap *h, uint64_t key, uint64_t *ret) {
         if (!s)
                 return false;
         if (ret)
-                *ret = s->value;
+                *ret = h->values[s - h->slots];
         return true;
 }
 
@@ -69,7 +73,7 @@ static inline bool hashmap_get(const hashmap *h, uint64_t key, uint64_t *ret) {
 /* The pointer stored under key, or NULL. */
 static inline void *hashmap_get_ptr(const hashmap *h, uint64_t key) {
         const hashmap_slot *s = hashmap_find(h, key);
-        return s ? (void *) (uintptr_t) s->value : NULL;
+        return s ? (void *) (uintptr_t) h->values[s - h->slots] : NULL;
 }
 
 /* 1: added; 0: key was there (its value left as it was); -ENOMEM. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Reading RAM: the bounds every backend shares, the in-memory image backend
- * (tests, benchmarks: sparse 4 KiB pages in an open-addressing hash table,
+ * (tests, benchmarks: sparse 4 KiB pages in a hash map from frame number,
  * so a walker's peek is one multiply and a probe or two) and the recorder
  * (a wrapper noting which pages a walk read, for snapshots).
  */
@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "access/access.h"
+#include "basic/alloc-util.h"
+#include "basic/hashmap.h"
 
 #define PAGE_MASK ((uint64_t) VTD_PAGE_SIZE - 1)
 
@@ -99,7 +101,7 @@ iommu_ram *iommu_ram_free(iommu_ram *ram) {
 
 /* Add [start, end] (start <= end) to a sorted, non-overlapping list,
  * merging what touches. */
-static int ranges_add(phys_range **ranges, size_t *n, size_t *cap, uint64_t start, uint64_t end) {
+static int ranges_add(phys_range **ranges, size_t *n, size_t *allocated, uint64_t start, uint64_t end) {
         phys_range *v = *ranges;
         size_t lo = 0, hi = *n, first, last;
 
@@ -126,76 +128,28 @@ static int ranges_add(phys_range **ranges, size_t *n, size_t *cap, uint64_t star
                 return 0;
         }
 
-        if (*n == *cap) {
-                size_t nc = *cap ? *cap * 2 : 8;
-                phys_range *nv = realloc(v, nc * sizeof *nv);
-                if (!nv)
-                        return -ENOMEM;
-                *ranges = v = nv;
-                *cap = nc;
-        }
+        if (!GREEDY_REALLOC(*ranges, *allocated, *n + 1))
+                return -ENOMEM;
+        v = *ranges;
         memmove(v + first + 1, v + first, (*n - first) * sizeof *v);
         v[first] = (phys_range){ start, end };
         (*n)++;
         return 0;
 }
 
-/* Fibonacci hashing of a page frame number into 2^bits slots. */
-static inline size_t pfn_hash(uint64_t pfn, unsigned bits) {
-        return (size_t) ((pfn * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - bits));
-}
-
 /* ---- the in-memory image ---- */
-
-typedef struct image_slot {
-        uint64_t key; /* pfn + 1; 0 = empty */
-        uint8_t *page;
-} image_slot;
 
 typedef struct image_ram {
         iommu_ram ram;
-        size_t ranges_cap;
-        image_slot *slots;
-        unsigned bits; /* 2^bits slots */
-        size_t n_pages;
+        size_t ranges_alloc;
+        hashmap pages; /* pfn -> its page */
 } image_ram;
 
 /* What absent pages of declared RAM read as. */
 static const uint8_t zero_page[VTD_PAGE_SIZE] __attribute__((aligned(VTD_PAGE_SIZE)));
 
 static uint8_t *image_lookup(const image_ram *im, uint64_t pfn) {
-        size_t mask = ((size_t) 1 << im->bits) - 1;
-        uint64_t key = pfn + 1;
-
-        for (size_t i = pfn_hash(pfn, im->bits);; i = (i + 1) & mask) {
-                const image_slot *s = &im->slots[i];
-                if (s->key == key)
-                        return s->page;
-                if (s->key == 0)
-                        return NULL;
-        }
-}
-
-static int image_grow(image_ram *im) {
-        unsigned nbits = im->bits + 1;
-        size_t n = (size_t) 1 << nbits, mask = n - 1;
-        image_slot *ns = calloc(n, sizeof *ns);
-
-        if (!ns)
-                return -ENOMEM;
-        for (size_t j = 0; j < ((size_t) 1 << im->bits); j++) {
-                const image_slot *s = &im->slots[j];
-                size_t i;
-                if (!s->key)
-                        continue;
-                for (i = pfn_hash(s->key - 1, nbits); ns[i].key; i = (i + 1) & mask)
-                        ;
-                ns[i] = *s;
-        }
-        free(im->slots);
-        im->slots = ns;
-        im->bits = nbits;
-        return 0;
+        return hashmap_get_ptr(&im->pages, pfn);
 }
 
 static int image_read(iommu_ram *ram, uint64_t paddr, void *buf, size_t len, iommu_error *err) {
@@ -230,10 +184,11 @@ static const void *image_peek(iommu_ram *ram, uint64_t paddr, size_t len) {
 
 static void image_free(iommu_ram *ram) {
         image_ram *im = (image_ram *) ram;
+        uint64_t page;
 
-        for (size_t i = 0; i < ((size_t) 1 << im->bits); i++)
-                free(im->slots[i].page);
-        free(im->slots);
+        for (size_t i = 0; hashmap_next(&im->pages, &i, NULL, &page);)
+                free((void *) (uintptr_t) page);
+        hashmap_done(&im->pages);
         free(im);
 }
 
@@ -252,12 +207,7 @@ int iommu_ram_new_image(iommu_ram **ret) {
         im = calloc(1, sizeof *im);
         if (!im)
                 return -ENOMEM;
-        im->bits = 6;
-        im->slots = calloc((size_t) 1 << im->bits, sizeof *im->slots);
-        if (!im->slots) {
-                free(im);
-                return -ENOMEM;
-        }
+        im->pages = HASHMAP_INIT;
         im->ram.ops = &image_ops;
         *ret = &im->ram;
         return 0;
@@ -266,7 +216,6 @@ int iommu_ram_new_image(iommu_ram **ret) {
 void *iommu_ram_image_page(iommu_ram *ram, uint64_t paddr) {
         image_ram *im = (image_ram *) ram;
         uint64_t pfn = paddr / VTD_PAGE_SIZE;
-        size_t mask, i;
         uint8_t *p;
 
         if (!ram || ram->ops != &image_ops || (paddr & PAGE_MASK))
@@ -275,21 +224,17 @@ void *iommu_ram_image_page(iommu_ram *ram, uint64_t paddr) {
         if (p)
                 return p;
 
-        /* keep the load at most one half */
-        if ((im->n_pages + 1) * 2 > ((size_t) 1 << im->bits) && image_grow(im) < 0)
+        if (ranges_add(&ram->ranges, &ram->n_ranges, &im->ranges_alloc, paddr, paddr + PAGE_MASK) < 0)
                 return NULL;
-        if (ranges_add(&ram->ranges, &ram->n_ranges, &im->ranges_cap, paddr, paddr + PAGE_MASK) < 0)
-                return NULL;
+        /* on failure below the range stays declared: it reads as zeros */
         p = aligned_alloc(VTD_PAGE_SIZE, VTD_PAGE_SIZE);
         if (!p)
-                return NULL; /* the range stays declared: it reads as zeros */
+                return NULL;
         memset(p, 0, VTD_PAGE_SIZE);
-
-        mask = ((size_t) 1 << im->bits) - 1;
-        for (i = pfn_hash(pfn, im->bits); im->slots[i].key; i = (i + 1) & mask)
-                ;
-        im->slots[i] = (image_slot){ .key = pfn + 1, .page = p };
-        im->n_pages++;
+        if (hashmap_put(&im->pages, pfn, HASHMAP_PTR(p)) < 0) {
+                free(p);
+                return NULL;
+        }
         return p;
 }
 
@@ -298,7 +243,7 @@ int iommu_ram_image_add_range(iommu_ram *ram, uint64_t start, uint64_t end) {
 
         if (!ram || ram->ops != &image_ops || start > end)
                 return -EINVAL;
-        return ranges_add(&ram->ranges, &ram->n_ranges, &im->ranges_cap, start, end);
+        return ranges_add(&ram->ranges, &ram->n_ranges, &im->ranges_alloc, start, end);
 }
 
 /* ---- the recorder ---- */
@@ -306,50 +251,22 @@ int iommu_ram_image_add_range(iommu_ram *ram, uint64_t start, uint64_t end) {
 typedef struct recorder_ram {
         iommu_ram ram;
         iommu_ram *inner;
-        uint64_t *keys; /* hash set of pfn + 1; 0 = empty */
-        unsigned bits;
+        hashmap pfns;    /* a set: the frames of pages */
         uint64_t *pages; /* page addresses, in recording order until sorted */
-        size_t n_pages, pages_cap;
+        size_t n_pages, pages_alloc;
         bool sorted;
         uint64_t reads;
 } recorder_ram;
 
 static int recorder_note(recorder_ram *rec, uint64_t pfn) {
-        size_t mask = ((size_t) 1 << rec->bits) - 1, i;
+        int r;
 
-        for (i = pfn_hash(pfn, rec->bits); rec->keys[i]; i = (i + 1) & mask)
-                if (rec->keys[i] == pfn + 1)
-                        return 0;
-
-        if ((rec->n_pages + 1) * 2 > ((size_t) 1 << rec->bits)) {
-                unsigned nbits = rec->bits + 1;
-                size_t n = (size_t) 1 << nbits;
-                uint64_t *nk = calloc(n, sizeof *nk);
-                if (!nk)
-                        return -ENOMEM;
-                for (size_t j = 0; j < rec->n_pages; j++) {
-                        uint64_t p = rec->pages[j] / VTD_PAGE_SIZE;
-                        size_t k;
-                        for (k = pfn_hash(p, nbits); nk[k]; k = (k + 1) & (n - 1))
-                                ;
-                        nk[k] = p + 1;
-                }
-                free(rec->keys);
-                rec->keys = nk;
-                rec->bits = nbits;
-                mask = n - 1;
-                for (i = pfn_hash(pfn, rec->bits); rec->keys[i]; i = (i + 1) & mask)
-                        ;
-        }
-        if (rec->n_pages == rec->pages_cap) {
-                size_t nc = rec->pages_cap ? rec->pages_cap * 2 : 64;
-                uint64_t *np = realloc(rec->pages, nc * sizeof *np);
-                if (!np)
-                        return -ENOMEM;
-                rec->pages = np;
-                rec->pages_cap = nc;
-        }
-        rec->keys[i] = pfn + 1;
+        /* room first, so that a page in the set is always in the list */
+        if (!GREEDY_REALLOC_MIN(rec->pages, rec->pages_alloc, rec->n_pages + 1, 64))
+                return -ENOMEM;
+        r = hashmap_put(&rec->pfns, pfn, 0);
+        if (r <= 0)
+                return r;
         rec->pages[rec->n_pages++] = pfn * VTD_PAGE_SIZE;
         rec->sorted = false;
         return 0;
@@ -392,7 +309,7 @@ static const void *recorder_peek(iommu_ram *ram, uint64_t paddr, size_t len) {
 static void recorder_free(iommu_ram *ram) {
         recorder_ram *rec = (recorder_ram *) ram;
 
-        free(rec->keys);
+        hashmap_done(&rec->pfns);
         free(rec->pages);
         free(rec);
 }
@@ -412,15 +329,13 @@ int iommu_ram_new_recorder(iommu_ram *inner, iommu_ram **ret) {
         rec = calloc(1, sizeof *rec);
         if (!rec)
                 return -ENOMEM;
-        rec->bits = 6;
-        rec->keys = calloc((size_t) 1 << rec->bits, sizeof *rec->keys);
-        if (inner->n_ranges > 0)
+        rec->pfns = HASHMAP_INIT;
+        if (inner->n_ranges > 0) {
                 rec->ram.ranges = malloc(inner->n_ranges * sizeof *rec->ram.ranges);
-        if (!rec->keys || (inner->n_ranges > 0 && !rec->ram.ranges)) {
-                free(rec->keys);
-                free(rec->ram.ranges);
-                free(rec);
-                return -ENOMEM;
+                if (!rec->ram.ranges) {
+                        free(rec);
+                        return -ENOMEM;
+                }
         }
         if (inner->n_ranges > 0)
                 memcpy(rec->ram.ranges, inner->ranges, inner->n_ranges * sizeof *rec->ram.ranges);
