@@ -15,24 +15,28 @@
 
 #include "basic/alloc-util.h"
 #include "basic/string-table.h"
+#include "decode/values.h"
 #include "walk/walker.h"
 
+/* Modes and translations are the values of RTADDR.TTM, the legacy context
+ * entry's TT and the scalable PASID entry's PGTT: their names come from
+ * decode's tables of those encodings, so "device-tlb" is spelled once. */
 /* clang-format off */
-static const char *const walk_mode_table[_WALK_MODE_MAX] = {
-        [WALK_MODE_LEGACY] = "legacy",
-        [WALK_MODE_SCALABLE] = "scalable",
-        [WALK_MODE_RESERVED] = "reserved",
-        [WALK_MODE_ABORT] = "abort-dma",
+static const value_name *const walk_mode_table[_WALK_MODE_MAX] = {
+        [WALK_MODE_LEGACY] = &ttm_values[TTM_LEGACY],
+        [WALK_MODE_SCALABLE] = &ttm_values[TTM_SCALABLE],
+        [WALK_MODE_RESERVED] = &ttm_values[TTM_RESERVED],
+        [WALK_MODE_ABORT] = &ttm_values[TTM_ABORT_DMA],
 };
 
-static const char *const walk_translation_table[_WALK_TRANSLATION_MAX] = {
-        [WALK_TRANSLATION_MULTI_LEVEL] = "multi-level",
-        [WALK_TRANSLATION_DEVICE_TLB] = "device-tlb",
-        [WALK_TRANSLATION_PASS_THROUGH] = "pass-through",
-        [WALK_TRANSLATION_FIRST_STAGE] = "first-stage",
-        [WALK_TRANSLATION_SECOND_STAGE] = "second-stage",
-        [WALK_TRANSLATION_NESTED] = "nested",
-        [WALK_TRANSLATION_RESERVED] = "reserved",
+static const value_name *const walk_translation_table[_WALK_TRANSLATION_MAX] = {
+        [WALK_TRANSLATION_MULTI_LEVEL] = &context_tt_values[CONTEXT_TT_MULTI_LEVEL],
+        [WALK_TRANSLATION_DEVICE_TLB] = &context_tt_values[CONTEXT_TT_DEVICE_TLB],
+        [WALK_TRANSLATION_PASS_THROUGH] = &context_tt_values[CONTEXT_TT_PASS_THROUGH],
+        [WALK_TRANSLATION_FIRST_STAGE] = &pgtt_values[PGTT_FIRST_STAGE],
+        [WALK_TRANSLATION_SECOND_STAGE] = &pgtt_values[PGTT_SECOND_STAGE],
+        [WALK_TRANSLATION_NESTED] = &pgtt_values[PGTT_NESTED],
+        [WALK_TRANSLATION_RESERVED] = &context_tt_values[CONTEXT_TT_RESERVED],
 };
 
 static const char *const walk_anomaly_kind_table[_WALK_ANOMALY_MAX] = {
@@ -47,9 +51,9 @@ static const char *const walk_anomaly_kind_table[_WALK_ANOMALY_MAX] = {
 };
 /* clang-format on */
 
-DEFINE_STRING_TABLE_LOOKUP(walk_mode, walk_mode, walk_mode_table, _WALK_MODE_MAX, _WALK_MODE_INVALID)
-DEFINE_STRING_TABLE_LOOKUP(walk_translation, walk_translation, walk_translation_table, _WALK_TRANSLATION_MAX,
-                           _WALK_TRANSLATION_INVALID)
+DEFINE_VALUE_NAME_LOOKUP(walk_mode, walk_mode, walk_mode_table, _WALK_MODE_MAX, _WALK_MODE_INVALID)
+DEFINE_VALUE_NAME_LOOKUP(walk_translation, walk_translation, walk_translation_table, _WALK_TRANSLATION_MAX,
+                         _WALK_TRANSLATION_INVALID)
 DEFINE_STRING_TABLE_LOOKUP(walk_anomaly_kind, walk_anomaly_kind, walk_anomaly_kind_table, _WALK_ANOMALY_MAX,
                            _WALK_ANOMALY_INVALID)
 
