@@ -12,7 +12,7 @@
  *   metrics-dump --daemon (--snapshot FILE | --sysroot DIR)
  *       iommud's own source, fault log and counters, driven from stdin:
  *       "poll" does what the daemon's fault poll timer does, "metrics"
- *       prints daemon_metrics() and a line "# END"
+ *       prints daemon_metrics_render() and a line "# END"
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +20,8 @@
 
 #include "basic/json-util.h"
 #include "daemon/faults.h"
-#include "daemon/manager.h"
+#include "daemon/metrics.h"
+#include "daemon/source.h"
 #include "daemon/stats.h"
 #include "decode/regs.h"
 #include "model/metrics.h"
@@ -31,15 +32,6 @@ static uint64_t now_usec(clockid_t clock) {
 
         (void) clock_gettime(clock, &ts);
         return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
-/* What iommud.c defines over its sd-event loop. */
-uint64_t manager_now(manager *m) {
-        return now_usec(CLOCK_MONOTONIC);
-}
-
-uint64_t manager_realtime(manager *m) {
-        return now_usec(CLOCK_REALTIME);
 }
 
 static int print_render(json_object *info, json_object *devices, json_object *mappings, json_object *faults,
@@ -99,51 +91,63 @@ static int dump_json(char **paths) {
         return r;
 }
 
+/* iommud's state, as much of it as the metrics see. */
+typedef struct daemon_state {
+        source *source;
+        fault_log *faults;
+        daemon_stats *stats;
+} daemon_state;
+
 static void on_new(void *userdata, json_object *entry) {
-        stats_count_fault(((manager *) userdata)->stats, entry);
+        stats_count_fault(((daemon_state *) userdata)->stats, entry);
 }
 
-/* manager_poll_faults() in iommud.c */
-static void poll_faults(manager *m) {
+/* manager_poll_faults() in manager.c, without the kernel log */
+static void poll_faults(daemon_state *d) {
         _cleanup_json_ json_object *faults = NULL;
         iommu_error err = {};
 
-        source_reread(m->source, manager_now(m));
-        if (model_faults(m->source->system, &faults, &err) < 0) {
+        source_reread(d->source, now_usec(CLOCK_MONOTONIC));
+        if (model_faults(d->source->system, &faults, &err) < 0) {
                 fprintf(stderr, "model_faults: %s\n", err.message);
                 return;
         }
-        if (fault_log_poll(m->faults, faults, manager_realtime(m), on_new, m) < 0)
+        if (fault_log_poll(d->faults, faults, now_usec(CLOCK_REALTIME), on_new, d) < 0)
                 fprintf(stderr, "fault_log_poll: out of memory\n");
-        stats_poll(m->stats, m->source, faults);
+        stats_poll(d->stats, d->source, faults);
 }
 
 static int run_daemon(const char *snapshot_path, const char *sysroot) {
-        daemon_conf conf = { .refresh_interval_usec = 0 };
-        manager m = { .conf = &conf, .http_fd = -EBADF };
+        daemon_state d = {};
         iommu_error err = {};
         char line[64];
         int r = EXIT_SUCCESS;
 
-        if (source_open(snapshot_path, sysroot, manager_now(&m), &m.source, &err) < 0) {
+        if (source_open(snapshot_path, sysroot, now_usec(CLOCK_MONOTONIC), &d.source, &err) < 0) {
                 fprintf(stderr, "%s\n", err.message);
                 return EXIT_FAILURE;
         }
-        if (fault_log_new(100, &m.faults) < 0 || stats_new(&m.stats) < 0) {
+        if (fault_log_new(100, &d.faults) < 0 || stats_new(&d.stats) < 0) {
                 fprintf(stderr, "Out of memory\n");
                 r = EXIT_FAILURE;
         }
         while (r == EXIT_SUCCESS && fgets(line, sizeof line, stdin)) {
                 line[strcspn(line, "\n")] = 0;
                 if (streq(line, "poll")) {
-                        poll_faults(&m);
+                        poll_faults(&d);
                         printf("polled\n");
                 } else if (streq(line, "metrics")) {
+                        /* RefreshIntervalSec=0: every answer anew */
+                        metrics_input in = { .source = d.source,
+                                             .faults = d.faults,
+                                             .stats = d.stats,
+                                             .now_usec = now_usec(CLOCK_MONOTONIC),
+                                             .max_age_usec = 0 };
                         _cleanup_free_ char *text = NULL;
                         size_t size;
 
-                        if (daemon_metrics(&m, &text, &size, &err) < 0) {
-                                fprintf(stderr, "daemon_metrics: %s\n", err.message);
+                        if (daemon_metrics_render(&in, &text, &size, &err) < 0) {
+                                fprintf(stderr, "daemon_metrics_render: %s\n", err.message);
                                 r = EXIT_FAILURE;
                                 break;
                         }
@@ -155,9 +159,9 @@ static int run_daemon(const char *snapshot_path, const char *sysroot) {
                 }
                 fflush(stdout);
         }
-        stats_free(m.stats);
-        fault_log_free(m.faults);
-        source_free(m.source);
+        stats_free(d.stats);
+        fault_log_free(d.faults);
+        source_free(d.source);
         return r;
 }
 
