@@ -5,7 +5,8 @@
  *   metrics-dump SNAPSHOT
  *       the model of a snapshot, rendered with an empty daemon object
  *   metrics-dump --json INFO DEVICES MAPPINGS FAULTS DAEMON
- *       JSON files rendered as they are ("-": that part missing)
+ *       JSON files (up to 1 MiB, any JSON value) rendered as they are
+ *       ("-": that part missing)
  *   metrics-dump --families | --fault-reasons
  *       every family metrics_render() can emit (name, type, HELP), and
  *       every fault reason code the library names
@@ -71,19 +72,40 @@ static int dump_snapshot(const char *path) {
         return print_render(info, devices, mappings, faults, daemon);
 }
 
+/* A JSON file, whatever its top-level value (json_object_from_file() takes
+ * no bare scalar): *ret NULL for JSON null. */
+static int read_json(const char *path, json_object **ret) {
+        _cleanup_free_ char *text = NULL;
+        enum json_tokener_error e;
+        size_t size = 0;
+        FILE *f;
+
+        f = fopen(path, "re");
+        if (!f) {
+                fprintf(stderr, "%s: %s\n", path, strerror(errno));
+                return -errno;
+        }
+        text = calloc(1, 1 << 20);
+        size = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+        fclose(f);
+        if (!text)
+                return -ENOMEM;
+        text[size] = '\0';
+        *ret = json_tokener_parse_verbose(text, &e);
+        if (e != json_tokener_success) {
+                fprintf(stderr, "%s: %s\n", path, json_tokener_error_desc(e));
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int dump_json(char **paths) {
         json_object *parts[5] = {};
         int r = EXIT_SUCCESS;
 
-        for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
-                if (streq(paths[i], "-"))
-                        continue;
-                parts[i] = json_object_from_file(paths[i]);
-                if (!parts[i]) {
-                        fprintf(stderr, "%s: %s\n", paths[i], json_util_get_last_err());
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+                if (!streq(paths[i], "-") && read_json(paths[i], &parts[i]) < 0)
                         r = EXIT_FAILURE;
-                }
-        }
         if (r == EXIT_SUCCESS)
                 r = print_render(parts[0], parts[1], parts[2], parts[3], parts[4]);
         for (size_t i = 0; i < ELEMENTSOF(parts); i++)
