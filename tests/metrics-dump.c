@@ -5,14 +5,15 @@
  *   metrics-dump SNAPSHOT
  *       the model of a snapshot, rendered with an empty daemon object
  *   metrics-dump --json INFO DEVICES MAPPINGS FAULTS DAEMON
- *       JSON files rendered as they are ("-": that part missing)
+ *       JSON files (up to 1 MiB, any JSON value) rendered as they are
+ *       ("-": that part missing)
  *   metrics-dump --families | --fault-reasons
  *       every family metrics_render() can emit (name, type, HELP), and
  *       every fault reason code the library names
  *   metrics-dump --daemon (--snapshot FILE | --sysroot DIR)
  *       iommud's own source, fault log and counters, driven from stdin:
  *       "poll" does what the daemon's fault poll timer does, "metrics"
- *       prints daemon_metrics() and a line "# END"
+ *       prints daemon_metrics_render() and a line "# END"
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +21,8 @@
 
 #include "basic/json-util.h"
 #include "daemon/faults.h"
-#include "daemon/manager.h"
+#include "daemon/metrics.h"
+#include "daemon/source.h"
 #include "daemon/stats.h"
 #include "decode/regs.h"
 #include "model/metrics.h"
@@ -31,15 +33,6 @@ static uint64_t now_usec(clockid_t clock) {
 
         (void) clock_gettime(clock, &ts);
         return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
-/* What iommud.c defines over its sd-event loop. */
-uint64_t manager_now(manager *m) {
-        return now_usec(CLOCK_MONOTONIC);
-}
-
-uint64_t manager_realtime(manager *m) {
-        return now_usec(CLOCK_REALTIME);
 }
 
 static int print_render(json_object *info, json_object *devices, json_object *mappings, json_object *faults,
@@ -79,19 +72,40 @@ static int dump_snapshot(const char *path) {
         return print_render(info, devices, mappings, faults, daemon);
 }
 
+/* A JSON file, whatever its top-level value (json_object_from_file() takes
+ * no bare scalar): *ret NULL for JSON null. */
+static int read_json(const char *path, json_object **ret) {
+        _cleanup_free_ char *text = NULL;
+        enum json_tokener_error e;
+        size_t size = 0;
+        FILE *f;
+
+        f = fopen(path, "re");
+        if (!f) {
+                fprintf(stderr, "%s: %s\n", path, strerror(errno));
+                return -errno;
+        }
+        text = calloc(1, 1 << 20);
+        size = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+        fclose(f);
+        if (!text)
+                return -ENOMEM;
+        text[size] = '\0';
+        *ret = json_tokener_parse_verbose(text, &e);
+        if (e != json_tokener_success) {
+                fprintf(stderr, "%s: %s\n", path, json_tokener_error_desc(e));
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int dump_json(char **paths) {
         json_object *parts[5] = {};
         int r = EXIT_SUCCESS;
 
-        for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
-                if (streq(paths[i], "-"))
-                        continue;
-                parts[i] = json_object_from_file(paths[i]);
-                if (!parts[i]) {
-                        fprintf(stderr, "%s: %s\n", paths[i], json_util_get_last_err());
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+                if (!streq(paths[i], "-") && read_json(paths[i], &parts[i]) < 0)
                         r = EXIT_FAILURE;
-                }
-        }
         if (r == EXIT_SUCCESS)
                 r = print_render(parts[0], parts[1], parts[2], parts[3], parts[4]);
         for (size_t i = 0; i < ELEMENTSOF(parts); i++)
@@ -99,51 +113,63 @@ static int dump_json(char **paths) {
         return r;
 }
 
+/* iommud's state, as much of it as the metrics see. */
+typedef struct daemon_state {
+        source *source;
+        fault_log *faults;
+        daemon_stats *stats;
+} daemon_state;
+
 static void on_new(void *userdata, json_object *entry) {
-        stats_count_fault(((manager *) userdata)->stats, entry);
+        stats_count_fault(((daemon_state *) userdata)->stats, entry);
 }
 
-/* manager_poll_faults() in iommud.c */
-static void poll_faults(manager *m) {
+/* manager_poll_faults() in manager.c, without the kernel log */
+static void poll_faults(daemon_state *d) {
         _cleanup_json_ json_object *faults = NULL;
         iommu_error err = {};
 
-        source_reread(m->source, manager_now(m));
-        if (model_faults(m->source->system, &faults, &err) < 0) {
+        source_reread(d->source, now_usec(CLOCK_MONOTONIC));
+        if (model_faults(d->source->system, &faults, &err) < 0) {
                 fprintf(stderr, "model_faults: %s\n", err.message);
                 return;
         }
-        if (fault_log_poll(m->faults, faults, manager_realtime(m), on_new, m) < 0)
+        if (fault_log_poll(d->faults, faults, now_usec(CLOCK_REALTIME), on_new, d) < 0)
                 fprintf(stderr, "fault_log_poll: out of memory\n");
-        stats_poll(m->stats, m->source, faults);
+        stats_poll(d->stats, d->source, faults);
 }
 
 static int run_daemon(const char *snapshot_path, const char *sysroot) {
-        daemon_conf conf = { .refresh_interval_usec = 0 };
-        manager m = { .conf = &conf, .http_fd = -EBADF };
+        daemon_state d = {};
         iommu_error err = {};
         char line[64];
         int r = EXIT_SUCCESS;
 
-        if (source_open(snapshot_path, sysroot, manager_now(&m), &m.source, &err) < 0) {
+        if (source_open(snapshot_path, sysroot, now_usec(CLOCK_MONOTONIC), &d.source, &err) < 0) {
                 fprintf(stderr, "%s\n", err.message);
                 return EXIT_FAILURE;
         }
-        if (fault_log_new(100, &m.faults) < 0 || stats_new(&m.stats) < 0) {
+        if (fault_log_new(100, &d.faults) < 0 || stats_new(&d.stats) < 0) {
                 fprintf(stderr, "Out of memory\n");
                 r = EXIT_FAILURE;
         }
         while (r == EXIT_SUCCESS && fgets(line, sizeof line, stdin)) {
                 line[strcspn(line, "\n")] = 0;
                 if (streq(line, "poll")) {
-                        poll_faults(&m);
+                        poll_faults(&d);
                         printf("polled\n");
                 } else if (streq(line, "metrics")) {
+                        /* RefreshIntervalSec=0: every answer anew */
+                        metrics_input in = { .source = d.source,
+                                             .faults = d.faults,
+                                             .stats = d.stats,
+                                             .now_usec = now_usec(CLOCK_MONOTONIC),
+                                             .max_age_usec = 0 };
                         _cleanup_free_ char *text = NULL;
                         size_t size;
 
-                        if (daemon_metrics(&m, &text, &size, &err) < 0) {
-                                fprintf(stderr, "daemon_metrics: %s\n", err.message);
+                        if (daemon_metrics_render(&in, &text, &size, &err) < 0) {
+                                fprintf(stderr, "daemon_metrics_render: %s\n", err.message);
                                 r = EXIT_FAILURE;
                                 break;
                         }
@@ -155,9 +181,9 @@ static int run_daemon(const char *snapshot_path, const char *sysroot) {
                 }
                 fflush(stdout);
         }
-        stats_free(m.stats);
-        fault_log_free(m.faults);
-        source_free(m.source);
+        stats_free(d.stats);
+        fault_log_free(d.faults);
+        source_free(d.source);
         return r;
 }
 

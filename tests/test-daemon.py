@@ -599,10 +599,17 @@ def activation(tmp, snap):
             if os.path.exists(path):
                 break
             time.sleep(0.05)
-        try:
-            answer = d.call("v1.version", id=1, timeout=20)
-        except OSError as e:
-            answer = repr(e)
+        # the file appears at bind(), a moment before listen()
+        for _ in range(100):
+            try:
+                answer = d.call("v1.version", id=1, timeout=20)
+                break
+            except ConnectionRefusedError as e:
+                answer = repr(e)
+                time.sleep(0.05)
+            except OSError as e:
+                answer = repr(e)
+                break
         return d, path, answer
 
     d, path, answer = activate("activated", [], "iommud.socket")

@@ -9,6 +9,8 @@ server by tests/metrics-dump:
    computed here independently, from the raw register values and ranges;
  - hostile and partial models: label values escaped, a unit given twice
    rendered once, missing parts left out and named by iommu_scrape_error;
+ - every member the renderer reads, missing, null or of each wrong type:
+   no abort, no invented value, exactly the samples it feeds left out;
  - every family metrics_render can emit, and every fault reason code, is
    documented in iommud(8), with the HELP text it is served with;
  - the daemon's counters on a live fixture tree (a DMAR table, a /dev/mem
@@ -371,6 +373,251 @@ with tempfile.TemporaryDirectory() as tmp:
     m = Metrics(out)
     ok(rc == 0 and m.order == ["iommu_scrape_error"] and set(m.values("iommu_scrape_error", "part").values()) == {1},
        "nothing at all: only iommu_scrape_error, 1 for every part", out)
+
+# ---- every member metrics_render reads, missing, null or of a wrong type ----
+#
+# A model from another version may lack a member, have null where this one
+# has a value, or another type.  None of that may abort the renderer or
+# invent a value: the samples that member feeds are left out (or, where
+# the model itself uses null, they take its documented fallback), the part
+# whose list is unusable is named by iommu_scrape_error, and everything
+# else renders exactly as before.
+
+UNIT_FAMILIES = ["iommu_unit_info", "iommu_unit_registers_readable", "iommu_translation_enabled",
+                 "iommu_queued_invalidation_enabled", "iommu_interrupt_remapping_enabled",
+                 "iommu_max_guest_address_width", "iommu_adjusted_guest_address_width_info",
+                 "iommu_domains_supported", "iommu_domains_used"]
+DAEMON_UNIT_FAMILIES = ["iommu_faults_total", "iommu_fault_overflows_total", "iommu_last_fault_timestamp_seconds",
+                        "iommu_invalidation_queue_observed", "iommu_invalidations_total",
+                        "iommu_invalidation_queue_overruns_total"]
+PART_FAMILIES = {"info": UNIT_FAMILIES, "devices": ["iommu_devices"], "mappings": ["iommu_mapped_bytes"],
+                 "faults": ["iommu_fault_records_pending"]}
+PARTS = ["info", "devices", "mappings", "faults", "daemon"]
+WRONG = {"object": ["x", 7, 1.5, True, []], "array": ["x", 7, 1.5, True, {}], "string": [7, 1.5, True, [], {}],
+         "int": ["x", "7", 1.5, True, [], {}, -1], "bool": ["x", 1, 1.5, [], {}]}
+
+unit0 = json.load(open(os.path.join(snap, "info.json")))["units"][0]
+base = {
+    "info": {"units": [dict(unit0, name="dmar0"), dict(unit0, name="dmar1")], "ram_error": None},
+    "devices": [{"bdf": "0000:00:03.0", "unit": "dmar0", "domain": 7, "translation": "multi-level"},
+                {"bdf": "0000:00:04.0", "unit": "dmar1", "domain": 9, "translation": "pass-through"},
+                {"bdf": "0000:00:05.0", "unit": "dmar1", "domain": 11, "translation": "pass-through"}],
+    "mappings": [{"bdf": "0000:00:03.0", "pasid": None, "unit": "dmar0", "domain": 7, "translation": "multi-level",
+                  "ranges": [{"iova": 0x1000, "length": 0x2000}, {"iova": 0x8000, "length": 0x1000}],
+                  "anomalies": []},
+                 {"bdf": "0000:00:04.0", "pasid": None, "unit": "dmar1", "domain": 9, "translation": "pass-through",
+                  "ranges": [{"iova": 0, "length": 0x1000}], "anomalies": []}],
+    "faults": {"units": [{"name": "dmar0", "fsts": None, "faults": [{"index": 0}]},
+                         {"name": "dmar1", "fsts": None, "faults": []}], "log": []},
+    "daemon": {"version": "9.9", "scrape_started_usec": 1,
+               "units": [{"name": "dmar0", "faults": [{"reason": 5, "count": 3}, {"reason": 6, "count": 1}],
+                          "fault_overflows": 2, "last_fault_usec": 1714560000123456,
+                          "invalidation_queue": {"observed": True, "overruns": 1, "descriptors": [
+                              {"type": "iotlb", "granularity": "domain", "count": 9},
+                              {"type": "wait", "granularity": "none", "count": 4}]}},
+                         {"name": "dmar1", "faults": [], "fault_overflows": 0,
+                          "invalidation_queue": {"observed": False}}]},
+}
+
+
+def render(model, tmp):
+    paths = []
+    for i, part in enumerate(PARTS):
+        if part not in model:
+            paths.append("-")
+            continue
+        paths.append(os.path.join(tmp, f"m{i}.json"))
+        with open(paths[-1], "w") as f:
+            json.dump(model[part], f)
+    return dump("--json", *paths)
+
+
+def series(m):
+    """{(family, labels): value}, the scrape duration's value left out (it is a clock)."""
+    return {(nm, tuple(sorted(lb.items()))): (None if nm == "iommud_scrape_duration_seconds" else v)
+            for nm, lb, v in m.samples}
+
+
+def drop(*families, **labels):
+    def f(s):
+        return {k: v for k, v in s.items()
+                if not (k[0] in families and set(labels.items()) <= set(k[1]))}
+    return f
+
+
+def scrape_error(part):
+    def f(s):
+        s = drop(*PART_FAMILIES[part])(s)
+        s[("iommu_scrape_error", (("part", part),))] = 1
+        return s
+    return f
+
+
+def relabel(family, match, **new):
+    def f(s):
+        out = {}
+        for (nm, lb), v in s.items():
+            d = dict(lb)
+            if nm == family and set(match.items()) <= set(d.items()):
+                d.update(new)
+            out[(nm, tuple(sorted(d.items())))] = v
+        return out
+    return f
+
+
+def setv(family, value, **labels):
+    def f(s):
+        s = dict(s)
+        s[(family, tuple(sorted(labels.items())))] = value
+        return s
+    return f
+
+
+def chain(*fs):
+    def f(s):
+        for g in fs:
+            s = g(s)
+        return s
+    return f
+
+
+SAME = chain()
+CAP = ["units", 0, "cap", "fields"]
+INVQ = ["units", 0, "invalidation_queue"]
+unit0_gone = drop(*UNIT_FAMILIES, unit="dmar0")
+daemon_unit0_gone = drop(*DAEMON_UNIT_FAMILIES, unit="dmar0")
+info_missing = chain(scrape_error("info"), drop("iommu_domains_used"))
+# (part, path, type, wrong: effect, null: effect or None for the same as wrong)
+MEMBERS = [
+    ("info", [], "object", info_missing, None),
+    ("info", ["units"], "array", info_missing, None),
+    ("info", ["units", 0], "object", unit0_gone, None),
+    ("info", ["units", 0, "name"], "string", unit0_gone, None),
+    ("info", ["units", 0, "address"], "int", drop("iommu_unit_info", unit="dmar0"), None),
+    *[("info", ["units", 0, key], "string", drop("iommu_unit_info", unit="dmar0"),
+       relabel("iommu_unit_info", {"unit": "dmar0"}, **{key: "unknown"})) for key in ("version", "mode", "owner")],
+    ("info", ["units", 0, "registers_error"], "string", drop("iommu_unit_registers_readable", unit="dmar0"), SAME),
+    *[("info", ["units", 0, key], "bool", drop(fam, unit="dmar0"), None)
+      for key, fam in (("translation_enabled", "iommu_translation_enabled"),
+                       ("queued_invalidation", "iommu_queued_invalidation_enabled"),
+                       ("interrupt_remapping", "iommu_interrupt_remapping_enabled"))],
+    ("info", ["units", 0, "cap"], "object", drop("iommu_max_guest_address_width",
+                                                  "iommu_adjusted_guest_address_width_info",
+                                                  "iommu_domains_supported", unit="dmar0"), None),
+    ("info", CAP, "object", drop("iommu_max_guest_address_width", "iommu_adjusted_guest_address_width_info",
+                                 "iommu_domains_supported", unit="dmar0"), None),
+    ("info", CAP + ["mgaw"], "object", drop("iommu_max_guest_address_width", unit="dmar0"), None),
+    ("info", CAP + ["mgaw", "bits"], "int", drop("iommu_max_guest_address_width", unit="dmar0"), None),
+    ("info", CAP + ["sagaw", "address_widths"], "array",
+     drop("iommu_adjusted_guest_address_width_info", unit="dmar0"), None),
+    ("info", CAP + ["sagaw", "address_widths", 0], "int",
+     drop("iommu_adjusted_guest_address_width_info", unit="dmar0",
+          bits=str(unit0["cap"]["fields"]["sagaw"]["address_widths"][0])), None),
+    ("info", CAP + ["nd", "domains"], "int", drop("iommu_domains_supported", unit="dmar0"), None),
+
+    # domain 11 is a device's only: it goes with the devices
+    ("devices", [], "array", chain(scrape_error("devices"), setv("iommu_domains_used", 1, unit="dmar1"),
+                                   drop("iommu_mapped_bytes", unit="dmar1", domain="11")), None),
+    ("devices", [0], "object", drop("iommu_devices", unit="dmar0"), None),
+    ("devices", [0, "unit"], "string", drop("iommu_devices", unit="dmar0"),
+     chain(drop("iommu_devices", unit="dmar0"), setv("iommu_devices", 1, unit="none", translation="multi-level"))),
+    ("devices", [0, "translation"], "string", drop("iommu_devices", unit="dmar0"),
+     relabel("iommu_devices", {"unit": "dmar0"}, translation="unknown")),
+    ("devices", [2, "domain"], "int", chain(setv("iommu_domains_used", 1, unit="dmar1"),
+                                            drop("iommu_mapped_bytes", unit="dmar1", domain="11")), None),
+
+    ("mappings", [], "array", scrape_error("mappings"), None),
+    ("mappings", [0], "object", setv("iommu_mapped_bytes", 0, unit="dmar0", domain="7"), None),
+    ("mappings", [0, "unit"], "string", setv("iommu_mapped_bytes", 0, unit="dmar0", domain="7"), None),
+    ("mappings", [0, "domain"], "int", setv("iommu_mapped_bytes", 0, unit="dmar0", domain="7"), None),
+    ("mappings", [0, "ranges"], "array", setv("iommu_mapped_bytes", 0, unit="dmar0", domain="7"), None),
+    ("mappings", [0, "ranges", 0], "object", setv("iommu_mapped_bytes", 0x1000, unit="dmar0", domain="7"), None),
+    ("mappings", [0, "ranges", 0, "iova"], "int", setv("iommu_mapped_bytes", 0x1000, unit="dmar0", domain="7"), None),
+    ("mappings", [0, "ranges", 0, "length"], "int", setv("iommu_mapped_bytes", 0x1000, unit="dmar0", domain="7"),
+     None),
+
+    ("faults", [], "object", scrape_error("faults"), None),
+    ("faults", ["units"], "array", scrape_error("faults"), None),
+    ("faults", ["units", 0], "object", drop("iommu_fault_records_pending", unit="dmar0"), None),
+    ("faults", ["units", 0, "name"], "string", drop("iommu_fault_records_pending", unit="dmar0"), None),
+    ("faults", ["units", 0, "faults"], "array", drop("iommu_fault_records_pending", unit="dmar0"), None),
+
+    ("daemon", [], "object", drop(*DAEMON_UNIT_FAMILIES, "iommud_build_info", "iommud_scrape_duration_seconds"),
+     None),
+    ("daemon", ["version"], "string", drop("iommud_build_info"), None),
+    ("daemon", ["scrape_started_usec"], "int", drop("iommud_scrape_duration_seconds"), None),
+    ("daemon", ["units"], "array", drop(*DAEMON_UNIT_FAMILIES), None),
+    ("daemon", ["units", 0], "object", daemon_unit0_gone, None),
+    ("daemon", ["units", 0, "name"], "string", daemon_unit0_gone, None),
+    ("daemon", ["units", 0, "faults"], "array", drop("iommu_faults_total", unit="dmar0"), None),
+    ("daemon", ["units", 0, "faults", 0], "object", drop("iommu_faults_total", unit="dmar0", reason="0x05"), None),
+    ("daemon", ["units", 0, "faults", 0, "reason"], "int", drop("iommu_faults_total", unit="dmar0", reason="0x05"),
+     None),
+    ("daemon", ["units", 0, "faults", 0, "count"], "int", drop("iommu_faults_total", unit="dmar0", reason="0x05"),
+     None),
+    ("daemon", ["units", 0, "fault_overflows"], "int", drop("iommu_fault_overflows_total", unit="dmar0"), None),
+    ("daemon", ["units", 0, "last_fault_usec"], "int", drop("iommu_last_fault_timestamp_seconds", unit="dmar0"),
+     None),
+    ("daemon", INVQ, "object", drop("iommu_invalidation_queue_observed", "iommu_invalidations_total",
+                                    "iommu_invalidation_queue_overruns_total", unit="dmar0"), None),
+    ("daemon", INVQ + ["observed"], "bool", drop("iommu_invalidation_queue_observed", unit="dmar0"), None),
+    ("daemon", INVQ + ["descriptors"], "array", drop("iommu_invalidations_total", unit="dmar0"), None),
+    *[("daemon", INVQ + ["descriptors", 0] + key, ty,
+       drop("iommu_invalidations_total", unit="dmar0", type="iotlb", granularity="domain"), None)
+      for key, ty in (([], "object"), (["type"], "string"), (["granularity"], "string"), (["count"], "int"))],
+    ("daemon", INVQ + ["overruns"], "int", drop("iommu_invalidation_queue_overruns_total", unit="dmar0"), None),
+]
+# values of the right type out of range
+RANGES = {("devices", (2, "domain")): [65536, 2 ** 64 - 1], ("mappings", (0, "domain")): [65536],
+          ("daemon", ("units", 0, "faults", 0, "reason")): [256, 2 ** 63]}
+
+
+def mutated(part, path, value):
+    """base with the member at path set to value (ABSENT: removed)."""
+    model = json.loads(json.dumps(base))
+    if not path:
+        if value is ABSENT:
+            del model[part]
+        else:
+            model[part] = value
+        return model
+    o = model[part]
+    for key in path[:-1]:
+        o = o[key]
+    if value is ABSENT:
+        del o[path[-1]]
+    else:
+        o[path[-1]] = value
+    return model
+
+
+ABSENT = object()
+with tempfile.TemporaryDirectory() as tmp:
+    rc, out, err = render(base, tmp)
+    m0 = Metrics(out)
+    ok(rc == 0 and not m0.problems and set(m0.order) == {f[0] for f in families},
+       "the model the members are taken from renders every family", err + out[-500:])
+    s0 = series(m0)
+    for part, path, ty, wrong, null in MEMBERS:
+        kinds = [(repr(v), v, wrong) for v in WRONG[ty]]
+        kinds.append(("null", None, null or wrong))
+        if not path or not isinstance(path[-1], int):
+            kinds.append(("absent", ABSENT, null or wrong))
+        kinds += [(repr(v), v, wrong) for v in RANGES.get((part, tuple(path)), [])]
+        failed = []
+        for what, value, effect in kinds:
+            rc, out, err = render(mutated(part, path, value), tmp)
+            m = Metrics(out) if rc == 0 else None
+            if rc != 0 or err or m.problems:
+                failed.append(f"{what}: exit {rc}: {err.strip()[-300:]} {m.problems if m else ''}")
+                continue
+            want, got = effect(dict(s0)), series(m)
+            if got != want:
+                failed.append(f"{what}: unexpected {sorted(set(got.items()) - set(want.items()))[:4]}, "
+                              f"missing {sorted(set(want.items()) - set(got.items()))[:4]}")
+        where = ".".join(str(k) for k in [part, *path])
+        ok(not failed, f"{where} ({ty}) missing, null or wrong: {len(kinds)} variants render, "
+           f"leaving out exactly what it feeds", failed)
 
 # ---- iommud(8) documents every family and reason ----
 

@@ -11,7 +11,7 @@
  *   MaxRequestSize=1M   MaxClients=256   IdleTimeoutSec=60
  *   RequestTimeoutSec=30   FaultIntervalSec=1   FaultLogSize=1024
  *   RefreshIntervalSec=1
- *   [HTTP]                       (http.h)
+ *   [HTTP]                       (http-server.h, http-token.h)
  *   ListenHTTP=127.0.0.1:9917    AllowChanges=no   TokenFile=
  *   MaxConnections=64   MaxConnectionsPerIP=8   ConnectionTimeoutSec=10
  *
@@ -52,7 +52,7 @@ typedef struct daemon_conf {
         unsigned fault_log_size;
         uint64_t refresh_interval_usec; /* live registers at most this old; 0: every request */
 
-        /* [HTTP] (http.h) */
+        /* [HTTP] (http-server.h, http-token.h) */
         char *listen_http; /* NULL: no HTTP */
         bool http_allow_changes;
         char *http_token_file;

@@ -1,21 +1,37 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* iommud's state: configuration, source, socket and HTTP servers, fault
- * log, and the sd-event sources that drive them. */
+/*
+ * iommud's state and its life: the configuration and its reload, the
+ * source, the fault log and its poll, the counters, the socket and HTTP
+ * servers, systemd's notifications and the one sd-event loop that drives
+ * them.  What a request means is not known here: the transports are handed
+ * in by main() (iommud.c), so that the API (api.h) and its adapters can
+ * build on the manager without the manager knowing them.
+ */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <systemd/sd-event.h>
 
+#include "basic/error.h"
 #include "daemon/conf.h"
 #include "daemon/faults.h"
+#include "daemon/http-server.h"
+#include "daemon/http-token.h"
+#include "daemon/kmsg-faults.h"
+#include "daemon/metrics.h"
 #include "daemon/server.h"
 #include "daemon/source.h"
+#include "daemon/stats.h"
 
-typedef struct http_server http_server;
-typedef struct daemon_stats daemon_stats;
+/* What answers requests: both get the manager as userdata. */
+typedef struct manager_transports {
+        const server_ops *socket; /* the socket API's lines */
+        const http_handler *http; /* HTTP requests */
+} manager_transports;
 
 typedef struct manager {
         sd_event *event;
@@ -27,10 +43,12 @@ typedef struct manager {
         source *source;
         server *server;
         fault_log *faults;
-        daemon_stats *stats;      /* counters for the metrics (stats.h) */
-        struct kmsg_reader *kmsg; /* faults from the kernel log (kmsg-faults.h); NULL when not live */
-        int http_fd;              /* inherited iommud-http.socket, until the HTTP server takes it */
-        http_server *http;        /* NULL: no HTTP */
+        daemon_stats *stats;  /* counters for the metrics */
+        kmsg_reader *kmsg;    /* faults from the kernel log; NULL when not live */
+        int http_fd;          /* inherited iommud-http.socket, until the HTTP server takes it */
+        http_server *http;    /* NULL: no HTTP */
+        http_token token;     /* changes over HTTP: their bearer token, if enabled */
+        metrics_text metrics; /* GET /metrics as last rendered */
 
         bool admin_gid_valid;
         gid_t admin_gid;
@@ -41,14 +59,26 @@ typedef struct manager {
         char status[256]; /* the last STATUS= sent */
 } manager;
 
+/* config_path is read (it must exist when required); the overrides win
+ * over it. */
+void manager_init(manager *m, const char *config_path, bool config_required,
+                  const conf_overrides *overrides);
+/* Load the configuration, open the source, listen (or take systemd's
+ * sockets) with the transports, start polling faults, and tell systemd
+ * READY=1.  Logs why it failed. */
+int manager_start(manager *m, const manager_transports *t);
+/* The loop, until SIGTERM or SIGINT. */
+int manager_run(manager *m);
+void manager_done(manager *m);
+
 /* Re-read the configuration and reopen the source; on failure everything
  * stays as it was and err says why. */
 int manager_reload(manager *m, iommu_error *err);
 
-/* The answer to a reload, over the socket or HTTP:
- * {"reloaded": true, "source": "live" | "snapshot"} (NULL when out of memory). */
-json_object *manager_reload_result(manager *m);
-
 /* CLOCK_MONOTONIC / CLOCK_REALTIME of this loop iteration, in usec. */
 uint64_t manager_now(manager *m);
 uint64_t manager_realtime(manager *m);
+
+/* GET /metrics: the text as last rendered, or anew when stale (metrics.h;
+ * borrowed until the next call). */
+int manager_metrics(manager *m, const char **ret, size_t *ret_size, iommu_error *err);

@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The socket API's methods (protocol.h): one request line in, one answer
- * line queued on the connection. */
+/* The socket API's adapter to the API table (api.h): one request line in
+ * (shared/protocol.h), one answer line queued on the connection.  Its
+ * userdata is the manager. */
 
-#include <stddef.h>
-
-#include "daemon/manager.h"
 #include "daemon/server.h"
 
-void methods_handle_line(manager *m, conn *c, const char *line, size_t len);
+extern const server_ops methods_server_ops;

@@ -10,19 +10,22 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "basic/alloc-util.h"
+#include "basic/list.h"
 #include "daemon/log.h"
 #include "daemon/server.h"
 #include "shared/protocol.h"
 
 #define READ_CHUNK (64u << 10)
-#define IN_INITIAL (16u << 10)
+#define IN_INITIAL (32u << 10) /* the first input buffer, and what a large emptied one shrinks to */
+#define OUT_MIN 4096u
 #define OUT_KEEP (256u << 10) /* an emptied output buffer larger than this is freed */
 #define ACCEPT_BURST 32
 #define ACCEPT_PAUSE_USEC (100 * 1000) /* after EMFILE: let connections end */
 
 struct conn {
         server *server;
-        conn *prev, *next;
+        LIST_FIELDS(conn, conns);
         uint64_t serial;
         int fd;
         sd_event_source *io;
@@ -94,12 +97,7 @@ static void conn_free(conn *c) {
         if (!c)
                 return;
         s = c->server;
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                s->conns = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
+        LIST_REMOVE(conns, s->conns, c);
         s->n_conns--;
         if (c->subscriber)
                 s->n_subscribers--;
@@ -115,9 +113,6 @@ static size_t out_pending(const conn *c) {
 }
 
 static int out_reserve(conn *c, size_t n) {
-        size_t need;
-        char *p;
-
         if (c->out_start == c->out_end)
                 c->out_start = c->out_end = 0;
         if (c->out_alloc - c->out_end >= n)
@@ -129,16 +124,8 @@ static int out_reserve(conn *c, size_t n) {
                 if (c->out_alloc - c->out_end >= n)
                         return 0;
         }
-        need = c->out_end + n;
-        if (need < c->out_alloc * 2)
-                need = c->out_alloc * 2;
-        if (need < 4096)
-                need = 4096;
-        p = realloc(c->out, need);
-        if (!p)
+        if (n > SIZE_MAX - c->out_end || !GREEDY_REALLOC_MIN(c->out, c->out_alloc, c->out_end + n, OUT_MIN))
                 return -ENOMEM;
-        c->out = p;
-        c->out_alloc = need;
         return 0;
 }
 
@@ -326,27 +313,23 @@ static void conn_settle(conn *c) {
 
 static int conn_read(conn *c) {
         server *s = c->server;
-        size_t limit = s->limits.max_request_size + 1 + READ_CHUNK;
+        size_t limit = s->limits.max_request_size + 1 + READ_CHUNK, room;
         ssize_t k;
 
-        if (c->in_alloc - c->in_len < READ_CHUNK / 4 && c->in_alloc < limit) {
-                size_t na = c->in_alloc ? c->in_alloc * 2 : IN_INITIAL;
-                char *p;
-
-                if (na > limit)
-                        na = limit;
-                p = realloc(c->in, na);
-                if (!p) {
-                        log_error("Out of memory reading from %s: closing it", c->describe);
-                        return -ENOMEM;
-                }
-                c->in = p;
-                c->in_alloc = na;
+        /* The buffer may grow past the limit (doubling), but what is read
+         * into it never does: the pages beyond stay untouched. */
+        if (c->in_alloc - c->in_len < READ_CHUNK / 4 && c->in_alloc < limit &&
+            !GREEDY_REALLOC_MIN(c->in, c->in_alloc,
+                                c->in_len + READ_CHUNK / 4 < limit ? c->in_len + READ_CHUNK / 4 : limit,
+                                IN_INITIAL)) {
+                log_error("Out of memory reading from %s: closing it", c->describe);
+                return -ENOMEM;
         }
-        if (c->in_alloc == c->in_len)
+        room = (c->in_alloc < limit ? c->in_alloc : limit) - c->in_len;
+        if (room == 0)
                 return 0; /* full of one partial line: conn_process says E2BIG */
 
-        k = recv(c->fd, c->in + c->in_len, c->in_alloc - c->in_len, MSG_DONTWAIT);
+        k = recv(c->fd, c->in + c->in_len, room, MSG_DONTWAIT);
         if (k < 0) {
                 if (errno == EAGAIN || errno == EINTR)
                         return 0;
@@ -432,10 +415,7 @@ static int server_accept_one(server *s, int fd) {
                 return log_error_errno(r, "Failed to watch a connection: %s", strerror(-r));
         }
         c->events = EPOLLIN;
-        c->next = s->conns;
-        if (s->conns)
-                s->conns->prev = c;
-        s->conns = c;
+        LIST_PREPEND(conns, s->conns, c);
         s->n_conns++;
         log_debug("New connection: %s", c->describe);
         return 0;
@@ -506,13 +486,11 @@ static uint64_t sweep_period(const server_limits *l) {
 static int server_on_sweep(sd_event_source *es, uint64_t usec, void *userdata) {
         server *s = userdata;
         uint64_t now = now_usec(s);
-        conn *next;
 
-        for (conn *c = s->conns; c; c = next) {
+        LIST_FOREACH_SAFE(conns, c, next, s->conns) {
                 const char *why = NULL;
                 char span[32], msg[160];
 
-                next = c->next;
                 /* input waiting behind unread answers is no partial request:
                  * the rule for unread answers below applies */
                 if (c->in_len > 0 && !c->backlogged &&
@@ -551,10 +529,7 @@ static int server_on_sweep(sd_event_source *es, uint64_t usec, void *userdata) {
 }
 
 void server_broadcast(server *s, const char *line, size_t len) {
-        conn *next;
-
-        for (conn *c = s->conns; c; c = next) {
-                next = c->next;
+        LIST_FOREACH_SAFE(conns, c, next, s->conns) {
                 if (!c->subscriber || c->dead)
                         continue;
                 if (out_pending(c) + len > SERVER_SUBSCRIBER_BACKLOG) {

@@ -3,7 +3,6 @@
  * one serialization every line is written with. */
 #include <string.h>
 
-#include "model/devices.h"
 #include "shared/protocol.h"
 
 /* Requests are flat ({"method", "params": {...}, "id"}); a little room for
@@ -11,28 +10,6 @@
 #define PROTOCOL_MAX_DEPTH 8
 
 #define PROTOCOL_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-static const protocol_method methods[] = {
-        { "v1.info", PROTOCOL_READ },
-        { "v1.devices", PROTOCOL_READ },
-        { "v1.domains", PROTOCOL_READ },
-        { "v1.dmar", PROTOCOL_READ },
-        { "v1.mappings", PROTOCOL_READ },
-        { "v1.faults", PROTOCOL_READ },
-        { "v1.faults.subscribe", PROTOCOL_READ },
-        { "v1.faults.clear", PROTOCOL_CHANGING },
-        { "v1.reload", PROTOCOL_CHANGING },
-        { "v1.version", PROTOCOL_READ },
-};
-
-const protocol_method *protocol_method_find(const char *name) {
-        if (!name)
-                return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(methods); i++)
-                if (streq(methods[i].name, name))
-                        return &methods[i];
-        return NULL;
-}
 
 static bool is_scalar(json_object *o) {
         switch (json_object_get_type(o)) {
@@ -191,63 +168,6 @@ void protocol_request_done(protocol_request *r) {
                 return;
         json_object_put(r->root);
         *r = (protocol_request){};
-}
-
-/* An integer param in [0, max]. */
-static int int_param(json_object *v, const char *name, int64_t max, int64_t *ret, iommu_error *err) {
-        int64_t n;
-
-        if (!json_object_is_type(v, json_type_int))
-                return iommu_error_set(err, EINVAL,
-                                       "Param \"%s\" must be an integer from 0 to %lld, not a %s", name,
-                                       (long long) max, json_type_to_name(json_object_get_type(v)));
-        errno = 0;
-        n = json_object_get_int64(v);
-        /* json-c keeps integers above INT64_MAX as uint64: out of range too */
-        if (n < 0 || n > max || errno != 0 || json_object_get_uint64(v) > (uint64_t) max)
-                return iommu_error_set(err, EINVAL, "Param \"%s\" must be an integer from 0 to %lld, not %s",
-                                       name, (long long) max,
-                                       json_object_to_json_string_ext(v, PROTOCOL_JSON_FLAGS));
-        *ret = n;
-        return 0;
-}
-
-int protocol_mappings_filter(json_object *params, mappings_filter *ret, iommu_error *err) {
-        mappings_filter f = { .did = -1, .pasid = -1 };
-        int64_t n;
-        int r;
-
-        json_object_object_foreach(params, name, v) {
-                if (!v)
-                        continue; /* null: as if absent */
-                if (streq(name, "device")) {
-                        if (!json_object_is_type(v, json_type_string))
-                                return iommu_error_set(err, EINVAL,
-                                                       "Param \"device\" must be a PCI address string "
-                                                       "(SSSS:BB:DD.F, BB:DD.F or B:D.F), not a %s",
-                                                       json_type_to_name(json_object_get_type(v)));
-                        if (bdf_parse(json_object_get_string(v), &f.segment, &f.bus, &f.devfn) < 0)
-                                return iommu_error_set(err, EINVAL,
-                                                       "Param \"device\" '%.64s' is not a PCI address "
-                                                       "(SSSS:BB:DD.F, BB:DD.F or B:D.F)",
-                                                       json_object_get_string(v));
-                        f.have_device = true;
-                } else if (streq(name, "domain")) {
-                        if ((r = int_param(v, "domain", UINT16_MAX, &n, err)) < 0)
-                                return r;
-                        f.did = (int) n;
-                } else if (streq(name, "pasid")) {
-                        if ((r = int_param(v, "pasid", (1 << 20) - 1, &n, err)) < 0)
-                                return r;
-                        f.pasid = n;
-                } else
-                        return iommu_error_set(
-                                err, EINVAL,
-                                "Unknown param \"%.64s\" for v1.mappings (it takes device, domain, pasid)",
-                                name);
-        }
-        *ret = f;
-        return 0;
 }
 
 /* One line: the object in its compact form and "\n". */

@@ -21,14 +21,8 @@
  * closed), and the errno of the operation when it failed.
  *
  * Methods mirror iommuctl's commands and return exactly the JSON that
- * iommuctl --json prints for them:
- *   v1.info, v1.devices, v1.domains, v1.dmar  no params
- *   v1.mappings        {"device": "BDF", "domain": DID, "pasid": N}, each optional
- *   v1.faults          {"units": [{"name", "fsts", "faults"}], "log": [event data...]}
- *   v1.faults.subscribe  result {"subscribed": true}; then fault events
- *   v1.faults.clear    (changing) forget the logged faults; {"cleared": N}
- *   v1.reload          (changing) re-read the configuration and reopen the source
- *   v1.version         {"version": "0.1.0", "source": "live" | "snapshot"}
+ * iommuctl --json prints for them; iommud's table of them is
+ * src/daemon/api.c (iommud --list-methods).  Only the lines are here.
  */
 
 #include <stdbool.h>
@@ -38,23 +32,9 @@
 #include <json-c/json.h>
 
 #include "basic/error.h"
-#include "model/model.h"
 
 #define PROTOCOL_DEFAULT_SOCKET "/run/iommud/iommud.sock"
 #define PROTOCOL_DEFAULT_MAX_LINE (1u << 20) /* 1 MiB, iommud.conf MaxRequestSize= */
-
-typedef enum protocol_method_flags {
-        PROTOCOL_READ = 0,
-        PROTOCOL_CHANGING = 1 << 0, /* needs root or the admin group */
-} protocol_method_flags;
-
-typedef struct protocol_method {
-        const char *name;
-        protocol_method_flags flags;
-} protocol_method;
-
-/* NULL for an unknown name. */
-const protocol_method *protocol_method_find(const char *name);
 
 /* A parsed request; id and params are borrowed from the parsed object. */
 typedef struct protocol_request {
@@ -71,11 +51,6 @@ typedef struct protocol_request {
 int protocol_parse_request(const char *line, size_t len, protocol_request *ret, json_object **ret_id,
                            iommu_error *err);
 void protocol_request_done(protocol_request *r);
-
-/* v1.mappings params ({"device": "BDF", "domain": DID, "pasid": N}, each
- * optional, null as if absent) as a filter; EINVAL with the one-line reason
- * otherwise.  The HTTP API takes the same params from its query string. */
-int protocol_mappings_filter(json_object *params, mappings_filter *ret, iommu_error *err);
 
 /* Build lines, each ending in "\n" (caller frees). */
 char *protocol_format_request(const char *method, json_object *params, int64_t id);

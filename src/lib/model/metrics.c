@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/alloc-util.h"
 #include "basic/json-util.h"
 #include "decode/regs.h"
 #include "model/metrics.h"
@@ -224,7 +225,8 @@ static void begin(renderer *r, family_id id) {
         r->n = 0;
 }
 
-/* labels: name, value, name, value, ..., NULL */
+/* labels: name, value, name, value, ..., NULL.  A value NULL (a member of
+ * the wrong type) leaves the sample out. */
 static void emit(renderer *r, const char *const *labels, const char *value) {
         char *series = NULL;
         size_t len = 0;
@@ -232,6 +234,9 @@ static void emit(renderer *r, const char *const *labels, const char *value) {
 
         if (r->error)
                 return;
+        for (size_t i = 0; labels && labels[i]; i += 2)
+                if (!labels[i + 1])
+                        return;
         f = open_memstream(&series, &len);
         if (!f) {
                 fail(r, ENOMEM);
@@ -240,7 +245,7 @@ static void emit(renderer *r, const char *const *labels, const char *value) {
         fputs(families[r->family].name, f);
         for (size_t i = 0; labels && labels[i]; i += 2) {
                 fprintf(f, "%s%s=\"", i == 0 ? "{" : ",", labels[i]);
-                put_escaped(f, labels[i + 1] ? labels[i + 1] : "", true);
+                put_escaped(f, labels[i + 1], true);
                 fputc('"', f);
         }
         if (labels && labels[0])
@@ -250,16 +255,10 @@ static void emit(renderer *r, const char *const *labels, const char *value) {
                 fail(r, ENOMEM);
                 return;
         }
-        if (r->n == r->size) {
-                size_t size = r->size ? r->size * 2 : 64;
-                sample *s = realloc(r->samples, size * sizeof *s);
-                if (!s) {
-                        free(series);
-                        fail(r, ENOMEM);
-                        return;
-                }
-                r->samples = s;
-                r->size = size;
+        if (!GREEDY_REALLOC_MIN(r->samples, r->size, r->n + 1, 64)) {
+                free(series);
+                fail(r, ENOMEM);
+                return;
         }
         r->samples[r->n] = (sample){ .series = series, .value = strdup(value), .order = r->n };
         if (!r->samples[r->n].value) {
@@ -319,34 +318,82 @@ static void end(renderer *r) {
         r->n = 0;
 }
 
-/* ---- reading the model ---- */
+/* ---- reading the model ----
+ *
+ * The model may come from another version of iommud: every member is
+ * looked at with its type.  A member missing, null or of another type
+ * leaves out the samples it feeds, never more and never with a made-up
+ * value; where the model itself says null (an unknown version, a device
+ * without unit), the sample takes the fallback iommud(8) documents. */
+
+/* The member when it has type t; NULL when o is no object, or the member
+ * is absent, null or of another type. */
+static json_object *member(json_object *o, const char *key, json_type t) {
+        json_object *v = json_get(o, key);
+        return json_object_is_type(v, t) ? v : NULL;
+}
 
 static json_object *array_of(json_object *o, const char *key) {
-        json_object *a = key ? json_get(o, key) : o;
-        return json_object_is_type(a, json_type_array) ? a : NULL;
+        return member(o, key, json_type_array);
 }
 
 static size_t length_of(json_object *a) {
-        return a ? json_object_array_length(a) : 0;
+        return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
 }
 
-static const char *string_or(json_object *o, const char *key, const char *fallback) {
+/* The i-th element of an array when it is an object, else NULL. */
+static json_object *object_at(json_object *a, size_t i) {
+        json_object *o = i < length_of(a) ? json_object_array_get_idx(a, i) : NULL;
+        return json_object_is_type(o, json_type_object) ? o : NULL;
+}
+
+/* An integer from 0 to max. */
+static bool uint_of(json_object *v, uint64_t max, uint64_t *ret) {
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+            json_object_get_uint64(v) > max)
+                return false;
+        *ret = json_object_get_uint64(v);
+        return true;
+}
+
+static bool uint_member(json_object *o, const char *key, uint64_t max, uint64_t *ret) {
+        return uint_of(json_get(o, key), max, ret);
+}
+
+/* A label from a string member: its text, fallback when it is absent or
+ * null, NULL (the sample is left out) when it has another type. */
+static const char *label_of(json_object *o, const char *key, const char *fallback) {
         json_object *v = json_get(o, key);
-        return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : fallback;
+
+        if (!v)
+                return fallback;
+        return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-static bool is_int(json_object *v) {
-        return json_object_is_type(v, json_type_int);
+/* The "name" of a unit object; NULL (the unit is left out) without one. */
+static const char *name_of(json_object *u) {
+        json_object *v = member(u, "name", json_type_string);
+        return v ? json_object_get_string(v) : NULL;
 }
 
-/* A decoded register's field as the register's descriptor table names
- * it: fields.<name>. */
-static json_object *reg_field(json_object *reg, const layout *l, unsigned field) {
-        return json_get(json_get(reg, "fields"), l->fields[field].name);
+/* A decoded register's derived number as the register's descriptor table
+ * names it: <reg>.fields.<name>.<derived>. */
+static json_object *reg_derived(json_object *unit, const char *reg, const layout *l, unsigned field) {
+        json_object *fields = member(member(unit, reg, json_type_object), "fields", json_type_object);
+        return json_get(member(fields, l->fields[field].name, json_type_object), l->fields[field].derived);
 }
 
-static json_object *reg_derived(json_object *reg, const layout *l, unsigned field) {
-        return json_get(reg_field(reg, l, field), l->fields[field].derived);
+/* A number CAP derives, per unit. */
+static void cap_family(renderer *r, json_object *units, family_id family, unsigned field) {
+        begin(r, family);
+        for (size_t i = 0; i < length_of(units); i++) {
+                json_object *u = object_at(units, i);
+                uint64_t v;
+
+                if (uint_of(reg_derived(u, "cap", &layout_cap, field), UINT64_MAX, &v))
+                        emit_u64(r, (const char *const[]){ "unit", name_of(u), NULL }, v);
+        }
+        end(r);
 }
 
 static void unit_families(renderer *r, json_object *units) {
@@ -362,80 +409,67 @@ static void unit_families(renderer *r, json_object *units) {
 
         begin(r, F_UNIT_INFO);
         for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(units, i);
+                json_object *u = object_at(units, i);
                 char address[32];
+                uint64_t a;
 
-                snprintf(address, sizeof address, "0x%" PRIx64, json_get_u64(u, "address"));
+                if (!uint_member(u, "address", UINT64_MAX, &a))
+                        continue;
+                snprintf(address, sizeof address, "0x%" PRIx64, a);
                 emit(r,
-                     (const char *const[]){ "unit", string_or(u, "name", ""), "address", address, "version",
-                                            string_or(u, "version", "unknown"), "mode",
-                                            string_or(u, "mode", "unknown"), "owner",
-                                            string_or(u, "owner", "unknown"), NULL },
+                     (const char *const[]){ "unit", name_of(u), "address", address, "version",
+                                            label_of(u, "version", "unknown"), "mode",
+                                            label_of(u, "mode", "unknown"), "owner",
+                                            label_of(u, "owner", "unknown"), NULL },
                      "1");
         }
         end(r);
 
         begin(r, F_REGISTERS_READABLE);
         for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(units, i);
-                emit(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
-                     json_is_null(u, "registers_error") ? "1" : "0");
+                json_object *u = object_at(units, i);
+                json_object *e = json_get(u, "registers_error");
+
+                /* null: read; a string: why not */
+                if (!e || json_object_is_type(e, json_type_string))
+                        emit(r, (const char *const[]){ "unit", name_of(u), NULL }, e ? "0" : "1");
         }
         end(r);
 
         for (size_t k = 0; k < ELEMENTSOF(flags); k++) {
                 begin(r, flags[k].family);
                 for (size_t i = 0; i < n; i++) {
-                        json_object *u = json_object_array_get_idx(units, i);
-                        json_object *v = json_get(u, flags[k].key);
+                        json_object *u = object_at(units, i);
+                        json_object *v = member(u, flags[k].key, json_type_boolean);
 
                         /* null: the registers could not be read */
-                        if (json_object_is_type(v, json_type_boolean))
-                                emit(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
+                        if (v)
+                                emit(r, (const char *const[]){ "unit", name_of(u), NULL },
                                      json_object_get_boolean(v) ? "1" : "0");
                 }
                 end(r);
         }
 
-        begin(r, F_MGAW);
-        for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(units, i);
-                json_object *v = reg_derived(json_get(u, "cap"), &layout_cap, CAP_MGAW);
-                if (is_int(v))
-                        emit_u64(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
-                                 json_object_get_uint64(v));
-        }
-        end(r);
+        cap_family(r, units, F_MGAW, CAP_MGAW);
 
         begin(r, F_SAGAW);
         for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(units, i);
-                json_object *sagaw = reg_derived(json_get(u, "cap"), &layout_cap, CAP_SAGAW);
-                json_object *widths = array_of(sagaw, NULL);
+                json_object *u = object_at(units, i);
+                json_object *widths = reg_derived(u, "cap", &layout_cap, CAP_SAGAW);
 
                 for (size_t k = 0; k < length_of(widths); k++) {
-                        json_object *w = json_object_array_get_idx(widths, k);
                         char bits[32];
+                        uint64_t w;
 
-                        if (!is_int(w))
+                        if (!uint_of(json_object_array_get_idx(widths, k), UINT64_MAX, &w))
                                 continue;
-                        snprintf(bits, sizeof bits, "%" PRIu64, json_object_get_uint64(w));
-                        emit(r,
-                             (const char *const[]){ "unit", string_or(u, "name", ""), "bits", bits, NULL },
-                             "1");
+                        snprintf(bits, sizeof bits, "%" PRIu64, w);
+                        emit(r, (const char *const[]){ "unit", name_of(u), "bits", bits, NULL }, "1");
                 }
         }
         end(r);
 
-        begin(r, F_DOMAINS_SUPPORTED);
-        for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(units, i);
-                json_object *v = reg_derived(json_get(u, "cap"), &layout_cap, CAP_ND);
-                if (is_int(v))
-                        emit_u64(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
-                                 json_object_get_uint64(v));
-        }
-        end(r);
+        cap_family(r, units, F_DOMAINS_SUPPORTED, CAP_ND);
 }
 
 /* A domain of a unit, and a range it maps. */
@@ -451,14 +485,8 @@ typedef struct domain_ranges {
 } domain_ranges;
 
 static int add_range(domain_ranges *d, const char *unit, int64_t did, uint64_t iova, uint64_t length) {
-        if (d->n == d->size) {
-                size_t size = d->size ? d->size * 2 : 256;
-                domain_range *v = realloc(d->v, size * sizeof *v);
-                if (!v)
-                        return -ENOMEM;
-                d->v = v;
-                d->size = size;
-        }
+        if (!GREEDY_REALLOC_MIN(d->v, d->size, d->n + 1, 256))
+                return -ENOMEM;
         d->v[d->n++] = (domain_range){ .unit = unit, .did = did, .iova = iova, .length = length };
         return 0;
 }
@@ -478,34 +506,42 @@ static bool same_domain(const domain_range *a, const domain_range *b) {
         return a->did == b->did && streq(a->unit, b->unit);
 }
 
+/* The unit and domain of a device or a mapping: false when it has none
+ * (a device no unit translates, anomalies above any device). */
+static bool domain_of(json_object *o, const char **ret_unit, uint64_t *ret_did) {
+        json_object *unit = member(o, "unit", json_type_string);
+
+        if (!unit || !uint_member(o, "domain", UINT16_MAX, ret_did))
+                return false;
+        *ret_unit = json_object_get_string(unit);
+        return true;
+}
+
 /* The domains of devices and mappings, and the ranges of the mappings,
  * sorted by unit, domain and address. */
 static int collect_domains(json_object *devices, json_object *mappings, domain_ranges *d) {
-        for (size_t i = 0; i < length_of(devices); i++) {
-                json_object *dev = json_object_array_get_idx(devices, i);
-                json_object *unit = json_get(dev, "unit"), *did = json_get(dev, "domain");
+        const char *unit;
+        uint64_t did;
 
-                if (json_object_is_type(unit, json_type_string) && is_int(did) &&
-                    add_range(d, json_object_get_string(unit), json_object_get_int64(did), 0, 0) < 0)
+        for (size_t i = 0; i < length_of(devices); i++)
+                if (domain_of(object_at(devices, i), &unit, &did) &&
+                    add_range(d, unit, (int64_t) did, 0, 0) < 0)
                         return -ENOMEM;
-        }
         for (size_t i = 0; i < length_of(mappings); i++) {
-                json_object *m = json_object_array_get_idx(mappings, i);
-                json_object *unit = json_get(m, "unit"), *did = json_get(m, "domain");
+                json_object *m = object_at(mappings, i);
                 json_object *ranges = array_of(m, "ranges");
 
-                /* anomalies above any device come without a domain */
-                if (!json_object_is_type(unit, json_type_string) || !is_int(did))
+                if (!domain_of(m, &unit, &did))
                         continue;
-                if (add_range(d, json_object_get_string(unit), json_object_get_int64(did), 0, 0) < 0)
+                if (add_range(d, unit, (int64_t) did, 0, 0) < 0)
                         return -ENOMEM;
                 for (size_t k = 0; k < length_of(ranges); k++) {
-                        json_object *rg = json_object_array_get_idx(ranges, k);
-                        uint64_t length = json_get_u64(rg, "length");
+                        json_object *rg = object_at(ranges, k);
+                        uint64_t iova, length;
 
-                        if (length > 0 &&
-                            add_range(d, json_object_get_string(unit), json_object_get_int64(did),
-                                      json_get_u64(rg, "iova"), length) < 0)
+                        if (uint_member(rg, "iova", UINT64_MAX, &iova) &&
+                            uint_member(rg, "length", UINT64_MAX, &length) && length > 0 &&
+                            add_range(d, unit, (int64_t) did, iova, length) < 0)
                                 return -ENOMEM;
                 }
         }
@@ -529,10 +565,10 @@ static void domain_families(renderer *r, json_object *units, json_object *device
         /* every unit the model knows, with 0 where it has no domain */
         begin(r, F_DOMAINS_USED);
         for (size_t i = 0; i < length_of(units); i++) {
-                const char *name = string_or(json_object_array_get_idx(units, i), "name", "");
+                const char *name = name_of(object_at(units, i));
                 uint64_t used = 0;
 
-                for (size_t k = 0; k < d.n; k++)
+                for (size_t k = 0; name && k < d.n; k++)
                         if (streq(v[k].unit, name) && (k == 0 || !same_domain(&v[k - 1], &v[k])))
                                 used++;
                 emit_u64(r, (const char *const[]){ "unit", name, NULL }, used);
@@ -582,11 +618,14 @@ static void device_family(renderer *r, json_object *devices) {
                 return;
         }
         for (size_t i = 0; i < n; i++) {
-                json_object *dev = json_object_array_get_idx(devices, i);
-                const char *unit = string_or(dev, "unit", "none");
-                const char *translation = string_or(dev, "translation", "unknown");
+                json_object *dev = object_at(devices, i);
+                /* null: no unit translates it; its tables cannot be read */
+                const char *unit = label_of(dev, "unit", "none");
+                const char *translation = label_of(dev, "translation", "unknown");
                 size_t k;
 
+                if (!dev || !unit || !translation)
+                        continue;
                 for (k = 0; k < used; k++)
                         if (streq(c[k].unit, unit) && streq(c[k].translation, translation))
                                 break;
@@ -608,56 +647,55 @@ static void fault_families(renderer *r, json_object *faults, json_object *daemon
 
         begin(r, F_FAULT_RECORDS_PENDING);
         for (size_t i = 0; i < length_of(units); i++) {
-                json_object *u = json_object_array_get_idx(units, i);
+                json_object *u = object_at(units, i);
                 json_object *records = array_of(u, "faults");
 
                 /* null: the registers could not be read */
                 if (records)
-                        emit_u64(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
-                                 length_of(records));
+                        emit_u64(r, (const char *const[]){ "unit", name_of(u), NULL }, length_of(records));
         }
         end(r);
 
         begin(r, F_FAULTS);
         for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(daemon_units, i);
+                json_object *u = object_at(daemon_units, i);
                 json_object *counts = array_of(u, "faults");
 
                 for (size_t k = 0; k < length_of(counts); k++) {
-                        json_object *c = json_object_array_get_idx(counts, k);
+                        json_object *c = object_at(counts, k);
+                        uint64_t code, count;
                         char reason[16];
 
-                        if (!is_int(json_get(c, "reason")))
+                        if (!uint_member(c, "reason", 0xff, &code) ||
+                            !uint_member(c, "count", UINT64_MAX, &count))
                                 continue;
-                        snprintf(reason, sizeof reason, "0x%02" PRIx64, json_get_u64(c, "reason") & 0xff);
-                        emit_u64(r,
-                                 (const char *const[]){ "unit", string_or(u, "name", ""), "reason", reason,
-                                                        NULL },
-                                 json_get_u64(c, "count"));
+                        snprintf(reason, sizeof reason, "0x%02" PRIx64, code);
+                        emit_u64(r, (const char *const[]){ "unit", name_of(u), "reason", reason, NULL },
+                                 count);
                 }
         }
         end(r);
 
         begin(r, F_FAULT_OVERFLOWS);
         for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(daemon_units, i);
-                if (is_int(json_get(u, "fault_overflows")))
-                        emit_u64(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
-                                 json_get_u64(u, "fault_overflows"));
+                json_object *u = object_at(daemon_units, i);
+                uint64_t v;
+
+                if (uint_member(u, "fault_overflows", UINT64_MAX, &v))
+                        emit_u64(r, (const char *const[]){ "unit", name_of(u), NULL }, v);
         }
         end(r);
 
         begin(r, F_LAST_FAULT);
         for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(daemon_units, i);
+                json_object *u = object_at(daemon_units, i);
                 char value[48];
                 uint64_t usec;
 
-                if (!is_int(json_get(u, "last_fault_usec")))
+                if (!uint_member(u, "last_fault_usec", UINT64_MAX, &usec))
                         continue;
-                usec = json_get_u64(u, "last_fault_usec");
                 snprintf(value, sizeof value, "%" PRIu64 ".%06" PRIu64, usec / 1000000, usec % 1000000);
-                emit(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL }, value);
+                emit(r, (const char *const[]){ "unit", name_of(u), NULL }, value);
         }
         end(r);
 }
@@ -667,40 +705,47 @@ static void invalidation_families(renderer *r, json_object *daemon_units) {
 
         begin(r, F_INVQ_OBSERVED);
         for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(daemon_units, i);
-                json_object *observed = json_get(json_get(u, "invalidation_queue"), "observed");
+                json_object *u = object_at(daemon_units, i);
+                json_object *q = member(u, "invalidation_queue", json_type_object);
+                json_object *observed = member(q, "observed", json_type_boolean);
 
                 /* absent: not watched at all (a snapshot) */
-                if (json_object_is_type(observed, json_type_boolean))
-                        emit(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
+                if (observed)
+                        emit(r, (const char *const[]){ "unit", name_of(u), NULL },
                              json_object_get_boolean(observed) ? "1" : "0");
         }
         end(r);
 
         begin(r, F_INVALIDATIONS);
         for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(daemon_units, i);
-                json_object *list = array_of(json_get(u, "invalidation_queue"), "descriptors");
+                json_object *u = object_at(daemon_units, i);
+                json_object *list =
+                        array_of(member(u, "invalidation_queue", json_type_object), "descriptors");
 
                 for (size_t k = 0; k < length_of(list); k++) {
-                        json_object *c = json_object_array_get_idx(list, k);
-                        emit_u64(r,
-                                 (const char *const[]){ "unit", string_or(u, "name", ""), "type",
-                                                        string_or(c, "type", "other"), "granularity",
-                                                        string_or(c, "granularity", "none"), NULL },
-                                 json_get_u64(c, "count"));
+                        json_object *c = object_at(list, k);
+                        json_object *type = member(c, "type", json_type_string);
+                        json_object *granularity = member(c, "granularity", json_type_string);
+                        uint64_t count;
+
+                        if (type && granularity && uint_member(c, "count", UINT64_MAX, &count))
+                                emit_u64(r,
+                                         (const char *const[]){ "unit", name_of(u), "type",
+                                                                json_object_get_string(type), "granularity",
+                                                                json_object_get_string(granularity), NULL },
+                                         count);
                 }
         }
         end(r);
 
         begin(r, F_INVQ_OVERRUNS);
         for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(daemon_units, i);
-                json_object *q = json_get(u, "invalidation_queue");
+                json_object *u = object_at(daemon_units, i);
+                uint64_t v;
 
-                if (is_int(json_get(q, "overruns")))
-                        emit_u64(r, (const char *const[]){ "unit", string_or(u, "name", ""), NULL },
-                                 json_get_u64(q, "overruns"));
+                if (uint_member(member(u, "invalidation_queue", json_type_object), "overruns", UINT64_MAX,
+                                &v))
+                        emit_u64(r, (const char *const[]){ "unit", name_of(u), NULL }, v);
         }
         end(r);
 }
@@ -708,20 +753,24 @@ static void invalidation_families(renderer *r, json_object *daemon_units) {
 int metrics_render(json_object *info, json_object *devices, json_object *mappings, json_object *faults,
                    json_object *daemon, char **ret, size_t *ret_size, iommu_error *err) {
         _cleanup_free_ char *text = NULL;
-        json_object *units, *daemon_units = array_of(daemon, "units");
-        json_object *version = json_get(daemon, "version");
-        json_object *started = json_get(daemon, "scrape_started_usec");
+        json_object *units, *daemon_units;
+        json_object *version;
         renderer r = {};
         size_t size = 0;
+        uint64_t start;
 
-        /* a model part of the wrong shape counts as missing */
-        if (!json_object_is_type(info, json_type_object))
-                info = NULL;
-        if (!json_object_is_type(faults, json_type_object))
-                faults = NULL;
-        devices = array_of(devices, NULL);
-        mappings = array_of(mappings, NULL);
+        /* a model part of the wrong shape, or without its list, counts as missing */
         units = array_of(info, "units");
+        if (!units)
+                info = NULL;
+        if (!array_of(faults, "units"))
+                faults = NULL;
+        if (!json_object_is_type(devices, json_type_array))
+                devices = NULL;
+        if (!json_object_is_type(mappings, json_type_array))
+                mappings = NULL;
+        daemon_units = array_of(daemon, "units");
+        version = member(daemon, "version", json_type_string);
 
         const struct {
                 const char *part;
@@ -751,15 +800,15 @@ int metrics_render(json_object *info, json_object *devices, json_object *mapping
         end(&r);
 
         begin(&r, F_BUILD_INFO);
-        if (json_object_is_type(version, json_type_string))
+        if (version)
                 emit(&r, (const char *const[]){ "version", json_object_get_string(version), NULL }, "1");
         end(&r);
 
         /* last, so that it measures everything before it */
         begin(&r, F_SCRAPE_DURATION);
-        if (is_int(started)) {
+        if (uint_member(daemon, "scrape_started_usec", UINT64_MAX, &start)) {
                 struct timespec ts;
-                uint64_t now, start = json_object_get_uint64(started);
+                uint64_t now;
                 char value[32];
 
                 (void) clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -19,7 +19,14 @@
 
 /* Any model argument may be NULL when it could not be computed (e.g.
  * mappings without readable RAM): its metrics are then left out, and
- * iommu_scrape_error{part="mappings"} says so.
+ * iommu_scrape_error{part="mappings"} says so.  A part of another shape
+ * (info or faults not an object with a "units" list, devices or mappings
+ * not a list) counts as missing too.  The model may come from another
+ * version: every member is read with its type, and one that is missing,
+ * null or of another type (or an integer out of range) leaves out the
+ * samples it feeds, and only those; where the model itself uses null
+ * (a unit's version, mode or owner, a device's unit or translation) the
+ * label says "unknown" or "none" as iommud(8) documents.
  *
  * daemon (may be NULL or {}: no daemon metrics) holds, each member optional:
  *   "version": "0.1"                       iommud_build_info
