@@ -2,7 +2,8 @@
 /*
  * Page-table trees to ranges: second-stage tables (3 to 5 levels, R/W/X
  * per level) and IA-32e first-stage tables (4 or 5 levels, canonical
- * IOVAs), 2 MiB and 1 GiB pages.  Intel VT-d specification rev 4.x
+ * IOVAs), 2 MiB and 1 GiB pages; and the record of distinct roots that lets
+ * a tree shared by several targets (one domain) be walked once.  Intel VT-d specification rev 4.x
  * chapters 3 and 9.
  *
  * Bounds: one recursion per level; a table page seen again in the same
@@ -13,9 +14,11 @@
  * are coalesced before any callback, so a callback runs per range (or per
  * WALK_RANGE_BATCH ranges with ops->ranges), not per entry.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
+#include "basic/alloc-util.h"
 #include "walk/walker.h"
 
 static inline unsigned ss_perms(uint64_t e) {
@@ -271,6 +274,31 @@ static int pt_descend(walker *w, uint64_t table, unsigned level, uint64_t iova, 
         r = pt_table(w, table, level, iova, perms, ref_address, ref_level, ref_value);
         w->path[level] = 0;
         return r;
+}
+
+/* Table roots are page aligned and levels at most 5: the low bits hold
+ * the levels and the format, so equal keys are equal trees. */
+static uint64_t root_key(uint64_t root, unsigned levels, bool fs) {
+        static_assert((MAX_PT_LEVELS << 1 | 1) < VTD_PAGE_SIZE, "levels and format fit in the page offset");
+        return root | (uint64_t) levels << 1 | (uint64_t) fs;
+}
+
+int walker_target_tables(walker *w, const walk_target *t, bool fs) {
+        uint64_t key = root_key(t->root, t->levels, fs), first;
+        int r;
+
+        if (w->filter.contexts_only)
+                return 0;
+        if (hashmap_get(&w->root_index, key, &first))
+                return w->ops->same_tables ? w->ops->same_tables(w->userdata, t, &w->roots[first]) : 0;
+
+        if (!GREEDY_REALLOC(w->roots, w->roots_alloc, w->n_roots + 1))
+                return -ENOMEM;
+        r = hashmap_put(&w->root_index, key, w->n_roots);
+        if (r < 0)
+                return r;
+        w->roots[w->n_roots++] = *t;
+        return walker_tree(w, t, t->root, t->levels, fs);
 }
 
 int walker_tree(walker *w, const walk_target *t, uint64_t root, unsigned levels, bool fs) {

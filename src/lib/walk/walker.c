@@ -2,9 +2,7 @@
 /*
  * The walker's state and what every level of a walk uses: the names of
  * modes, translations and anomalies, the bound on entries examined,
- * anomalies, loading a table page, the range batch, and the record of
- * distinct page-table roots that lets a tree shared by several targets
- * (one domain) be walked once.
+ * anomalies, loading a table page, the range batch, and targets.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -13,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "basic/alloc-util.h"
 #include "basic/string-table.h"
 #include "decode/values.h"
 #include "walk/walker.h"
@@ -285,31 +282,6 @@ int walker_check_aw(walker *w, const walk_target *t, uint64_t aw) {
                         w, t, "%u-bit address width (%u levels) is not supported by CAP.SAGAW 0x%" PRIx64,
                         aw_bits(aw), aw_levels(aw), sagaw);
         return 0;
-}
-
-/* Table roots are page aligned and levels at most 5: the low bits hold
- * the levels and the format, so equal keys are equal trees. */
-static uint64_t root_key(uint64_t root, unsigned levels, bool fs) {
-        static_assert((MAX_PT_LEVELS << 1 | 1) < VTD_PAGE_SIZE, "levels and format fit in the page offset");
-        return root | (uint64_t) levels << 1 | (uint64_t) fs;
-}
-
-int walker_target_tables(walker *w, const walk_target *t, bool fs) {
-        uint64_t key = root_key(t->root, t->levels, fs), first;
-        int r;
-
-        if (w->filter.contexts_only)
-                return 0;
-        if (hashmap_get(&w->root_index, key, &first))
-                return w->ops->same_tables ? w->ops->same_tables(w->userdata, t, &w->roots[first]) : 0;
-
-        if (!GREEDY_REALLOC(w->roots, w->roots_alloc, w->n_roots + 1))
-                return -ENOMEM;
-        r = hashmap_put(&w->root_index, key, w->n_roots);
-        if (r < 0)
-                return r;
-        w->roots[w->n_roots++] = *t;
-        return walker_tree(w, t, t->root, t->levels, fs);
 }
 
 /* target_done runs after a bound stopped the walk too, so every target the
