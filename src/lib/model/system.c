@@ -255,8 +255,8 @@ int iommu_system_open_live(const iommu_ctx *ctx, iommu_system **ret, iommu_error
 static void sysfs_from_meta(iommu_unit *u, json_object *meta) {
         json_object *units = json_get(meta, "units");
 
-        for (size_t i = 0; i < json_object_array_length(units); i++) {
-                json_object *m = json_object_array_get_idx(units, i), *f;
+        for (size_t i = 0; i < json_array_length(units); i++) {
+                json_object *m = json_array_get(units, i), *f;
 
                 if (!streq(json_get_string(m, "name"), u->name) || !(f = json_get(m, "sysfs")))
                         continue;
@@ -316,8 +316,8 @@ int iommu_system_open_snapshot(const char *path, iommu_system **ret, iommu_error
                 if (read_unit_registers(u) < 0) {
                         /* captured without registers (they were refused): keep the reason */
                         json_object *units = json_get(s->meta, "units");
-                        for (size_t k = 0; k < json_object_array_length(units); k++) {
-                                json_object *m = json_object_array_get_idx(units, k);
+                        for (size_t k = 0; k < json_array_length(units); k++) {
+                                json_object *m = json_array_get(units, k);
                                 if (streq(json_get_string(m, "name"), u->name) &&
                                     json_get(m, "registers_error"))
                                         iommu_error_set(&u->regs_error, EPERM, "%s",
