@@ -6,6 +6,7 @@ line when no daemon runs, and faults --follow / --clear through the daemon."""
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -93,6 +94,78 @@ with tempfile.TemporaryDirectory() as tmp:
                 d.wait()
         ok(d.returncode == 0 and not os.path.exists(sock), f"{mode}: iommud stops on SIGTERM and removes its socket",
            d.returncode)
+
+# --- fault records through a stand-in daemon: one renderer in info, faults and --follow --------------
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fake_iommud import FakeIommud  # noqa: E402
+
+record = {"index": 0, "bdf": "0000:00:03.0", "reason": 5, "reason_text": "Present bit in context entry is clear",
+          "address": 0x12345000, "write": True, "pasid": None, "record": None}
+record2 = dict(record, index=1, bdf="0000:00:04.0", write=False, pasid=0x42, reason=0x26, reason_text=None)
+logged = [dict(r, time="2026-01-02T03:04:05.000006Z", time_usec=1767323045000006, unit="dmar0", source="registers")
+          for r in (record, record2)]
+unit = {"name": "dmar0", "fsts": {"value": 2, "fields": {"ppf": {"raw": 1}, "pfo": {"raw": 0}}},
+        "faults": [record, record2], "registers_error": None}
+info_unit = dict(unit, address=0xfed90000, size=4096, segment=0, version="1.0", owner="kernel")
+# what each row must say, from the records themselves
+want = [r"^ +0 0000:00:03\.0 write +0x12345000 +- 0x05 +Present bit in context entry is clear$",
+        r"^ +1 0000:00:04\.0 read +0x12345000 +66 0x26 +unknown reason$"]
+
+with tempfile.TemporaryDirectory() as tmp:
+    fake = FakeIommud(tmp)
+    try:
+        sock = fake.add({"v1.faults": {"units": [unit], "log": logged}, "v1.info": {"units": [info_unit]},
+                         "v1.devices": {"not": "a list"}}, logged)
+
+        rc, out, err = run("--socket", sock, "faults")
+        lines = out.splitlines()
+        unit_rows = lines[2:4]
+        ok(rc == 0 and lines[0] == "dmar0: pending, 2 fault record(s) held"
+           and lines[1].split() == ["INDEX", "BDF", "ACCESS", "ADDRESS", "PASID", "REASON", "MEANING"]
+           and all(re.match(w, row) for w, row in zip(want, unit_rows)),
+           "faults: each unit's records in columns, as the records say", out + err)
+        log_rows = lines[lines.index("Logged by iommud:") + 2:] if "Logged by iommud:" in lines else []
+        ok(len(log_rows) == 2 and all(row.startswith("  2026-01-02T03:04:05.000006Z dmar0 ") for row in log_rows)
+           and [row[2 + 35:] for row in log_rows] == [row[2:] for row in unit_rows],
+           "faults: iommud's log adds TIME and UNIT to the same record columns", out)
+
+        rc, out, err = run("--socket", sock, "info")
+        rows = [line for line in out.splitlines() if line.startswith("    ")]
+        ok(rc == 0 and "  faults: pending, 2 recorded" in out and rows[1:] == ["  " + row for row in unit_rows],
+           "info: the unit's fault records exactly as faults shows them", out + err)
+
+        rc, out, err = run("--socket", sock, "faults", "--follow")
+        lines = out.splitlines()
+        ok(rc == 1 and lines[0].split()[:3] == ["TIME", "UNIT", "INDEX"]
+           and [line for line in lines[1:]] == [row[2:] for row in log_rows] and "closed the subscription" in err,
+           "faults --follow: a heading, then each event as the log shows it", out + err)
+
+        rc, out, err = run("--socket", sock, "--json", "faults", "--follow")
+        events = [json.loads(line) for line in out.splitlines()[:-1]]
+        ok(rc == 1 and events == logged, "faults --follow --json: one line per event, the event itself", out)
+
+        rc, out, err = run("--socket", sock, "--pretty", "faults", "--follow")
+        dec, pos, pretty = json.JSONDecoder(), 0, []
+        try:
+            while out[pos:].strip():
+                obj, end = dec.raw_decode(out, pos)
+                pretty.append(obj)
+                pos = end + 1
+        except ValueError as e:
+            err += repr(e)
+        ok(rc == 1 and pretty[:2] == logged and '\n  "index": 0,\n' in out,
+           "faults --follow --pretty: each event indented", out[:600] + err)
+
+        rc, out, err = run("--socket", sock, "faults", "--follow", "--output", "bdf,pasid")
+        ok(rc == 1 and [line.split() for line in out.splitlines()] == [["BDF", "PASID"], ["0000:00:03.0", "-"],
+                                                                        ["0000:00:04.0", "66"]],
+           "faults --follow --output: the columns asked for", out + err)
+
+        rc, out, err = run("--socket", sock, "devices")
+        ok(rc == 1 and len(err.splitlines()) == 1 and "JSON object, not a JSON array" in err and out == "",
+           "an answer of the wrong JSON type: one line saying so", out + err)
+    finally:
+        fake.close()
 
 print(f"1..{n}")
 sys.exit(1 if failures else 0)

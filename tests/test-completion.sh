@@ -109,7 +109,7 @@ has 'mappings --' --device --domain --pasid --json
 lacks 'mappings --' --file --follow --clear
 has 'mapp --d' --device --domain --direct
 is 'dmar --f' '--file'
-is 'faults --' '--clear --direct --follow --help --json --pretty --snapshot --socket --sysroot --version'
+is 'faults --' '--clear --direct --follow --help --json --output --pretty --snapshot --socket --sysroot --version'
 lacks 'info --' --device --file --follow
 is 'mappings --domain ' ''
 
@@ -126,6 +126,32 @@ has 'decode ' ver cap ecap gsts fsts frcd root context sm-context pasid ss-pte f
 is 'decode ecm' 'ecmd'
 is 'decode cap ' ''
 is 'decode cap 0x1 ' ''
+
+# Columns for --output, from iommuctl itself, the last after a comma, in
+# the case typed; sub-verbs, by prefix too.
+is 'devices --output ' 'BDF CLASS DOMAIN DRIVER GROUP ID NAME TRANSLATION UNIT help'
+is 'devices -o d' 'domain driver'
+is 'devices --output=bdf,d' 'bdf,domain bdf,driver'
+is 'dev --output BDF,T' 'BDF,TRANSLATION'
+is 'faults --output=+t' '+time'
+is 'mappings --output p' 'page perm physical'
+has 'domains -' --output -o
+lacks 'info -' --output -o
+lacks 'decode --' --output
+is 'snap' 'snapshot'
+is 'snapshot s' 'save'
+is 'snap sa ' 'host.iommu subdir'
+is 'mappings --output iova ' ''
+
+# The completion knows every command of iommuctl --help and each one's
+# options.
+commands=$("$iommuctl" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]\+\).*/\1/p' | LC_ALL=C sort -u | tr '\n' ' ' | sed 's/ $//')
+is '' "$commands"
+while read -r cmd opts; do
+        # shellcheck disable=SC2086
+        [ -n "$opts" ] && has "$cmd --" $opts
+done < <("$iommuctl" --help | sed -n '/^Commands:/,/^$/p' | grep '^  [a-z]' |
+        sed 's/  \{2,\}.*//; s/^  //' | awk '{ o = ""; for (i = 1; i <= NF; i++) if ($i ~ /^\[--/) o = o " " substr($i, 2); gsub(/\]/, "", o); print $1 o }')
 
 # Files.
 is 'snapshot ' 'save'

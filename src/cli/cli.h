@@ -28,19 +28,27 @@ typedef struct cli_options {
         bool have_device;     /* mappings --device */
         uint16_t segment;
         uint8_t bus, devfn;
-        int domain;    /* mappings --domain, -1 none */
-        int64_t pasid; /* mappings --pasid, -1 none */
+        int domain;         /* mappings --domain, -1 none */
+        int64_t pasid;      /* mappings --pasid, -1 none */
+        const char *output; /* --output COL,...: the listing's columns */
 } cli_options;
 
 extern cli_options arg;
 
-typedef struct verb {
+struct column_table;
+
+/* A command, or an object whose sub-verbs are the commands (bpftool's
+ * objects): "snapshot save".  Tables end with an empty row. */
+typedef struct verb verb;
+struct verb {
         const char *name;
         unsigned min_args, max_args; /* positional, after the verb's options */
         int (*handler)(int argc, char **argv);
-        const char *usage; /* "REGISTER VALUE" */
-        const char *help;  /* one line */
-} verb;
+        const verb *sub;                    /* sub-verbs, instead of a handler */
+        const struct column_table *columns; /* what --output selects from */
+        const char *usage;                  /* "REGISTER VALUE" */
+        const char *help;                   /* one line */
+};
 
 /* One line on stderr (and, under --json, a JSON error object on stdout);
  * returns status so handlers can "return cli_fail(...)". */
@@ -49,6 +57,8 @@ int cli_usage(const char *fmt, ...) _printf_(1, 2);
 
 /* Print a result: JSON as is under --json, else through the text renderer. */
 int cli_output(json_object *result, void (*render)(json_object *result));
+/* The JSON text of o on one line, indented under --pretty. */
+void cli_print_json(json_object *o);
 
 /* A path under --sysroot. */
 char *cli_path(const char *path);
@@ -59,12 +69,13 @@ int verb_info(int argc, char **argv);
 int verb_devices(int argc, char **argv);
 int verb_domains(int argc, char **argv);
 int verb_mappings(int argc, char **argv);
-int verb_snapshot(int argc, char **argv);
+int verb_snapshot_save(int argc, char **argv);
 int verb_faults(int argc, char **argv);
 
-/* Ask iommud (client.c): the answer's result as a new reference, or the
- * error printed as one line and its exit status returned. */
-int client_call(const char *method, json_object *params, json_object **ret);
+/* Ask iommud (client.c): the answer's result, of the JSON type the method
+ * answers with, as a new reference; or the error printed as one line and
+ * its exit status returned. */
+int client_call(const char *method, json_object *params, json_type type, json_object **ret);
 /* Subscribe and hand every event's data to on_event until interrupted. */
 int client_follow(const char *method, void (*on_event)(json_object *data));
 
@@ -88,4 +99,3 @@ void render_domains(json_object *o);
 void render_mappings(json_object *o);
 void render_faults(json_object *o);
 void render_fault_event(json_object *o);
-void render_fault_event_json(json_object *o);

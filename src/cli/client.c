@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Asking iommud over its socket (protocol.h): one request, one answer; or a
  * subscription whose events stream until interrupted. */
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "basic/alloc-util.h"
 #include "basic/fileio.h"
+#include "basic/json-util.h"
 #include "cli/cli.h"
 #include "shared/protocol.h"
 
@@ -95,18 +98,12 @@ static int client_receive(client *c, json_object **ret) {
                         *ret = o;
                         return EXIT_OK;
                 }
-                if (c->len == c->alloc) {
-                        size_t na = c->alloc ? c->alloc * 2 : 65536;
-                        char *p;
-                        if (na > CLIENT_MAX_ANSWER)
-                                return cli_fail(EXIT_FAILED, E2BIG, "iommud's answer is larger than %u MiB",
-                                                CLIENT_MAX_ANSWER >> 20);
-                        p = realloc(c->buf, na);
-                        if (!p)
-                                return cli_fail(EXIT_FAILED, ENOMEM, "Out of memory");
-                        c->buf = p;
-                        c->alloc = na;
-                }
+                if (c->len >= CLIENT_MAX_ANSWER)
+                        return cli_fail(EXIT_FAILED, E2BIG, "iommud's answer is larger than %u MiB",
+                                        CLIENT_MAX_ANSWER >> 20);
+                /* room to read into; 64 KiB at first, a small answer's size */
+                if (!GREEDY_REALLOC_MIN(c->buf, c->alloc, c->len + 1, 65536))
+                        return cli_fail(EXIT_FAILED, ENOMEM, "Out of memory");
                 k = recv(c->fd, c->buf + c->len, c->alloc - c->len, 0);
                 if (k < 0) {
                         if (errno == EINTR)
@@ -130,10 +127,9 @@ static int answer_result(json_object *answer, json_object **ret) {
         json_object *e, *r;
 
         if (json_object_object_get_ex(answer, "error", &e)) {
-                json_object *code = NULL, *msg = NULL;
-                json_object_object_get_ex(e, "code", &code);
-                json_object_object_get_ex(e, "message", &msg);
-                return cli_fail(EXIT_FAILED, json_object_get_int(code), "%s",
+                json_object *msg = json_get_typed(e, "message", json_type_string);
+                int64_t code = json_get_i64(e, "code");
+                return cli_fail(EXIT_FAILED, code >= 0 && code <= INT_MAX ? (int) code : EPROTO, "%s",
                                 msg ? json_object_get_string(msg) : "iommud answered with an error");
         }
         if (!json_object_object_get_ex(answer, "result", &r))
@@ -142,9 +138,9 @@ static int answer_result(json_object *answer, json_object **ret) {
         return EXIT_OK;
 }
 
-int client_call(const char *method, json_object *params, json_object **ret) {
+int client_call(const char *method, json_object *params, json_type type, json_object **ret) {
         _cleanup_free_ char *line = NULL;
-        _cleanup_json_ json_object *answer = NULL;
+        _cleanup_json_ json_object *answer = NULL, *result = NULL;
         client c;
         int r;
 
@@ -164,7 +160,15 @@ int client_call(const char *method, json_object *params, json_object **ret) {
                 return r;
         if (!answer)
                 return cli_fail(EXIT_FAILED, EPIPE, "iommud closed the connection without answering");
-        return answer_result(answer, ret);
+        r = answer_result(answer, &result);
+        if (r != EXIT_OK)
+                return r;
+        if (!json_object_is_type(result, type))
+                return cli_fail(EXIT_FAILED, EBADMSG, "iommud answered %s with a JSON %s, not a JSON %s",
+                                method, json_type_to_name(json_object_get_type(result)),
+                                json_type_to_name(type));
+        *ret = TAKE_PTR(result);
+        return EXIT_OK;
 }
 
 static volatile sig_atomic_t interrupted;

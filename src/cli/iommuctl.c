@@ -1,81 +1,286 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The command line: one table of options and one of verbs (with their
+ * sub-verbs), from which getopt_long's table, the dispatch, the check that
+ * a command takes the options given, and --help are all made. */
+#include <assert.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/table.h"
 #include "config.h"
 #include "model/devices.h"
 #include "shared/protocol.h"
 
 enum {
-        OPT_SYSROOT = 0x100,
-        OPT_FILE,
-        OPT_VERSION,
-        OPT_SNAPSHOT,
+        OPT_JSON,
+        OPT_PRETTY,
+        OPT_SOCKET,
         OPT_DIRECT,
+        OPT_SNAPSHOT,
+        OPT_SYSROOT,
+        OPT_FILE,
         OPT_DEVICE,
         OPT_DOMAIN,
         OPT_PASID,
-        OPT_SOCKET,
         OPT_FOLLOW,
         OPT_CLEAR,
+        OPT_OUTPUT,
+        OPT_HELP,
+        OPT_VERSION,
+        _OPT_MAX,
 };
 
-/* Which verb-specific options were given, so a verb can refuse the rest. */
-enum {
-        VOPT_FILE = 1 << 0,
-        VOPT_DEVICE = 1 << 1,
-        VOPT_DOMAIN = 1 << 2,
-        VOPT_PASID = 1 << 3,
-        VOPT_FOLLOW = 1 << 4,
-        VOPT_CLEAR = 1 << 5,
-        VOPT_MAPPINGS = VOPT_DEVICE | VOPT_DOMAIN | VOPT_PASID,
+typedef struct option_row {
+        const char *name;     /* --name */
+        char short_name;      /* -c, or 0 */
+        const char *argument; /* what its argument is called, NULL when it takes none */
+        const char *verbs;    /* the commands that take it ("a,b,c d"), NULL for every command */
+        const char *help;     /* one line */
+} option_row;
+
+/* clang-format off */
+static const option_row options[] = {
+        [OPT_JSON]     = { .name = "json", .short_name = 'j',
+                           .help = "Print JSON (one object, one line)" },
+        [OPT_PRETTY]   = { .name = "pretty", .short_name = 'p',
+                           .help = "Print indented JSON (implies --json)" },
+        [OPT_SOCKET]   = { .name = "socket", .argument = "PATH",
+                           .help = "Ask the iommud listening at PATH (default " PROTOCOL_DEFAULT_SOCKET ")" },
+        [OPT_DIRECT]   = { .name = "direct",
+                           .help = "Read the hardware directly (root), without iommud" },
+        [OPT_SNAPSHOT] = { .name = "snapshot", .argument = "FILE",
+                           .help = "Answer from a snapshot file instead of the hardware" },
+        [OPT_SYSROOT]  = { .name = "sysroot", .argument = "DIR",
+                           .help = "Read /sys, /proc and /dev below DIR" },
+        [OPT_FILE]     = { .name = "file", .argument = "FILE", .verbs = "dmar",
+                           .help = "read the table from FILE" },
+        [OPT_DEVICE]   = { .name = "device", .argument = "BDF", .verbs = "mappings",
+                           .help = "only this device (SSSS:BB:DD.F, BB:DD.F, B:D.F)" },
+        [OPT_DOMAIN]   = { .name = "domain", .argument = "DID", .verbs = "mappings",
+                           .help = "only this domain" },
+        [OPT_PASID]    = { .name = "pasid", .argument = "N", .verbs = "mappings",
+                           .help = "only this PASID" },
+        [OPT_FOLLOW]   = { .name = "follow", .verbs = "faults",
+                           .help = "print new faults as iommud logs them" },
+        [OPT_CLEAR]    = { .name = "clear", .verbs = "faults",
+                           .help = "empty iommud's fault log (root or the admin group)" },
+        [OPT_OUTPUT]   = { .name = "output", .short_name = 'o', .argument = "COL,...",
+                           .verbs = "devices,domains,mappings,faults",
+                           .help = "the columns to show in text; --output=help lists them" },
+        [OPT_HELP]     = { .name = "help", .short_name = 'h',
+                           .help = "Show this help" },
+        [OPT_VERSION]  = { .name = "version",
+                           .help = "Show the version" },
+};
+/* clang-format on */
+static_assert(ELEMENTSOF(options) == _OPT_MAX, "a row per option");
+static_assert(_OPT_MAX <= 32, "given options fit a bit mask");
+
+/* clang-format off */
+static const verb snapshot_verbs[] = {
+        { .name = "save", .min_args = 1, .max_args = 1, .handler = verb_snapshot_save, .usage = "FILE",
+          .help = "Capture the whole IOMMU state into FILE (iommu-snapshot(5))" },
+        {}
 };
 
-typedef struct verb_entry {
-        verb v;
-        unsigned options; /* VOPT_* the verb takes */
-        const char *option_usage;
-} verb_entry;
-
-static const verb_entry verbs[] = {
-        { { "decode", 2, 2, verb_decode, "REGISTER VALUE",
-            "Decode a register or translation-table entry value" },
-          0,
-          NULL },
-        { { "dmar", 0, 0, verb_dmar, "", "Show the ACPI DMAR table (default " DMAR_DEFAULT_PATH ")" },
-          VOPT_FILE,
-          "[--file FILE]" },
-        { { "info", 0, 0, verb_info, "",
-            "Show each remapping unit: registers, mode, status, owner, faults" },
-          0,
-          NULL },
-        { { "devices", 0, 0, verb_devices, "",
-            "Show PCI devices with their IOMMU group, unit, domain and translation" },
-          0,
-          NULL },
-        { { "domains", 0, 0, verb_domains, "",
-            "Show the domains in use: unit, domain ID, translation, devices" },
-          0,
-          NULL },
-        { { "mappings", 0, 0, verb_mappings, "",
-            "Show what each device (and PASID) can reach: IOVA -> physical ranges" },
-          VOPT_MAPPINGS,
-          "[--device BDF] [--domain DID] [--pasid N]" },
-        { { "faults", 0, 0, verb_faults, "",
-            "Show fault status and records; iommud's log, --follow new faults, --clear the log" },
-          VOPT_FOLLOW | VOPT_CLEAR,
-          "[--follow] [--clear]" },
-        { { "snapshot", 2, 2, verb_snapshot, "save FILE",
-            "Capture the whole IOMMU state into FILE (iommu-snapshot(5))" },
-          0,
-          NULL },
+static const verb verbs[] = {
+        { .name = "decode", .min_args = 2, .max_args = 2, .handler = verb_decode, .usage = "REGISTER VALUE",
+          .help = "Decode a register or translation-table entry value" },
+        { .name = "dmar", .handler = verb_dmar,
+          .help = "Show the ACPI DMAR table (default " DMAR_DEFAULT_PATH ")" },
+        { .name = "info", .handler = verb_info,
+          .help = "Show each remapping unit: registers, mode, status, owner, faults" },
+        { .name = "devices", .handler = verb_devices, .columns = &device_columns,
+          .help = "Show PCI devices with their IOMMU group, unit, domain and translation" },
+        { .name = "domains", .handler = verb_domains, .columns = &domain_columns,
+          .help = "Show the domains in use: unit, domain ID, translation, devices" },
+        { .name = "mappings", .handler = verb_mappings, .columns = &range_columns,
+          .help = "Show what each device (and PASID) can reach: IOVA -> physical ranges" },
+        { .name = "faults", .handler = verb_faults, .columns = &fault_columns,
+          .help = "Show fault status and records; iommud's log, --follow new faults, --clear the log" },
+        { .name = "snapshot", .sub = snapshot_verbs },
+        {}
 };
+/* clang-format on */
 
-static const char *const vopt_names[] = {
-        "--file", "--device", "--domain", "--pasid", "--follow", "--clear"
-};
+static unsigned given_options; /* 1 << OPT_* */
+
+/* Whether the option row takes the command path ("snapshot save"): an
+ * entry of its list names the command or an object above it. */
+static bool option_applies(const option_row *o, const char *path) {
+        const char *p = o->verbs;
+
+        if (!p)
+                return true;
+        while (*p) {
+                size_t len = strcspn(p, ",");
+                if (strncmp(p, path, len) == 0 && (path[len] == '\0' || path[len] == ' '))
+                        return true;
+                p += len + (p[len] == ',');
+        }
+        return false;
+}
+
+static void join_path(char *buf, size_t size, const char *parent, const char *name) {
+        snprintf(buf, size, "%s%s%s", parent ? parent : "", parent ? " " : "", name);
+}
+
+/* "mappings [--device BDF] ...": the command, its arguments, its options. */
+static void synopsis(const char *path, const verb *v, char *buf, size_t size) {
+        size_t n =
+                (size_t) snprintf(buf, size, "%s%s%s", path, v->usage ? " " : "", v->usage ? v->usage : "");
+
+        for (size_t i = 0; i < _OPT_MAX && n < size; i++)
+                if (options[i].verbs && option_applies(&options[i], path))
+                        n += (size_t) snprintf(buf + n, size - n, " [--%s%s%s]", options[i].name,
+                                               options[i].argument ? " " : "",
+                                               options[i].argument ? options[i].argument : "");
+}
+
+static void help_verbs(const verb *table, const char *parent) {
+        for (const verb *v = table; v->name; v++) {
+                char path[64], left[256];
+
+                join_path(path, sizeof path, parent, v->name);
+                if (v->sub) {
+                        help_verbs(v->sub, path);
+                        continue;
+                }
+                synopsis(path, v, left, sizeof left);
+                if (strlen(left) > 28)
+                        printf("  %s\n  %-28s %s\n", left, "", v->help);
+                else
+                        printf("  %-28s %s\n", left, v->help);
+        }
+}
+
+static void help_options(void) {
+        for (size_t i = 0; i < _OPT_MAX; i++) {
+                const option_row *o = &options[i];
+                char left[64], verbs_text[128] = "";
+
+                snprintf(left, sizeof left, "%c%c --%s%s%s", o->short_name ? '-' : ' ',
+                         o->short_name ? o->short_name : ' ', o->name, o->argument ? " " : "",
+                         o->argument ? o->argument : "");
+                if (o->verbs) {
+                        size_t n = 0;
+                        for (const char *p = o->verbs; *p && n + 3 < sizeof verbs_text; p++) {
+                                verbs_text[n++] = *p;
+                                if (*p == ',')
+                                        verbs_text[n++] = ' ';
+                        }
+                        snprintf(verbs_text + n, sizeof verbs_text - n, ": ");
+                }
+                printf("  %-28s %s%s\n", left, verbs_text, o->help);
+        }
+}
+
+static void help(void) {
+        printf("iommuctl [OPTIONS...] COMMAND [ARGS...]\n\n"
+               "Inspect Intel VT-d IOMMUs: registers, the DMAR table and translation structures.\n\n"
+               "Commands:\n");
+        help_verbs(verbs, NULL);
+        printf("\nOptions:\n");
+        help_options();
+        printf("\nNumbers are decimal or 0x-prefixed hex. Exit status: 0 success, 1 failure, 2 usage "
+               "error.\n"
+               "See iommuctl(8).\n");
+}
+
+static void list_names(const verb *table, char *buf, size_t size) {
+        size_t n = 0;
+
+        buf[0] = '\0';
+        for (const verb *v = table; v->name && n < size; v++)
+                n += (size_t) snprintf(buf + n, size - n, "%s%s", n ? ", " : "", v->name);
+}
+
+/* The verb named exactly, else by an unambiguous prefix. */
+static const verb *find_verb(const verb *table, const char *parent, const char *name, int *ret_status) {
+        const verb *match = NULL;
+        size_t len = strlen(name);
+
+        for (const verb *v = table; v->name; v++)
+                if (streq(v->name, name))
+                        return v;
+        for (const verb *v = table; v->name; v++) {
+                if (len == 0 || strncmp(v->name, name, len) != 0)
+                        continue;
+                if (match) {
+                        *ret_status =
+                                cli_usage("Command '%s%s%s' is ambiguous: %s, %s, ...", parent ? parent : "",
+                                          parent ? " " : "", name, match->name, v->name);
+                        return NULL;
+                }
+                match = v;
+        }
+        if (!match)
+                *ret_status = cli_usage("Unknown command '%s%s%s'; see 'iommuctl --help'",
+                                        parent ? parent : "", parent ? " " : "", name);
+        return match;
+}
+
+static int check_output(const verb *v) {
+        const char *bad;
+        size_t len;
+        column_set s;
+        int r;
+
+        if (!v->columns)
+                return cli_usage("Option --output does not apply to '%s'", v->name);
+        if (streq(arg.output, "help"))
+                return EXIT_OK;
+        r = columns_select(v->columns, arg.output, COLUMN_DEFAULT, &s, &bad, &len);
+        if (r == -E2BIG)
+                return cli_usage("Too many columns in --output (at most %d)", COLUMNS_MAX);
+        if (r < 0)
+                return cli_usage("Unknown column '%.*s' for %s; see 'iommuctl %s --output=help'", (int) len,
+                                 bad, v->columns->listing, v->columns->listing);
+        return EXIT_OK;
+}
+
+/* Run the command argv names in table, descending into sub-verbs
+ * (bpftool's cmd_select(), the same at every level). */
+static int run_verb(const verb *table, const char *parent, int argc, char **argv) {
+        char path[64], names[256], usage[256];
+        const verb *v;
+        int status = EXIT_USAGE, r;
+
+        if (argc == 0) {
+                if (!parent)
+                        return cli_usage("Missing command; see 'iommuctl --help'");
+                list_names(table, names, sizeof names);
+                return cli_usage("Missing command after '%s': %s; see 'iommuctl --help'", parent, names);
+        }
+        v = find_verb(table, parent, argv[0], &status);
+        if (!v)
+                return status;
+        join_path(path, sizeof path, parent, v->name);
+        if (v->sub)
+                return run_verb(v->sub, path, argc - 1, argv + 1);
+
+        for (size_t i = 0; i < _OPT_MAX; i++)
+                if ((given_options & (1u << i)) && !option_applies(&options[i], path))
+                        return cli_usage("Option --%s does not apply to '%s'", options[i].name, path);
+
+        if (given_options & (1u << OPT_OUTPUT)) {
+                r = check_output(v);
+                if (r != EXIT_OK)
+                        return r;
+                if (streq(arg.output, "help")) {
+                        columns_help(v->columns);
+                        return EXIT_OK;
+                }
+        }
+
+        if (argc - 1 < (int) v->min_args || argc - 1 > (int) v->max_args) {
+                synopsis(path, v, usage, sizeof usage);
+                return cli_usage("Usage: iommuctl %s", usage);
+        }
+        return v->handler(argc - 1, argv + 1);
+}
 
 static int parse_number(const char *s, uint64_t max, uint64_t *ret) {
         char *end;
@@ -92,90 +297,50 @@ static int parse_number(const char *s, uint64_t max, uint64_t *ret) {
         *ret = v;
         return 0;
 }
-static unsigned given_options;
 
-static void help(void) {
-        printf("iommuctl [OPTIONS...] COMMAND [ARGS...]\n\n"
-               "Inspect Intel VT-d IOMMUs: registers, the DMAR table and translation structures.\n\n"
-               "Commands:\n");
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
-                char left[128];
-                snprintf(left, sizeof left, "%s %s%s%s", verbs[i].v.name, verbs[i].v.usage,
-                         verbs[i].option_usage && *verbs[i].v.usage ? " " : "", verbs[i].option_usage ?: "");
-                if (strlen(left) > 28)
-                        printf("  %s\n  %-28s %s\n", left, "", verbs[i].v.help);
-                else
-                        printf("  %-28s %s\n", left, verbs[i].v.help);
-        }
-        printf("\nOptions:\n"
-               "  -j --json                    Print JSON (one object, one line)\n"
-               "  -p --pretty                  Print indented JSON (implies --json)\n"
-               "     --socket PATH             Ask the iommud listening at PATH "
-               "(default " PROTOCOL_DEFAULT_SOCKET ")\n"
-               "     --direct                  Read the hardware directly (root), without iommud\n"
-               "     --snapshot FILE           Answer from a snapshot file instead of the hardware\n"
-               "     --sysroot DIR             Read /sys, /proc and /dev below DIR\n"
-               "     --file FILE               dmar: read the table from FILE\n"
-               "     --device BDF              mappings: only this device (SSSS:BB:DD.F, BB:DD.F, B:D.F)\n"
-               "     --domain DID              mappings: only this domain\n"
-               "     --pasid N                 mappings: only this PASID\n"
-               "     --follow                  faults: print new faults as iommud logs them\n"
-               "     --clear                   faults: empty iommud's fault log (root or the admin group)\n"
-               "  -h --help                    Show this help\n"
-               "     --version                 Show the version\n"
-               "\nNumbers are decimal or 0x-prefixed hex. Exit status: 0 success, 1 failure, 2 usage "
-               "error.\n"
-               "See iommuctl(8).\n");
-}
-
-static const verb_entry *find_verb(const char *name, int *ret_status) {
-        const verb_entry *match = NULL;
-        size_t len = strlen(name);
-
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (streq(verbs[i].v.name, name))
-                        return &verbs[i];
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
-                if (len == 0 || strncmp(verbs[i].v.name, name, len) != 0)
-                        continue;
-                if (match) {
-                        *ret_status = cli_usage("Command '%s' is ambiguous: %s, %s, ...", name,
-                                                match->v.name, verbs[i].v.name);
-                        return NULL;
-                }
-                match = &verbs[i];
-        }
-        if (!match)
-                *ret_status = cli_usage("Unknown command '%s'; see 'iommuctl --help'", name);
-        return match;
+/* The option row getopt_long() answered with c. */
+static int option_index(int c) {
+        if (c >= 0x100 && c < 0x100 + _OPT_MAX)
+                return c - 0x100;
+        for (size_t i = 0; i < _OPT_MAX; i++)
+                if (options[i].short_name && options[i].short_name == c)
+                        return (int) i;
+        return -1;
 }
 
 static int parse_argv(int argc, char **argv) {
-        static const struct option options[] = { { "json", no_argument, NULL, 'j' },
-                                                 { "pretty", no_argument, NULL, 'p' },
-                                                 { "sysroot", required_argument, NULL, OPT_SYSROOT },
-                                                 { "file", required_argument, NULL, OPT_FILE },
-                                                 { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
-                                                 { "direct", no_argument, NULL, OPT_DIRECT },
-                                                 { "device", required_argument, NULL, OPT_DEVICE },
-                                                 { "domain", required_argument, NULL, OPT_DOMAIN },
-                                                 { "pasid", required_argument, NULL, OPT_PASID },
-                                                 { "socket", required_argument, NULL, OPT_SOCKET },
-                                                 { "follow", no_argument, NULL, OPT_FOLLOW },
-                                                 { "clear", no_argument, NULL, OPT_CLEAR },
-                                                 { "help", no_argument, NULL, 'h' },
-                                                 { "version", no_argument, NULL, OPT_VERSION },
-                                                 {} };
+        struct option longopts[_OPT_MAX + 1] = {};
+        char shortopts[2 * _OPT_MAX + 2] = ":";
+        size_t k = 1;
         uint64_t v;
         int c;
 
+        for (size_t i = 0; i < _OPT_MAX; i++) {
+                longopts[i] = (struct option){ options[i].name,
+                                               options[i].argument ? required_argument : no_argument, NULL,
+                                               0x100 + (int) i };
+                if (options[i].short_name) {
+                        shortopts[k++] = options[i].short_name;
+                        if (options[i].argument)
+                                shortopts[k++] = ':';
+                }
+        }
+
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":jph", options, NULL)) >= 0) {
-                switch (c) {
-                case 'j':
+        while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) >= 0) {
+                int i = option_index(c);
+
+                if (c == ':')
+                        return cli_usage("Option '%s' needs an argument", argv[optind - 1]);
+                if (i < 0)
+                        return cli_usage("Unknown option '%s'; see 'iommuctl --help'", argv[optind - 1]);
+                given_options |= 1u << i;
+
+                switch (i) {
+                case OPT_JSON:
                         arg.json = true;
                         break;
-                case 'p':
+                case OPT_PRETTY:
                         arg.json = arg.pretty = true;
                         break;
                 case OPT_SYSROOT:
@@ -185,7 +350,6 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case OPT_FILE:
                         arg.file = optarg;
-                        given_options |= VOPT_FILE;
                         break;
                 case OPT_SNAPSHOT:
                         arg.snapshot = optarg;
@@ -200,11 +364,9 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case OPT_FOLLOW:
                         arg.follow = true;
-                        given_options |= VOPT_FOLLOW;
                         break;
                 case OPT_CLEAR:
                         arg.clear = true;
-                        given_options |= VOPT_CLEAR;
                         break;
                 case OPT_DEVICE:
                         if (bdf_parse(optarg, &arg.segment, &arg.bus, &arg.devfn) < 0)
@@ -212,38 +374,35 @@ static int parse_argv(int argc, char **argv) {
                                                  "or B:D.F)",
                                                  optarg);
                         arg.have_device = true;
-                        given_options |= VOPT_DEVICE;
                         break;
                 case OPT_DOMAIN:
                         if (parse_number(optarg, UINT16_MAX, &v) < 0)
                                 return cli_usage("--domain '%s' is not a domain ID (0..65535)", optarg);
                         arg.domain = (int) v;
-                        given_options |= VOPT_DOMAIN;
                         break;
                 case OPT_PASID:
                         if (parse_number(optarg, (1u << 20) - 1, &v) < 0)
                                 return cli_usage("--pasid '%s' is not a PASID (0..1048575)", optarg);
                         arg.pasid = (int64_t) v;
-                        given_options |= VOPT_PASID;
                         break;
-                case 'h':
+                case OPT_OUTPUT:
+                        arg.output = optarg;
+                        break;
+                case OPT_HELP:
                         help();
                         return -1;
                 case OPT_VERSION:
                         printf("iommuctl %s\n", PACKAGE_VERSION);
                         return -1;
-                case ':':
-                        return cli_usage("Option '%s' needs an argument", argv[optind - 1]);
                 default:
-                        return cli_usage("Unknown option '%s'; see 'iommuctl --help'", argv[optind - 1]);
+                        assert(!"an option row without a case");
                 }
         }
         return EXIT_OK;
 }
 
 int main(int argc, char **argv) {
-        const verb_entry *v;
-        int r, status = EXIT_USAGE, nargs;
+        int r;
 
         r = parse_argv(argc, argv);
         if (r < 0)
@@ -258,18 +417,5 @@ int main(int argc, char **argv) {
         if (arg.socket && (arg.snapshot || arg.direct))
                 return cli_usage("--socket asks iommud; it excludes --snapshot and --direct");
 
-        v = find_verb(argv[optind], &status);
-        if (!v)
-                return status;
-
-        for (size_t i = 0; i < ELEMENTSOF(vopt_names); i++)
-                if (given_options & ~v->options & (1u << i))
-                        return cli_usage("Option %s does not apply to '%s'", vopt_names[i], v->v.name);
-
-        nargs = argc - optind - 1;
-        if (nargs < (int) v->v.min_args || nargs > (int) v->v.max_args)
-                return cli_usage("Usage: iommuctl %s %s%s", v->v.name, v->v.usage,
-                                 v->option_usage ? v->option_usage : "");
-
-        return v->v.handler(nargs, argv + optind + 1);
+        return run_verb(verbs, NULL, argc - optind, argv + optind);
 }

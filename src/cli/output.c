@@ -52,13 +52,18 @@ int cli_usage(const char *fmt, ...) {
         return r;
 }
 
+void cli_print_json(json_object *o) {
+        int flags =
+                JSON_C_TO_STRING_NOSLASHESCAPE |
+                (arg.pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN);
+
+        puts(json_object_to_json_string_ext(o, flags));
+}
+
 int cli_output(json_object *result, void (*render)(json_object *result)) {
-        if (arg.json) {
-                int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
-                            (arg.pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
-                                        : JSON_C_TO_STRING_PLAIN);
-                puts(json_object_to_json_string_ext(result, flags));
-        } else if (render)
+        if (arg.json)
+                cli_print_json(result);
+        else if (render)
                 render(result);
 
         if (fflush(stdout) != 0 || ferror(stdout))

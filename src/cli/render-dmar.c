@@ -6,36 +6,39 @@
 
 #include "basic/json-util.h"
 #include "cli/cli.h"
+#include "cli/table.h"
 
 /* "40:05.4" for one hop, "00:1c.0/00.0" for a path through a bridge. */
-static void print_path(json_object *scope, uint64_t segment) {
-        json_object *path = json_get(scope, "path");
-        size_t n = json_object_array_length(path);
+static void print_path(json_object *scope, const char *segment) {
+        json_object *path = json_get_array(scope, "path");
+        size_t n = json_array_length(path);
 
-        printf("%04" PRIx64 ":%02" PRIx64 ":", segment, json_get_u64(scope, "start_bus"));
+        printf("%s:%s:", segment, text_int(scope, "start_bus", TEXT_XDIGITS2));
         for (size_t i = 0; i < n; i++) {
-                json_object *hop = json_object_array_get_idx(path, i);
-                printf("%s%02" PRIx64 ".%" PRIx64, i ? "/" : "", json_get_u64(hop, "device"),
-                       json_get_u64(hop, "function"));
+                json_object *hop = json_array_get(path, i);
+                printf("%s%s.%s", i ? "/" : "", text_int(hop, "device", TEXT_XDIGITS2),
+                       text_int(hop, "function", TEXT_XDIGITS));
         }
         if (n == 0)
                 printf("(no path)");
 }
 
 static void print_scopes(json_object *s) {
-        json_object *scopes = json_get(s, "scope");
-        uint64_t segment = json_get_u64(s, "segment");
+        json_object *scopes = json_get_array(s, "scope");
+        /* copied: the text slots are reused by the scopes' own numbers */
+        char segment[32];
 
-        for (size_t i = 0; i < json_object_array_length(scopes); i++) {
-                json_object *sc = json_object_array_get_idx(scopes, i);
-                const char *type = json_get_string(sc, "type");
+        snprintf(segment, sizeof segment, "%s", text_int(s, "segment", TEXT_XDIGITS4));
+        for (size_t i = 0; i < json_array_length(scopes); i++) {
+                json_object *sc = json_array_get(scopes, i);
+                const char *type = text_string(sc, "type");
 
                 if (streq(type, "unknown"))
-                        printf("        type %-14" PRIu64, json_get_u64(sc, "type_id"));
+                        printf("        type %-14s", text_int(sc, "type_id", TEXT_DEC));
                 else
                         printf("        %-19s", type);
                 if (streq(type, "ioapic") || streq(type, "hpet") || streq(type, "acpi_namespace"))
-                        printf("id %-4" PRIu64 " ", json_get_u64(sc, "enumeration_id"));
+                        printf("id %-4s ", text_int(sc, "enumeration_id", TEXT_DEC));
                 else
                         printf("        ");
                 print_path(sc, segment);
@@ -50,42 +53,43 @@ static void print_flag_names(json_object *flags, const char *const *names) {
 }
 
 static void print_structure(json_object *s) {
-        const char *type = json_get_string(s, "type");
+        const char *type = text_string(s, "type");
         char upper[16];
         size_t i;
 
         for (i = 0; type[i] && i < sizeof upper - 1; i++)
                 upper[i] = (char) toupper((unsigned char) type[i]);
         upper[i] = '\0';
-        printf("  [%03" PRIx64 "] %-5s", json_get_u64(s, "offset"), upper);
+        printf("  [%s] %-5s", text_int(s, "offset", TEXT_XDIGITS3), upper);
 
         if (streq(type, "drhd")) {
-                printf(" segment %04" PRIx64 "  registers 0x%" PRIx64, json_get_u64(s, "segment"),
-                       json_get_u64(s, "address"));
-                if (!json_is_null(s, "size") && !json_object_is_type(json_get(s, "size"), json_type_null))
+                printf(" segment %s  registers %s", text_int(s, "segment", TEXT_XDIGITS4),
+                       text_int(s, "address", TEXT_HEX));
+                if (json_get_typed(s, "size", json_type_int))
                         printf(" (%" PRIu64 " KiB)", json_get_u64(s, "size") * 4);
-                printf("  flags 0x%" PRIx64 "%s\n", json_get_u64(s, "flags"),
+                printf("  flags %s%s\n", text_int(s, "flags", TEXT_HEX),
                        json_get_bool(s, "include_pci_all") ? " include_pci_all" : "");
         } else if (streq(type, "rmrr"))
-                printf(" segment %04" PRIx64 "  0x%" PRIx64 "-0x%" PRIx64 "\n", json_get_u64(s, "segment"),
-                       json_get_u64(s, "base"), json_get_u64(s, "limit"));
+                printf(" segment %s  %s-%s\n", text_int(s, "segment", TEXT_XDIGITS4),
+                       text_int(s, "base", TEXT_HEX), text_int(s, "limit", TEXT_HEX));
         else if (streq(type, "atsr"))
-                printf(" segment %04" PRIx64 "  flags 0x%" PRIx64 "%s\n", json_get_u64(s, "segment"),
-                       json_get_u64(s, "flags"), json_get_bool(s, "all_ports") ? " all_ports" : "");
+                printf(" segment %s  flags %s%s\n", text_int(s, "segment", TEXT_XDIGITS4),
+                       text_int(s, "flags", TEXT_HEX), json_get_bool(s, "all_ports") ? " all_ports" : "");
         else if (streq(type, "satc"))
-                printf(" segment %04" PRIx64 "  flags 0x%" PRIx64 "%s\n", json_get_u64(s, "segment"),
-                       json_get_u64(s, "flags"), json_get_bool(s, "atc_required") ? " atc_required" : "");
+                printf(" segment %s  flags %s%s\n", text_int(s, "segment", TEXT_XDIGITS4),
+                       text_int(s, "flags", TEXT_HEX),
+                       json_get_bool(s, "atc_required") ? " atc_required" : "");
         else if (streq(type, "sidp"))
-                printf(" segment %04" PRIx64 "\n", json_get_u64(s, "segment"));
+                printf(" segment %s\n", text_int(s, "segment", TEXT_XDIGITS4));
         else if (streq(type, "rhsa"))
-                printf(" registers 0x%" PRIx64 "  proximity domain %" PRIu64 "\n",
-                       json_get_u64(s, "address"), json_get_u64(s, "proximity_domain"));
+                printf(" registers %s  proximity domain %s\n", text_int(s, "address", TEXT_HEX),
+                       text_int(s, "proximity_domain", TEXT_DEC));
         else if (streq(type, "andd"))
-                printf(" ACPI device %" PRIu64 "  %s\n", json_get_u64(s, "acpi_device_number"),
-                       json_get_string(s, "object_name"));
+                printf(" ACPI device %s  %s\n", text_int(s, "acpi_device_number", TEXT_DEC),
+                       text_string(s, "object_name"));
         else
-                printf(" type %" PRIu64 ", %" PRIu64 " bytes\n", json_get_u64(s, "type_id"),
-                       json_get_u64(s, "length"));
+                printf(" type %s, %s bytes\n", text_int(s, "type_id", TEXT_DEC),
+                       text_int(s, "length", TEXT_DEC));
 
         print_scopes(s);
 }
@@ -93,24 +97,27 @@ static void print_structure(json_object *s) {
 void render_dmar(json_object *o) {
         static const char *const flag_names[] = { "intr_remap", "x2apic_opt_out", "dma_ctrl_platform_opt_in",
                                                   NULL };
-        json_object *structures = json_get(o, "structures"), *warnings = json_get(o, "warnings");
-        json_object *flags = json_get(o, "flags");
+        json_object *structures = json_get_array(o, "structures"), *warnings = json_get_array(o, "warnings");
+        json_object *flags = json_get_object(o, "flags");
 
-        printf("DMAR revision %" PRIu64 ", %" PRIu64 " bytes, checksum 0x%02" PRIx64 " (%s)\n",
-               json_get_u64(o, "revision"), json_get_u64(o, "length"), json_get_u64(o, "checksum"),
+        printf("DMAR revision %s, %s bytes, checksum %s (%s)\n", text_int(o, "revision", TEXT_DEC),
+               text_int(o, "length", TEXT_DEC), text_int(o, "checksum", TEXT_HEX2),
                json_get_bool(o, "checksum_valid") ? "valid" : "WRONG");
-        printf("  OEM \"%s\" table \"%s\" revision %" PRIu64 ", creator \"%s\" revision %" PRIu64 "\n",
-               json_get_string(o, "oem_id"), json_get_string(o, "oem_table_id"),
-               json_get_u64(o, "oem_revision"), json_get_string(o, "creator_id"),
-               json_get_u64(o, "creator_revision"));
-        printf("  host address width %" PRIu64 " bits, flags 0x%" PRIx64,
-               json_get_u64(o, "host_address_width"), json_get_u64(flags, "raw"));
+        printf("  OEM \"%s\" table \"%s\" revision %s, creator \"%s\" revision %s\n",
+               text_string(o, "oem_id"), text_string(o, "oem_table_id"),
+               text_int(o, "oem_revision", TEXT_DEC), text_string(o, "creator_id"),
+               text_int(o, "creator_revision", TEXT_DEC));
+        printf("  host address width %s bits, flags %s", text_int(o, "host_address_width", TEXT_DEC),
+               text_int(flags, "raw", TEXT_HEX));
         print_flag_names(flags, flag_names);
         putchar('\n');
 
-        for (size_t i = 0; i < json_object_array_length(structures); i++)
-                print_structure(json_object_array_get_idx(structures, i));
+        for (size_t i = 0; i < json_array_length(structures); i++)
+                print_structure(json_array_get(structures, i));
 
-        for (size_t i = 0; i < json_object_array_length(warnings); i++)
-                printf("warning: %s\n", json_object_get_string(json_object_array_get_idx(warnings, i)));
+        for (size_t i = 0; i < json_array_length(warnings); i++) {
+                json_object *w = json_array_get(warnings, i);
+                printf("warning: %s\n",
+                       json_object_is_type(w, json_type_string) ? json_object_get_string(w) : "?");
+        }
 }

@@ -1,31 +1,394 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Text for info, devices and mappings, from the JSON model only. */
+/* Text for info, devices, domains, mappings and faults, from the JSON model
+ * only; the listings from their column tables. */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "basic/json-util.h"
 #include "cli/cli.h"
+#include "cli/table.h"
 
 static json_object *field(json_object *reg, const char *name) {
-        return json_get(json_get(reg, "fields"), name);
+        return json_get(json_get_object(reg, "fields"), name);
+}
+
+static bool field_set(json_object *reg, const char *name) {
+        return json_get_u64(field(reg, name), "raw") != 0;
 }
 
 static const char *on_off(json_object *o, const char *key) {
         json_object *v = json_get(o, key);
-        return !v ? "unknown" : json_object_get_boolean(v) ? "on" : "off";
+        if (!v)
+                return "unknown";
+        if (!json_object_is_type(v, json_type_boolean))
+                return "?";
+        return json_object_get_boolean(v) ? "on" : "off";
 }
 
-static void print_size(uint64_t n) {
-        if (n >= (1ull << 30) && n % (1ull << 30) == 0)
-                printf("%" PRIu64 "G", n >> 30);
-        else if (n >= (1ull << 20) && n % (1ull << 20) == 0)
-                printf("%" PRIu64 "M", n >> 20);
-        else if (n >= 1024 && n % 1024 == 0)
-                printf("%" PRIu64 "K", n >> 10);
-        else
-                printf("%" PRIu64, n);
+/* ---- devices ---------------------------------------------------------------------------------- */
+
+static void device_id(const column *c, json_object *d, text_buf *out) {
+        text_buf_printf(out, "%s:%s", text_int(d, "vendor", TEXT_XDIGITS4),
+                        text_int(d, "device", TEXT_XDIGITS4));
 }
+
+static void device_class(const column *c, json_object *d, text_buf *out) {
+        text_buf_puts(out, json_is_null(d, c->key) ? "-" : text_int(d, c->key, TEXT_XDIGITS4));
+}
+
+enum {
+        DEVICE_BDF,
+        DEVICE_ID,
+        DEVICE_CLASS,
+        DEVICE_GROUP,
+        DEVICE_UNIT,
+        DEVICE_DOMAIN,
+        DEVICE_TRANSLATION,
+        DEVICE_DRIVER,
+        DEVICE_NAME,
+        _DEVICE_COLUMN_MAX,
+};
+
+/* clang-format off */
+static const column device_column_list[] = {
+        [DEVICE_BDF]         = { .name = "BDF", .header = "BDF", .width = 12,
+                                 .flags = COLUMN_DEFAULT, .key = "bdf", .format = column_string,
+                                 .help = "PCI address, SSSS:BB:DD.F" },
+        [DEVICE_ID]          = { .name = "ID", .header = "ID", .width = 9,
+                                 .flags = COLUMN_DEFAULT, .format = device_id,
+                                 .help = "vendor and device ID, VVVV:DDDD" },
+        [DEVICE_CLASS]       = { .name = "CLASS", .header = "CLASS", .width = 5,
+                                 .key = "class", .format = device_class,
+                                 .help = "PCI class and subclass, CCSS" },
+        [DEVICE_GROUP]       = { .name = "GROUP", .header = "GROUP", .width = 5, .right = true,
+                                 .flags = COLUMN_DEFAULT, .key = "group", .format = column_dec,
+                                 .help = "the kernel's IOMMU group, - when none" },
+        [DEVICE_UNIT]        = { .name = "UNIT", .header = "UNIT", .width = 6,
+                                 .flags = COLUMN_DEFAULT, .key = "unit", .format = column_string,
+                                 .help = "the remapping unit that translates its requests" },
+        [DEVICE_DOMAIN]      = { .name = "DOMAIN", .header = "DOMAIN", .width = 6, .right = true,
+                                 .flags = COLUMN_DEFAULT, .key = "domain", .format = column_dec,
+                                 .help = "domain ID of its context entry, - when none" },
+        [DEVICE_TRANSLATION] = { .name = "TRANSLATION", .header = "TRANSLATION", .width = 13,
+                                 .flags = COLUMN_DEFAULT, .key = "translation", .format = column_string,
+                                 .help = "translation type of its context entry, blocked, disabled, "
+                                         "or - when unknown" },
+        [DEVICE_DRIVER]      = { .name = "DRIVER", .header = "DRIVER", .width = 12,
+                                 .flags = COLUMN_DEFAULT, .key = "driver", .format = column_string,
+                                 .help = "the driver bound to it, - when none" },
+        [DEVICE_NAME]        = { .name = "NAME", .header = "NAME", .width = 40,
+                                 .flags = COLUMN_DEFAULT, .key = "name", .format = column_string,
+                                 .help = "vendor and device names from pci.ids" },
+};
+/* clang-format on */
+static_assert(ELEMENTSOF(device_column_list) == _DEVICE_COLUMN_MAX, "a row per column");
+
+const column_table device_columns = {
+        .listing = "devices",
+        .columns = device_column_list,
+        .n_columns = ELEMENTSOF(device_column_list),
+        .separator = " ",
+};
+
+/* The columns of a listing; --output was checked before anything was asked. */
+static column_set listing_columns(const column_table *t, unsigned defaults, const char *indent) {
+        column_set s;
+
+        if (columns_select(t, arg.output, defaults, &s, NULL, NULL) < 0)
+                (void) columns_select(t, NULL, defaults, &s, NULL, NULL);
+        s.indent = indent;
+        return s;
+}
+
+void render_devices(json_object *o) {
+        column_set s = listing_columns(&device_columns, COLUMN_DEFAULT, "");
+
+        table_header(&s);
+        for (size_t i = 0; i < json_array_length(o); i++)
+                table_row(&s, json_array_get(o, i));
+}
+
+/* ---- domains ---------------------------------------------------------------------------------- */
+
+static void domain_devices(const column *c, json_object *d, text_buf *out) {
+        json_object *devices = json_get_array(d, c->key);
+
+        if (!devices && !json_is_null(d, c->key))
+                text_buf_puts(out, "?");
+        for (size_t i = 0; i < json_array_length(devices); i++) {
+                json_object *bdf = json_array_get(devices, i);
+                text_buf_printf(out, "%s%s", i ? " " : "",
+                                json_object_is_type(bdf, json_type_string) ? json_object_get_string(bdf)
+                                                                           : "?");
+        }
+}
+
+enum {
+        DOMAIN_UNIT,
+        DOMAIN_DOMAIN,
+        DOMAIN_TRANSLATION,
+        DOMAIN_DEVICES,
+        _DOMAIN_COLUMN_MAX,
+};
+
+/* clang-format off */
+static const column domain_column_list[] = {
+        [DOMAIN_UNIT]        = { .name = "UNIT", .header = "UNIT", .width = 6,
+                                 .flags = COLUMN_DEFAULT, .key = "unit", .format = column_string,
+                                 .help = "the remapping unit" },
+        [DOMAIN_DOMAIN]      = { .name = "DOMAIN", .header = "DOMAIN", .width = 6, .right = true,
+                                 .flags = COLUMN_DEFAULT, .key = "domain", .format = column_dec,
+                                 .help = "domain ID" },
+        [DOMAIN_TRANSLATION] = { .name = "TRANSLATION", .header = "TRANSLATION", .width = 13,
+                                 .flags = COLUMN_DEFAULT, .key = "translation", .format = column_string,
+                                 .help = "translation type of its devices, - when they differ" },
+        [DOMAIN_DEVICES]     = { .name = "DEVICES", .header = "DEVICES", .width = 12,
+                                 .flags = COLUMN_DEFAULT, .key = "devices", .format = domain_devices,
+                                 .help = "the devices attached to it" },
+};
+/* clang-format on */
+static_assert(ELEMENTSOF(domain_column_list) == _DOMAIN_COLUMN_MAX, "a row per column");
+
+const column_table domain_columns = {
+        .listing = "domains",
+        .columns = domain_column_list,
+        .n_columns = ELEMENTSOF(domain_column_list),
+        .separator = " ",
+};
+
+void render_domains(json_object *o) {
+        column_set s = listing_columns(&domain_columns, COLUMN_DEFAULT, "");
+
+        table_header(&s);
+        for (size_t i = 0; i < json_array_length(o); i++)
+                table_row(&s, json_array_get(o, i));
+}
+
+/* ---- mappings --------------------------------------------------------------------------------- */
+
+static void range_perm(const column *c, json_object *r, text_buf *out) {
+        static const struct {
+                const char *key;
+                char letter;
+        } bits[] = { { "read", 'r' }, { "write", 'w' }, { "execute", 'x' } };
+
+        for (size_t i = 0; i < ELEMENTSOF(bits); i++) {
+                json_object *v = json_get(r, bits[i].key);
+                char ch = !v                                           ? '-'
+                          : !json_object_is_type(v, json_type_boolean) ? '?'
+                          : json_object_get_boolean(v)                 ? bits[i].letter
+                                                                       : '-';
+                text_buf_printf(out, "%c", ch);
+        }
+}
+
+enum {
+        RANGE_IOVA,
+        RANGE_PHYSICAL,
+        RANGE_LENGTH,
+        RANGE_PERM,
+        RANGE_PAGE,
+        _RANGE_COLUMN_MAX,
+};
+
+/* The widths keep the layout mappings always had: PERM is as wide as its
+ * values ("rw-"), its header one more. */
+/* clang-format off */
+static const column range_column_list[] = {
+        [RANGE_IOVA]     = { .name = "IOVA", .header = "IOVA", .width = 18,
+                             .flags = COLUMN_DEFAULT, .key = "iova", .format = column_hex16,
+                             .help = "first I/O virtual address of the range" },
+        [RANGE_PHYSICAL] = { .name = "PHYSICAL", .header = "PHYSICAL", .width = 18,
+                             .flags = COLUMN_DEFAULT, .key = "phys", .format = column_hex16,
+                             .help = "the physical address it translates to" },
+        [RANGE_LENGTH]   = { .name = "LENGTH", .header = "LENGTH", .width = 10, .right = true,
+                             .flags = COLUMN_DEFAULT, .key = "length", .format = column_hex,
+                             .help = "length in bytes" },
+        [RANGE_PERM]     = { .name = "PERM", .header = "PERM", .width = 3,
+                             .flags = COLUMN_DEFAULT, .format = range_perm,
+                             .help = "what the device may do: r read, w write, x execute" },
+        [RANGE_PAGE]     = { .name = "PAGE", .header = "PAGE", .width = 5, .right = true,
+                             .flags = COLUMN_DEFAULT, .key = "page_size", .format = column_size,
+                             .help = "size of the pages that map it" },
+};
+/* clang-format on */
+static_assert(ELEMENTSOF(range_column_list) == _RANGE_COLUMN_MAX, "a row per column");
+
+const column_table range_columns = {
+        .listing = "mappings",
+        .columns = range_column_list,
+        .n_columns = ELEMENTSOF(range_column_list),
+        .separator = "  ",
+};
+
+static void print_target(json_object *m) {
+        if (!json_get(m, "bdf")) {
+                printf("%s: root table\n", text_string(m, "unit"));
+                return;
+        }
+        printf("%s", text_string(m, "bdf"));
+        if (json_get(m, "pasid"))
+                printf(" pasid %s%s", text_int(m, "pasid", TEXT_SIGNED),
+                       json_get_bool(m, "rid_pasid") ? " (requests without PASID)" : "");
+        printf("  %s domain %s  %s", text_string(m, "unit"), text_int(m, "domain", TEXT_SIGNED),
+               text_string(m, "translation"));
+        if (json_get(m, "address_width"))
+                printf("  %s-bit, %s levels", text_int(m, "address_width", TEXT_SIGNED),
+                       text_int(m, "levels", TEXT_SIGNED));
+        if (json_get(m, "root"))
+                printf("  root %s", text_int(m, "root", TEXT_HEX));
+        if (json_get_bool(m, "fpd"))
+                printf("  faults not reported (FPD)");
+        if (json_get(m, "same_tables_as"))
+                printf("  (tables shared with %s)", text_string(m, "same_tables_as"));
+        putchar('\n');
+}
+
+void render_mappings(json_object *o) {
+        column_set s = listing_columns(&range_columns, COLUMN_DEFAULT, "  ");
+        size_t n = json_array_length(o);
+
+        if (n == 0)
+                printf("No translations found.\n");
+        for (size_t i = 0; i < n; i++) {
+                json_object *m = json_array_get(o, i);
+                json_object *ranges = json_get_array(m, "ranges"),
+                            *anomalies = json_get_array(m, "anomalies");
+
+                if (i)
+                        putchar('\n');
+                print_target(m);
+                if (json_array_length(ranges) > 0)
+                        table_header(&s);
+                for (size_t k = 0; k < json_array_length(ranges); k++)
+                        table_row(&s, json_array_get(ranges, k));
+                for (size_t k = 0; k < json_array_length(anomalies); k++) {
+                        json_object *a = json_array_get(anomalies, k);
+                        printf("  ! %s: %s\n", text_string(a, "kind"), text_string(a, "message"));
+                }
+        }
+}
+
+/* ---- fault records: one description for info, faults and faults --follow ------------------------ */
+
+static void fault_reason(const column *c, json_object *f, text_buf *out) {
+        text_buf_puts(out, text_int(f, c->key, TEXT_HEX2));
+}
+
+static void fault_meaning(const column *c, json_object *f, text_buf *out) {
+        text_buf_puts(out, text_string_or(f, c->key, "unknown reason"));
+}
+
+enum {
+        FAULT_TIME,
+        FAULT_UNIT,
+        FAULT_SOURCE,
+        FAULT_INDEX,
+        FAULT_BDF,
+        FAULT_ACCESS,
+        FAULT_ADDRESS,
+        FAULT_PASID,
+        FAULT_REASON,
+        FAULT_MEANING,
+        _FAULT_COLUMN_MAX,
+};
+
+/* clang-format off */
+static const column fault_column_list[] = {
+        [FAULT_TIME]    = { .name = "TIME", .header = "TIME", .width = 27,
+                            .flags = COLUMN_LOGGED, .key = "time", .format = column_string,
+                            .help = "when iommud saw it, UTC" },
+        [FAULT_UNIT]    = { .name = "UNIT", .header = "UNIT", .width = 6,
+                            .flags = COLUMN_LOGGED, .key = "unit", .format = column_string,
+                            .help = "the remapping unit that reported it" },
+        [FAULT_SOURCE]  = { .name = "SOURCE", .header = "SOURCE", .width = 10,
+                            .key = "source", .format = column_string,
+                            .help = "where iommud read it: registers or kernel-log" },
+        [FAULT_INDEX]   = { .name = "INDEX", .header = "INDEX", .width = 5, .right = true,
+                            .flags = COLUMN_DEFAULT, .key = "index", .format = column_dec,
+                            .help = "the fault recording register that held it, - for the kernel's log" },
+        [FAULT_BDF]     = { .name = "BDF", .header = "BDF", .width = 12,
+                            .flags = COLUMN_DEFAULT, .key = "bdf", .format = column_string,
+                            .help = "the requesting device, SSSS:BB:DD.F" },
+        [FAULT_ACCESS]  = { .name = "ACCESS", .header = "ACCESS", .width = 6,
+                            .flags = COLUMN_DEFAULT, .key = "write", .format = column_read_write,
+                            .help = "read or write" },
+        [FAULT_ADDRESS] = { .name = "ADDRESS", .header = "ADDRESS", .width = 18,
+                            .flags = COLUMN_DEFAULT, .key = "address", .format = column_hex,
+                            .help = "the page of the address the request used" },
+        [FAULT_PASID]   = { .name = "PASID", .header = "PASID", .width = 7, .right = true,
+                            .flags = COLUMN_DEFAULT, .key = "pasid", .format = column_dec,
+                            .help = "the request's PASID, - when it had none" },
+        [FAULT_REASON]  = { .name = "REASON", .header = "REASON", .width = 6,
+                            .flags = COLUMN_DEFAULT, .key = "reason", .format = fault_reason,
+                            .help = "the fault reason code" },
+        [FAULT_MEANING] = { .name = "MEANING", .header = "MEANING", .width = 40,
+                            .flags = COLUMN_DEFAULT, .key = "reason_text", .format = fault_meaning,
+                            .help = "what the reason code means" },
+};
+/* clang-format on */
+static_assert(ELEMENTSOF(fault_column_list) == _FAULT_COLUMN_MAX, "a row per column");
+
+const column_table fault_columns = {
+        .listing = "faults",
+        .columns = fault_column_list,
+        .n_columns = ELEMENTSOF(fault_column_list),
+        .separator = " ",
+        .logged = "in iommud's log and with --follow",
+};
+
+static void print_records(json_object *records, unsigned defaults, const char *indent) {
+        column_set s = listing_columns(&fault_columns, defaults, indent);
+
+        if (json_array_length(records) > 0)
+                table_header(&s);
+        for (size_t i = 0; i < json_array_length(records); i++)
+                table_row(&s, json_array_get(records, i));
+}
+
+/* "pending, OVERFLOW (later faults lost), " */
+static void print_fault_status(json_object *fsts) {
+        printf("%s%s", field_set(fsts, "ppf") ? "pending, " : "",
+               field_set(fsts, "pfo") ? "OVERFLOW (later faults lost), " : "");
+}
+
+void render_faults(json_object *o) {
+        json_object *units = json_get_array(o, "units"), *log = json_get_array(o, "log");
+
+        if (json_array_length(units) == 0)
+                printf("No DMA remapping units.\n");
+        for (size_t i = 0; i < json_array_length(units); i++) {
+                json_object *u = json_array_get(units, i);
+                json_object *records = json_get_array(u, "faults");
+
+                printf("%s: ", text_string(u, "name"));
+                if (json_get(u, "registers_error")) {
+                        printf("registers not readable: %s\n", text_string(u, "registers_error"));
+                        continue;
+                }
+                print_fault_status(json_get(u, "fsts"));
+                printf("%zu fault record(s) held\n", json_array_length(records));
+                print_records(records, COLUMN_DEFAULT, "  ");
+        }
+        if (json_array_length(log) > 0) {
+                printf("\nLogged by iommud:\n");
+                print_records(log, COLUMN_DEFAULT | COLUMN_LOGGED, "  ");
+        }
+}
+
+void render_fault_event(json_object *o) {
+        static bool header_printed;
+        column_set s = listing_columns(&fault_columns, COLUMN_DEFAULT | COLUMN_LOGGED, "");
+
+        if (!header_printed)
+                table_header(&s);
+        header_printed = true;
+        table_row(&s, o);
+}
+
+/* ---- info ------------------------------------------------------------------------------------- */
 
 static void print_capabilities(json_object *cap, json_object *ecap) {
         static const struct {
@@ -47,224 +410,61 @@ static void print_capabilities(json_object *cap, json_object *ecap) {
                 { "ecap", "nest", "nested" },
                 { "ecap", "prs", "page requests" },
         };
-
-        printf("  %" PRIu64 "-bit guest addresses, tables %s, large pages %s, %" PRIu64 " domains, %" PRIu64
-               " fault record(s)\n",
-               json_get_u64(field(cap, "mgaw"), "bits"), json_get_string(field(cap, "sagaw"), "meaning"),
-               json_get_string(field(cap, "sllps"), "meaning"), json_get_u64(field(cap, "nd"), "domains"),
-               json_get_u64(field(cap, "nfr"), "records"));
-        printf("  supports:");
         const char *sep = " ";
-        for (size_t i = 0; i < ELEMENTSOF(flags); i++) {
-                json_object *reg = streq(flags[i].reg, "cap") ? cap : ecap;
-                if (json_get_u64(field(reg, flags[i].field), "raw")) {
+
+        printf("  %s-bit guest addresses, tables %s, large pages %s, %s domains, %s fault record(s)\n",
+               text_int(field(cap, "mgaw"), "bits", TEXT_DEC), text_string(field(cap, "sagaw"), "meaning"),
+               text_string(field(cap, "sllps"), "meaning"), text_int(field(cap, "nd"), "domains", TEXT_DEC),
+               text_int(field(cap, "nfr"), "records", TEXT_DEC));
+        printf("  supports:");
+        for (size_t i = 0; i < ELEMENTSOF(flags); i++)
+                if (field_set(streq(flags[i].reg, "cap") ? cap : ecap, flags[i].field)) {
                         printf("%s%s", sep, flags[i].label);
                         sep = ", ";
                 }
-        }
         putchar('\n');
 }
 
-static void print_faults(json_object *u) {
-        json_object *fsts = json_get(u, "fsts"), *records = json_get(u, "faults");
-        size_t n = json_object_array_length(records);
-
-        printf("  faults: %s%s%zu recorded\n", json_get_u64(field(fsts, "ppf"), "raw") ? "pending, " : "",
-               json_get_u64(field(fsts, "pfo"), "raw") ? "OVERFLOW (later faults lost), " : "", n);
-        for (size_t i = 0; i < n; i++) {
-                json_object *f = json_object_array_get_idx(records, i);
-                printf("    [%" PRIu64 "] %s %s 0x%" PRIx64 ": reason 0x%02" PRIx64 " %s\n",
-                       json_get_u64(f, "index"), json_get_string(f, "bdf"),
-                       json_get_bool(f, "write") ? "write" : "read", json_get_u64(f, "address"),
-                       json_get_u64(f, "reason"), json_get_string(f, "reason_text"));
-        }
-}
-
 void render_info(json_object *o) {
-        json_object *units = json_get(o, "units");
+        json_object *units = json_get_array(o, "units");
 
-        if (json_object_array_length(units) == 0)
+        if (json_array_length(units) == 0)
                 printf("No DMA remapping units.\n");
-        for (size_t i = 0; i < json_object_array_length(units); i++) {
-                json_object *u = json_object_array_get_idx(units, i);
-                json_object *cap = json_get(u, "cap"), *ecap = json_get(u, "ecap");
+        for (size_t i = 0; i < json_array_length(units); i++) {
+                json_object *u = json_array_get(units, i);
+                json_object *cap = json_get_object(u, "cap"), *ecap = json_get_object(u, "ecap");
+                json_object *records = json_get_array(u, "faults");
 
                 if (i)
                         putchar('\n');
-                printf("%s: registers 0x%" PRIx64 " (", json_get_string(u, "name"),
-                       json_get_u64(u, "address"));
-                print_size(json_get_u64(u, "size"));
-                printf("), segment %04" PRIx64 ", VT-d %s, owner %s\n", json_get_u64(u, "segment"),
-                       json_get(u, "version") ? json_get_string(u, "version") : "?",
-                       json_get_string(u, "owner"));
+                printf("%s: registers %s (%s), segment %s, VT-d %s, owner %s\n", text_string(u, "name"),
+                       text_int(u, "address", TEXT_HEX), text_int(u, "size", TEXT_SIZE),
+                       text_int(u, "segment", TEXT_XDIGITS4), text_string(u, "version"),
+                       text_string(u, "owner"));
 
                 if (json_get(u, "registers_error")) {
-                        printf("  registers not readable: %s\n", json_get_string(u, "registers_error"));
+                        printf("  registers not readable: %s\n", text_string(u, "registers_error"));
                         if (cap) {
-                                printf("  from sysfs: cap 0x%016" PRIx64 " ecap 0x%016" PRIx64 "\n",
-                                       json_get_u64(cap, "value"), json_get_u64(ecap, "value"));
+                                printf("  from sysfs: cap %s ecap %s\n", text_int(cap, "value", TEXT_HEX16),
+                                       text_int(ecap, "value", TEXT_HEX16));
                                 print_capabilities(cap, ecap);
                         }
                         continue;
                 }
-                printf("  cap 0x%016" PRIx64 "  ecap 0x%016" PRIx64 "  gsts 0x%08" PRIx64 "\n",
-                       json_get_u64(cap, "value"), json_get_u64(ecap, "value"),
-                       json_get_u64(json_get(u, "gsts"), "value"));
+                printf("  cap %s  ecap %s  gsts %s\n", text_int(cap, "value", TEXT_HEX16),
+                       text_int(ecap, "value", TEXT_HEX16),
+                       text_int(json_get(u, "gsts"), "value", TEXT_HEX8));
                 print_capabilities(cap, ecap);
                 printf("  translation %s, queued invalidation %s, interrupt remapping %s\n",
                        on_off(u, "translation_enabled"), on_off(u, "queued_invalidation"),
                        on_off(u, "interrupt_remapping"));
-                printf("  root table 0x%" PRIx64 ", %s mode\n", json_get_u64(u, "root_table"),
-                       json_get_string(u, "mode"));
-                print_faults(u);
+                printf("  root table %s, %s mode\n", text_int(u, "root_table", TEXT_HEX),
+                       text_string(u, "mode"));
+                printf("  faults: ");
+                print_fault_status(json_get(u, "fsts"));
+                printf("%zu recorded\n", json_array_length(records));
+                print_records(records, COLUMN_DEFAULT, "    ");
         }
         if (json_get(o, "ram_error"))
-                printf("\ntranslation tables not readable: %s\n", json_get_string(o, "ram_error"));
-}
-
-static const char *or_dash(json_object *o, const char *key, char *buf, size_t size) {
-        json_object *v = json_get(o, key);
-        if (!v)
-                return "-";
-        if (json_object_is_type(v, json_type_int))
-                snprintf(buf, size, "%" PRId64, json_object_get_int64(v));
-        else
-                snprintf(buf, size, "%s", json_object_get_string(v));
-        return buf;
-}
-
-void render_devices(json_object *o) {
-        printf("%-12s %-9s %5s %-6s %6s %-13s %-12s %s\n", "BDF", "ID", "GROUP", "UNIT", "DOMAIN",
-               "TRANSLATION", "DRIVER", "NAME");
-        for (size_t i = 0; i < json_object_array_length(o); i++) {
-                json_object *d = json_object_array_get_idx(o, i);
-                char g[16], u[32], dom[16], t[32], drv[64];
-
-                printf("%-12s %04" PRIx64 ":%04" PRIx64 " %5s %-6s %6s %-13s %-12s %s\n",
-                       json_get_string(d, "bdf"), json_get_u64(d, "vendor"), json_get_u64(d, "device"),
-                       or_dash(d, "group", g, sizeof g), or_dash(d, "unit", u, sizeof u),
-                       or_dash(d, "domain", dom, sizeof dom), or_dash(d, "translation", t, sizeof t),
-                       or_dash(d, "driver", drv, sizeof drv), json_get_string(d, "name"));
-        }
-}
-
-void render_mappings(json_object *o) {
-        size_t n = json_object_array_length(o);
-
-        if (n == 0)
-                printf("No translations found.\n");
-        for (size_t i = 0; i < n; i++) {
-                json_object *m = json_object_array_get_idx(o, i);
-                json_object *ranges = json_get(m, "ranges"), *anomalies = json_get(m, "anomalies");
-
-                if (i)
-                        putchar('\n');
-                if (json_get(m, "bdf")) {
-                        printf("%s", json_get_string(m, "bdf"));
-                        if (json_get(m, "pasid"))
-                                printf(" pasid %" PRId64 "%s", json_get_i64(m, "pasid"),
-                                       json_get_bool(m, "rid_pasid") ? " (requests without PASID)" : "");
-                        printf("  %s domain %" PRId64 "  %s", json_get_string(m, "unit"),
-                               json_get_i64(m, "domain"), json_get_string(m, "translation"));
-                        if (json_get(m, "address_width"))
-                                printf("  %" PRId64 "-bit, %" PRId64 " levels",
-                                       json_get_i64(m, "address_width"), json_get_i64(m, "levels"));
-                        if (json_get(m, "root"))
-                                printf("  root 0x%" PRIx64, json_get_u64(m, "root"));
-                        if (json_get_bool(m, "fpd"))
-                                printf("  faults not reported (FPD)");
-                        if (json_get(m, "same_tables_as"))
-                                printf("  (tables shared with %s)", json_get_string(m, "same_tables_as"));
-                        putchar('\n');
-                } else
-                        printf("%s: root table\n", json_get_string(m, "unit"));
-
-                if (json_object_array_length(ranges) > 0)
-                        printf("  %-18s  %-18s  %10s  %-4s %5s\n", "IOVA", "PHYSICAL", "LENGTH", "PERM",
-                               "PAGE");
-                for (size_t k = 0; k < json_object_array_length(ranges); k++) {
-                        json_object *r = json_object_array_get_idx(ranges, k);
-                        char len[32];
-
-                        snprintf(len, sizeof len, "0x%" PRIx64, json_get_u64(r, "length"));
-                        printf("  0x%016" PRIx64 "  0x%016" PRIx64 "  %10s  %c%c%c  ",
-                               json_get_u64(r, "iova"), json_get_u64(r, "phys"), len,
-                               json_get_bool(r, "read") ? 'r' : '-', json_get_bool(r, "write") ? 'w' : '-',
-                               json_get_bool(r, "execute") ? 'x' : '-');
-                        print_size(json_get_u64(r, "page_size"));
-                        putchar('\n');
-                }
-                for (size_t k = 0; k < json_object_array_length(anomalies); k++) {
-                        json_object *a = json_object_array_get_idx(anomalies, k);
-                        printf("  ! %s: %s\n", json_get_string(a, "kind"), json_get_string(a, "message"));
-                }
-        }
-}
-
-static void print_fault(json_object *f, bool with_time) {
-        if (with_time)
-                printf("%s  ", json_get_string(f, "time"));
-        if (json_get(f, "unit"))
-                printf("%s  ", json_get_string(f, "unit"));
-        printf("%s %s 0x%" PRIx64, json_get_string(f, "bdf"), json_get_bool(f, "write") ? "write" : "read",
-               json_get_u64(f, "address"));
-        if (json_get(f, "pasid"))
-                printf(" pasid %" PRId64, json_get_i64(f, "pasid"));
-        printf(": reason 0x%02" PRIx64 " %s\n", json_get_u64(f, "reason"),
-               json_get(f, "reason_text") ? json_get_string(f, "reason_text") : "(unknown reason)");
-}
-
-void render_faults(json_object *o) {
-        json_object *units = json_get(o, "units"), *log = json_get(o, "log");
-
-        if (json_object_array_length(units) == 0)
-                printf("No DMA remapping units.\n");
-        for (size_t i = 0; i < json_object_array_length(units); i++) {
-                json_object *u = json_object_array_get_idx(units, i);
-                json_object *fsts = json_get(u, "fsts"), *records = json_get(u, "faults");
-
-                printf("%s: ", json_get_string(u, "name"));
-                if (json_get(u, "registers_error")) {
-                        printf("registers not readable: %s\n", json_get_string(u, "registers_error"));
-                        continue;
-                }
-                printf("%s%s%zu fault record(s) held\n",
-                       json_get_u64(field(fsts, "ppf"), "raw") ? "pending, " : "",
-                       json_get_u64(field(fsts, "pfo"), "raw") ? "OVERFLOW (later faults lost), " : "",
-                       json_object_array_length(records));
-                for (size_t k = 0; k < json_object_array_length(records); k++) {
-                        printf("  [%" PRIu64 "] ",
-                               json_get_u64(json_object_array_get_idx(records, k), "index"));
-                        print_fault(json_object_array_get_idx(records, k), false);
-                }
-        }
-        if (json_object_array_length(log) > 0) {
-                printf("\nLogged by iommud:\n");
-                for (size_t i = 0; i < json_object_array_length(log); i++) {
-                        printf("  ");
-                        print_fault(json_object_array_get_idx(log, i), true);
-                }
-        }
-}
-
-void render_fault_event(json_object *o) {
-        print_fault(o, true);
-}
-
-void render_fault_event_json(json_object *o) {
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-}
-
-void render_domains(json_object *o) {
-        printf("%-6s %6s %-13s %s\n", "UNIT", "DOMAIN", "TRANSLATION", "DEVICES");
-        for (size_t i = 0; i < json_object_array_length(o); i++) {
-                json_object *d = json_object_array_get_idx(o, i), *devices = json_get(d, "devices");
-                char t[32];
-
-                printf("%-6s %6" PRId64 " %-13s", json_get_string(d, "unit"), json_get_i64(d, "domain"),
-                       or_dash(d, "translation", t, sizeof t));
-                for (size_t k = 0; k < json_object_array_length(devices); k++)
-                        printf(" %s", json_object_get_string(json_object_array_get_idx(devices, k)));
-                putchar('\n');
-        }
+                printf("\ntranslation tables not readable: %s\n", text_string(o, "ram_error"));
 }

@@ -18,7 +18,7 @@ int verb_dmar(int argc, char **argv) {
         int r;
 
         if (!arg.file && cli_use_daemon()) {
-                r = client_call("v1.dmar", NULL, &o);
+                r = client_call("v1.dmar", NULL, json_type_object, &o);
                 return r != EXIT_OK ? r : cli_output(o, render_dmar);
         }
 

@@ -35,7 +35,8 @@ typedef int (*model_fn)(iommu_system *s, json_object **ret, iommu_error *err);
 
 /* The same model answers whichever source: iommud's result is what the
  * model function returns here. */
-static int show(const char *method, json_object *params, model_fn fn, void (*render)(json_object *)) {
+static int show(const char *method, json_object *params, model_fn fn, void (*render)(json_object *),
+                json_type type) {
         _cleanup_(iommu_ctx_freep) iommu_ctx *ctx = NULL;
         _cleanup_(iommu_system_freep) iommu_system *s = NULL;
         _cleanup_json_ json_object *o = NULL;
@@ -43,7 +44,7 @@ static int show(const char *method, json_object *params, model_fn fn, void (*ren
         int r;
 
         if (cli_use_daemon()) {
-                r = client_call(method, params, &o);
+                r = client_call(method, params, type, &o);
                 return r != EXIT_OK ? r : cli_output(o, render);
         }
 
@@ -59,15 +60,15 @@ static int show(const char *method, json_object *params, model_fn fn, void (*ren
 }
 
 int verb_info(int argc, char **argv) {
-        return show("v1.info", NULL, model_info, render_info);
+        return show("v1.info", NULL, model_info, render_info, json_type_object);
 }
 
 int verb_devices(int argc, char **argv) {
-        return show("v1.devices", NULL, model_devices, render_devices);
+        return show("v1.devices", NULL, model_devices, render_devices, json_type_array);
 }
 
 int verb_domains(int argc, char **argv) {
-        return show("v1.domains", NULL, model_domains, render_domains);
+        return show("v1.domains", NULL, model_domains, render_domains, json_type_array);
 }
 
 static int mappings_with_filter(iommu_system *s, json_object **ret, iommu_error *err) {
@@ -96,7 +97,7 @@ int verb_mappings(int argc, char **argv) {
                 json_object_object_add(params, "domain", json_object_new_int(arg.domain));
         if (arg.pasid >= 0)
                 json_object_object_add(params, "pasid", json_object_new_int64(arg.pasid));
-        return show("v1.mappings", params, mappings_with_filter, render_mappings);
+        return show("v1.mappings", params, mappings_with_filter, render_mappings, json_type_array);
 }
 
 int verb_faults(int argc, char **argv) {
@@ -109,39 +110,33 @@ int verb_faults(int argc, char **argv) {
                         arg.follow ? "--follow" : "--clear");
         if (arg.clear) {
                 _cleanup_json_ json_object *o = NULL;
-                r = client_call("v1.faults.clear", NULL, &o);
+                r = client_call("v1.faults.clear", NULL, json_type_object, &o);
                 if (r != EXIT_OK)
                         return r;
                 if (!arg.follow)
                         return arg.json ? cli_output(o, NULL) : EXIT_OK;
         }
         if (arg.follow)
-                return client_follow("v1.faults.subscribe",
-                                     arg.json ? render_fault_event_json : render_fault_event);
-        return show("v1.faults", NULL, model_faults, render_faults);
+                return client_follow("v1.faults.subscribe", arg.json ? cli_print_json : render_fault_event);
+        return show("v1.faults", NULL, model_faults, render_faults, json_type_object);
 }
 
-int verb_snapshot(int argc, char **argv) {
+int verb_snapshot_save(int argc, char **argv) {
         _cleanup_(iommu_ctx_freep) iommu_ctx *ctx = NULL;
         _cleanup_(iommu_system_freep) iommu_system *s = NULL;
         iommu_error err = {};
         int r;
 
-        if (!streq(argv[0], "save"))
-                return cli_usage("Unknown snapshot command '%s'; use: snapshot save FILE", argv[0]);
-        if (argc != 2)
-                return cli_usage("Usage: iommuctl snapshot save FILE");
-
         r = cli_open_system(&ctx, &s);
         if (r != EXIT_OK)
                 return r;
-        r = iommu_system_save_snapshot(s, argv[1], &err);
+        r = iommu_system_save_snapshot(s, argv[0], &err);
         s = iommu_system_free(s);
         if (r < 0)
                 return cli_fail(EXIT_FAILED, r, "Failed to save the snapshot: %s", err.message);
         if (arg.json) {
                 _cleanup_json_ json_object *o = json_object_new_object();
-                json_object_object_add(o, "saved", json_object_new_string(argv[1]));
+                json_object_object_add(o, "saved", json_object_new_string(argv[0]));
                 return cli_output(o, NULL);
         }
         return EXIT_OK;

@@ -44,8 +44,8 @@ json_object *devices_find(json_object *devices, uint16_t segment, uint8_t bus, u
         char bdf[BDF_STRING_MAX];
 
         bdf_format(bdf, segment, bus, devfn);
-        for (size_t i = 0; i < json_object_array_length(devices); i++) {
-                json_object *d = json_object_array_get_idx(devices, i);
+        for (size_t i = 0; i < json_array_length(devices); i++) {
+                json_object *d = json_array_get(devices, i);
                 if (streq(json_get_string(d, "bdf"), bdf))
                         return d;
         }

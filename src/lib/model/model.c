@@ -194,6 +194,8 @@ int model_devices(iommu_system *s, json_object **ret, iommu_error *err) {
                 uint8_t bus, devfn;
                 iommu_unit *u = NULL;
 
+                if (!json_object_is_type(d, json_type_object))
+                        continue; /* a damaged list: nothing to add to */
                 if (bdf_parse(json_get_string(d, "bdf"), &seg, &bus, &devfn) >= 0)
                         u = iommu_system_unit_of(s, seg, bus, devfn);
                 json_object_object_add(d, "unit", u ? json_object_new_string(u->name) : NULL);
