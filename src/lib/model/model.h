@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "basic/error.h"
+#include "model/mappings.h"
 #include "model/system.h"
 #include "walk/walk.h"
 
@@ -29,19 +30,7 @@ int model_devices(iommu_system *s, json_object **ret, iommu_error *err);
  * the devices' own when they all agree, else null (model-domains.c). */
 int model_domains(iommu_system *s, json_object **ret, iommu_error *err);
 
-typedef struct mappings_filter {
-        bool have_device;
-        uint16_t segment;
-        uint8_t bus, devfn;
-        int did;       /* -1: all */
-        int64_t pasid; /* -1: all */
-} mappings_filter;
-
-/* [{"bdf", "pasid", "unit", "domain", "translation", "address_width",
- *   "levels", "fpd", "root", "ranges": [{"iova", "phys", "length", "read",
- *   "write", "execute", "page_size"}], "anomalies": [...]}]; anomalies above
- * any device come as an entry with "bdf" null. */
-int model_mappings(iommu_system *s, const mappings_filter *f, json_object **ret, iommu_error *err);
+/* model_mappings() and the streams of mappings: model/mappings.h */
 
 /* {"units": [{"name", "fsts" (decoded), "faults": [{"index", "bdf",
  *   "reason", "reason_text", "address", "write", "pasid", "record"}],
