@@ -53,6 +53,7 @@ struct table_mem {
         size_t n_chunks, chunks_alloc;
         hashmap frames; /* page frame number -> chunk index << 9 | page */
         size_t pages_used;
+        size_t max_chunks; /* 0: as many as the system gives */
         iommu_ram *view; /* the walker's, kept up to date as chunks come */
 };
 
@@ -62,6 +63,10 @@ table_mem_kind table_mem_get_kind(const table_mem *m) {
 
 size_t table_mem_pages_used(const table_mem *m) {
         return m->pages_used;
+}
+
+void table_mem_set_max_chunks(table_mem *m, size_t max) {
+        m->max_chunks = max;
 }
 
 size_t table_mem_chunks(const table_mem *m) {
@@ -317,6 +322,9 @@ static int chunk_new(table_mem *m, chunk **ret, iommu_error *err) {
 
         if (!c)
                 return iommu_error_set(err, ENOMEM, "Out of memory");
+        if (m->max_chunks > 0 && m->n_chunks >= m->max_chunks)
+                return iommu_error_set(err, ENOMEM, "Table memory is full: %zu chunks of 2 MiB, the limit",
+                                       m->n_chunks);
         switch (m->kind) {
         case TABLE_MEM_HUGETLBFS:
                 r = new_hugetlbfs_chunk(m, c, err);

@@ -78,6 +78,9 @@ void table_mem_free_chunk(table_mem *m, uint64_t phys);
 /* Where the CPU sees phys, or NULL when it is not in this memory. */
 void *table_mem_virt(const table_mem *m, uint64_t phys);
 
+/* At most max chunks (0: no limit of its own); past it, ENOMEM. */
+void table_mem_set_max_chunks(table_mem *m, size_t max);
+
 /* Pages in use and chunks held, for info and metrics. */
 size_t table_mem_pages_used(const table_mem *m);
 size_t table_mem_chunks(const table_mem *m);
