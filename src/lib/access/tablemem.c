@@ -54,7 +54,7 @@ struct table_mem {
         hashmap frames; /* page frame number -> chunk index << 9 | page */
         size_t pages_used;
         size_t max_chunks; /* 0: as many as the system gives */
-        iommu_ram *view; /* the walker's, kept up to date as chunks come */
+        iommu_ram *view;   /* the walker's, kept up to date as chunks come */
 };
 
 table_mem_kind table_mem_get_kind(const table_mem *m) {
