@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The root table and device entries of an owned unit (entries.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/string-table.h"
+#include "control/entries.h"
+#include "decode/entries.h"
+#include "decode/regs.h"
+#include "decode/values.h"
+
+static const char *const unit_mode_table[_UNIT_MODE_MAX] = {
+        [UNIT_MODE_LEGACY] = "legacy",
+        [UNIT_MODE_SCALABLE] = "scalable",
+};
+DEFINE_STRING_TABLE_LOOKUP(unit_mode, unit_mode, unit_mode_table, _UNIT_MODE_MAX, _UNIT_MODE_INVALID)
+
+/* One PASID directory of 128 entries (PDTS 0: 2^(0+7)), in a page of its
+ * own; PASID 0 is entry 0 of the table its entry 0 points at. */
+#define PDTS_128 0
+
+struct unit_tables {
+        table_mem *mem;
+        unit_mode mode;
+        bool coherent;
+        uint64_t root;
+        uint64_t *root_virt;
+        unit_tables_store_hook hook;
+        void *hook_userdata;
+};
+
+unit_mode unit_tables_mode(const unit_tables *t) {
+        return t->mode;
+}
+
+uint64_t unit_tables_rtaddr(const unit_tables *t) {
+        return t->root | (t->mode == UNIT_MODE_SCALABLE ? (uint64_t) TTM_SCALABLE << RTADDR_TTM_LO : 0);
+}
+
+void unit_tables_set_store_hook(unit_tables *t, unit_tables_store_hook hook, void *userdata) {
+        t->hook = hook;
+        t->hook_userdata = userdata;
+}
+
+static void flush(const unit_tables *t, const void *p, size_t size) {
+        if (t->coherent)
+                return;
+#if defined(__x86_64__) || defined(__i386__)
+        for (size_t off = 0; off < size; off += 64)
+                __builtin_ia32_clflush((const uint8_t *) p + off);
+#endif
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* A store hardware may see: 64 bits at once, after what came before. */
+static void store(unit_tables *t, uint64_t *e, uint64_t v) {
+        __atomic_store_n(e, v, __ATOMIC_RELEASE);
+        flush(t, e, sizeof *e);
+        if (t->hook)
+                t->hook(t->hook_userdata);
+}
+
+static uint64_t *virt_of(const unit_tables *t, uint64_t phys) {
+        return table_mem_virt(t->mem, phys);
+}
+
+int unit_tables_new(table_mem *mem, unit_mode mode, bool coherent, unit_tables **ret, iommu_error *err) {
+        _cleanup_free_ unit_tables *t = calloc(1, sizeof *t);
+        void *root;
+        int r;
+
+        if (!t)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        if (mode < 0 || mode >= _UNIT_MODE_MAX)
+                return iommu_error_set(err, EINVAL, "Unknown unit mode %d", (int) mode);
+        *t = (unit_tables){ .mem = mem, .mode = mode, .coherent = coherent };
+        r = table_mem_alloc_page(mem, &root, &t->root, err);
+        if (r < 0)
+                return r;
+        t->root_virt = root;
+        flush(t, root, VTD_PAGE_SIZE);
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+/* ---- where a device's entries are ---- */
+
+/* The context table of bus (and half, scalable) if linked, else NULL. */
+static uint64_t *context_table(const unit_tables *t, uint8_t bus, uint8_t devfn) {
+        const uint64_t *re = &t->root_virt[bus * 2];
+
+        if (t->mode == UNIT_MODE_LEGACY)
+                return root_present(re) ? virt_of(t, root_ctp(re)) : NULL;
+        if (devfn < 128)
+                return FIELD_GET(SM_ROOT, LP, re) ? virt_of(t, FIELD_ADDR(SM_ROOT, LCTP, re)) : NULL;
+        return FIELD_GET(SM_ROOT, UP, re) ? virt_of(t, FIELD_ADDR(SM_ROOT, UCTP, re)) : NULL;
+}
+
+static uint64_t *context_entry(const unit_tables *t, uint8_t bus, uint8_t devfn) {
+        uint64_t *ct = context_table(t, bus, devfn);
+
+        if (!ct)
+                return NULL;
+        return t->mode == UNIT_MODE_LEGACY ? &ct[devfn * 2] : &ct[(devfn % 128) * 4];
+}
+
+/* Scalable: the PASID 0 entry of a device whose context entry is present. */
+static uint64_t *pasid0_entry(const unit_tables *t, const uint64_t *ce) {
+        const uint64_t *dir;
+
+        if (!ce || !FIELD_GET(SM_CONTEXT, P, ce))
+                return NULL;
+        dir = virt_of(t, FIELD_ADDR(SM_CONTEXT, PASIDDIRPTR, ce));
+        if (!dir || !FIELD_GET(PASID_DIR, P, &dir[0]))
+                return NULL;
+        return virt_of(t, FIELD_ADDR(PASID_DIR, SMPTBLPTR, &dir[0]));
+}
+
+device_entry unit_tables_get(const unit_tables *t, uint8_t bus, uint8_t devfn) {
+        const uint64_t *ce = context_entry(t, bus, devfn), *pe;
+        device_entry e = { .translation = ENTRY_BLOCKED };
+
+        if (t->mode == UNIT_MODE_LEGACY) {
+                if (!ce || !FIELD_GET(CONTEXT, P, ce))
+                        return e;
+                e.did = (uint16_t) FIELD_GET(CONTEXT, DID, ce);
+                e.levels = aw_levels(FIELD_GET(CONTEXT, AW, ce));
+                if (FIELD_GET(CONTEXT, TT, ce) == CONTEXT_TT_PASS_THROUGH)
+                        e.translation = ENTRY_PASS_THROUGH;
+                else {
+                        e.translation = ENTRY_PAGING;
+                        e.root = FIELD_ADDR(CONTEXT, SSPTPTR, ce);
+                }
+                return e;
+        }
+        pe = pasid0_entry(t, ce);
+        if (!pe || !FIELD_GET(PASID, P, pe))
+                return e;
+        e.did = (uint16_t) FIELD_GET(PASID, DID, pe);
+        e.levels = aw_levels(FIELD_GET(PASID, AW, pe));
+        if (FIELD_GET(PASID, PGTT, pe) == PGTT_PASS_THROUGH)
+                e.translation = ENTRY_PASS_THROUGH;
+        else {
+                e.translation = ENTRY_PAGING;
+                e.root = FIELD_ADDR(PASID, SSPTPTR, pe);
+        }
+        return e;
+}
+
+/* ---- making entries present ---- */
+
+/* A new, zeroed table page linked through *entry (64-bit word of a root
+ * entry or PASID directory entry) with the present bit: one store, the
+ * table empty and so complete. */
+static uint64_t *link_new_table(unit_tables *t, uint64_t *entry, uint64_t present_bits, iommu_error *err) {
+        uint64_t phys;
+        void *virt;
+
+        if (table_mem_alloc_page(t->mem, &virt, &phys, err) < 0)
+                return NULL;
+        flush(t, virt, VTD_PAGE_SIZE);
+        store(t, entry, phys | present_bits);
+        return virt;
+}
+
+static int context_table_for(unit_tables *t, uint8_t bus, uint8_t devfn, uint64_t **ret, iommu_error *err) {
+        uint64_t *re = &t->root_virt[bus * 2], *ct = context_table(t, bus, devfn);
+
+        if (!ct) {
+                if (t->mode == UNIT_MODE_LEGACY)
+                        ct = link_new_table(t, &re[0], UINT64_C(1) << ROOT_P_LO, err);
+                else if (devfn < 128)
+                        ct = link_new_table(t, &re[0], UINT64_C(1) << SM_ROOT_LP_LO, err);
+                else
+                        ct = link_new_table(t, &re[1], UINT64_C(1) << (SM_ROOT_UP_LO - 64), err);
+                if (!ct)
+                        return -ENOMEM;
+        }
+        *ret = ct;
+        return 0;
+}
+
+static int check_entry(const device_entry *e, iommu_error *err) {
+        if (e->translation == ENTRY_PAGING && (!e->root || e->root % VTD_PAGE_SIZE))
+                return iommu_error_set(err, EINVAL,
+                                       "A paging entry needs a page-aligned second-stage table");
+        if (e->translation != ENTRY_BLOCKED && (e->levels < 3 || e->levels > 5))
+                return iommu_error_set(err, EINVAL, "An entry's tables have 3 to 5 levels, not %u",
+                                       e->levels);
+        if (e->translation != ENTRY_PAGING && e->translation != ENTRY_PASS_THROUGH)
+                return iommu_error_set(err, EINVAL, "Only a paging or pass-through entry is installed");
+        return 0;
+}
+
+static int install_legacy(unit_tables *t, uint8_t bus, uint8_t devfn, const device_entry *e,
+                          iommu_error *err) {
+        uint64_t *ct, v[2] = {};
+        int r;
+
+        r = context_table_for(t, bus, devfn, &ct, err);
+        if (r < 0)
+                return r;
+        FIELD_SET(CONTEXT, DID, v, e->did);
+        FIELD_SET(CONTEXT, AW, v, e->levels - 2);
+        FIELD_SET(CONTEXT, TT, v,
+                  e->translation == ENTRY_PASS_THROUGH ? CONTEXT_TT_PASS_THROUGH : CONTEXT_TT_MULTI_LEVEL);
+        if (e->translation == ENTRY_PAGING)
+                v[0] |= e->root;
+        /* zero, the upper half, then the lower half with P */
+        store(t, &ct[devfn * 2], 0);
+        store(t, &ct[devfn * 2 + 1], v[1]);
+        store(t, &ct[devfn * 2], v[0] | UINT64_C(1) << CONTEXT_P_LO);
+        return 0;
+}
+
+/* Scalable: the device's context entry, PASID directory and PASID table,
+ * made once: the table and directory complete before the context entry
+ * (RID_PASID 0, PDTS 0) points at them. */
+static int sm_context_for(unit_tables *t, uint8_t bus, uint8_t devfn, uint64_t **ret_pasid_table,
+                          iommu_error *err) {
+        uint64_t *ct, *ce, *dir, dir_phys, table_phys, v[4] = {};
+        void *dir_virt, *table_virt;
+        int r;
+
+        r = context_table_for(t, bus, devfn, &ct, err);
+        if (r < 0)
+                return r;
+        ce = &ct[(devfn % 128) * 4];
+        if (FIELD_GET(SM_CONTEXT, P, ce)) {
+                *ret_pasid_table = pasid0_entry(t, ce);
+                return *ret_pasid_table ? 0 : iommu_error_set(err, EIO, "The PASID directory is gone");
+        }
+        r = table_mem_alloc_page(t->mem, &dir_virt, &dir_phys, err);
+        if (r < 0)
+                return r;
+        r = table_mem_alloc_page(t->mem, &table_virt, &table_phys, err);
+        if (r < 0) {
+                table_mem_free_page(t->mem, dir_phys);
+                return r;
+        }
+        dir = dir_virt;
+        dir[0] = table_phys | UINT64_C(1) << PASID_DIR_P_LO;
+        flush(t, table_virt, VTD_PAGE_SIZE);
+        flush(t, dir_virt, VTD_PAGE_SIZE);
+
+        FIELD_SET(SM_CONTEXT, PDTS, v, PDTS_128);
+        FIELD_SET(SM_CONTEXT, RID_PASID, v, 0);
+        v[0] |= dir_phys;
+        for (unsigned q = 0; q < 4; q++)
+                store(t, &ce[q], 0);
+        for (unsigned q = 3; q >= 1; q--)
+                store(t, &ce[q], v[q]);
+        store(t, &ce[0], v[0] | UINT64_C(1) << SM_CONTEXT_P_LO);
+        *ret_pasid_table = table_virt;
+        return 0;
+}
+
+static int install_scalable(unit_tables *t, uint8_t bus, uint8_t devfn, const device_entry *e,
+                            iommu_error *err) {
+        uint64_t *pe, v[8] = {};
+        int r;
+
+        r = sm_context_for(t, bus, devfn, &pe, err);
+        if (r < 0)
+                return r;
+        FIELD_SET(PASID, DID, v, e->did);
+        FIELD_SET(PASID, AW, v, e->levels - 2);
+        FIELD_SET(PASID, PGTT, v,
+                  e->translation == ENTRY_PASS_THROUGH ? PGTT_PASS_THROUGH : PGTT_SECOND_STAGE);
+        if (e->translation == ENTRY_PAGING)
+                v[0] |= e->root;
+        for (unsigned q = 0; q < 8; q++)
+                store(t, &pe[q], 0);
+        for (unsigned q = 7; q >= 1; q--)
+                store(t, &pe[q], v[q]);
+        store(t, &pe[0], v[0] | UINT64_C(1) << PASID_P_LO);
+        return 0;
+}
+
+int unit_tables_install(unit_tables *t, uint8_t bus, uint8_t devfn, const device_entry *e,
+                        iommu_error *err) {
+        int r = check_entry(e, err);
+
+        if (r < 0)
+                return r;
+        if (unit_tables_get(t, bus, devfn).translation != ENTRY_BLOCKED)
+                return iommu_error_set(err, EBUSY, "%02x:%02x.%x has a present entry: clear it first", bus,
+                                       devfn >> 3, devfn & 7);
+        return t->mode == UNIT_MODE_LEGACY ? install_legacy(t, bus, devfn, e, err)
+                                           : install_scalable(t, bus, devfn, e, err);
+}
+
+int unit_tables_clear(unit_tables *t, uint8_t bus, uint8_t devfn, device_entry *ret_old, iommu_error *err) {
+        device_entry old = unit_tables_get(t, bus, devfn);
+        uint64_t *ce = context_entry(t, bus, devfn), *pe;
+
+        if (old.translation == ENTRY_BLOCKED)
+                return iommu_error_set(err, ENOENT, "%02x:%02x.%x has no present entry", bus, devfn >> 3,
+                                       devfn & 7);
+        if (t->mode == UNIT_MODE_LEGACY)
+                store(t, &ce[0], ce[0] & ~(UINT64_C(1) << CONTEXT_P_LO));
+        else {
+                pe = pasid0_entry(t, ce);
+                store(t, &pe[0], pe[0] & ~(UINT64_C(1) << PASID_P_LO));
+        }
+        if (ret_old)
+                *ret_old = old;
+        return 0;
+}
+
+static void free_sm_context(unit_tables *t, const uint64_t *ce) {
+        uint64_t dirp = FIELD_ADDR(SM_CONTEXT, PASIDDIRPTR, ce);
+        const uint64_t *dir = virt_of(t, dirp);
+
+        if (dir && FIELD_GET(PASID_DIR, P, &dir[0]))
+                table_mem_free_page(t->mem, FIELD_ADDR(PASID_DIR, SMPTBLPTR, &dir[0]));
+        table_mem_free_page(t->mem, dirp);
+}
+
+unit_tables *unit_tables_free(unit_tables *t) {
+        if (!t)
+                return NULL;
+        for (unsigned bus = 0; bus < 256; bus++)
+                for (unsigned half = 0; half < (t->mode == UNIT_MODE_LEGACY ? 1u : 2u); half++) {
+                        uint64_t *ct = context_table(t, (uint8_t) bus, (uint8_t) (half * 128));
+                        uint64_t phys;
+
+                        if (!ct)
+                                continue;
+                        for (unsigned i = 0; t->mode == UNIT_MODE_SCALABLE && i < 128; i++)
+                                if (FIELD_GET(SM_CONTEXT, P, &ct[i * 4]))
+                                        free_sm_context(t, &ct[i * 4]);
+                        phys = t->mode == UNIT_MODE_LEGACY ? root_ctp(&t->root_virt[bus * 2])
+                               : half == 0 ? FIELD_ADDR(SM_ROOT, LCTP, &t->root_virt[bus * 2])
+                                           : FIELD_ADDR(SM_ROOT, UCTP, &t->root_virt[bus * 2]);
+                        table_mem_free_page(t->mem, phys);
+                }
+        table_mem_free_page(t->mem, t->root);
+        free(t);
+        return NULL;
+}
