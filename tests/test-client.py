@@ -69,7 +69,7 @@ with tempfile.TemporaryDirectory() as tmp:
             cmds = [["info"], ["devices"], ["domains"], ["mappings"], ["mappings", "--device", "00:03.0"], ["mappings", "--domain", "5"],
                     ["dmar"], ["faults"]]
             for cmd in cmds:
-                for fmt in ([], ["--json"]):
+                for fmt in ([], ["--json"], ["--pretty"]):
                     a = run("--socket", sock, *fmt, *cmd)
                     b = run("--snapshot", snap, *fmt, *cmd)
                     ok(a[0] == 0 and a == b, f"{mode}: {' '.join(fmt + cmd)}: the daemon's answer is the snapshot's",

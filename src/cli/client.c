@@ -354,7 +354,8 @@ int client_call_split(const char *method, json_object *params, json_type type, c
 
         client_close(&c);
         json_split_done(&split);
-        json_tokener_free(e.tok);
+        if (e.tok)
+                json_tokener_free(e.tok);
         json_object_put(e.error);
         json_object_put(e.wrong);
         return r;
