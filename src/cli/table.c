@@ -261,12 +261,14 @@ static void format_line(const column_set *s, json_object *row, const walk_range 
                 size_t width = last ? 0 : c->width;
 
                 cell.len = 0;
-                if (range)
-                        c->format_range(c, range, &cell);
-                else if (row)
-                        c->format(c, row, &cell);
-                else
+                if (!row && !range)
                         text_buf_puts(&cell, c->header);
+                else if (range ? !c->format_range : !c->format)
+                        text_buf_puts(&cell, "?"); /* a column of another kind of listing */
+                else if (range)
+                        c->format_range(c, range, &cell);
+                else
+                        c->format(c, row, &cell);
                 if (c->right && cell.len < width)
                         pad(out, width - cell.len);
                 text_buf_append(out, cell.s ? cell.s : "", cell.len);
