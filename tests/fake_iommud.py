@@ -3,7 +3,8 @@
 object per line each way): each socket answers a request with the result
 prepared for its method, and a subscription with prepared events, then
 closes.  Tests send iommuctl through it any JSON a daemon of another
-version could send."""
+version could send, and (an answer given as bytes) any bytes at all: an
+answer cut short, blanks between tokens, a line of many megabytes."""
 import json
 import os
 import selectors
@@ -22,8 +23,9 @@ class FakeIommud:
         self.thread.start()
 
     def add(self, answers, events=()):
-        """A new socket answering method -> result from answers, and
-        "*.subscribe" with {"subscribed": true} followed by events."""
+        """A new socket answering method -> result from answers (bytes:
+        sent as they are, whatever the request's id), and "*.subscribe"
+        with {"subscribed": true} followed by events."""
         path = os.path.join(self.dir, f"fake-{self.count}.sock")
         self.count += 1
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -66,6 +68,9 @@ class FakeIommud:
                     buf += chunk
                 req = json.loads(buf.split(b"\n", 1)[0])
                 method, rid = req.get("method"), req.get("id")
+                if isinstance(answers.get(method), bytes):
+                    conn.sendall(answers[method])
+                    return
                 if method.endswith(".subscribe"):
                     lines = [{"id": rid, "result": {"subscribed": True}}]
                     lines += [{"event": "fault", "data": e} for e in events]

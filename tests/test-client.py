@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """iommuctl talking to iommud: the same text and JSON whichever source
-answered (the daemon on a snapshot, or the snapshot read directly), a clear
-line when no daemon runs, and faults --follow / --clear through the daemon."""
+answered (the daemon on a snapshot, or the snapshot read directly; also a
+generated snapshot of 100,000 ranges), a clear line when no daemon runs,
+faults --follow / --clear through the daemon, and a mappings answer read
+as it arrives: cut short, spaced, inconsistent or damaged, never shown as
+if it were whole."""
 import glob
+import importlib.util
 import json
 import os
 import re
@@ -65,7 +69,7 @@ with tempfile.TemporaryDirectory() as tmp:
             cmds = [["info"], ["devices"], ["domains"], ["mappings"], ["mappings", "--device", "00:03.0"], ["mappings", "--domain", "5"],
                     ["dmar"], ["faults"]]
             for cmd in cmds:
-                for fmt in ([], ["--json"]):
+                for fmt in ([], ["--json"], ["--pretty"]):
                     a = run("--socket", sock, *fmt, *cmd)
                     b = run("--snapshot", snap, *fmt, *cmd)
                     ok(a[0] == 0 and a == b, f"{mode}: {' '.join(fmt + cmd)}: the daemon's answer is the snapshot's",
@@ -94,6 +98,32 @@ with tempfile.TemporaryDirectory() as tmp:
                 d.wait()
         ok(d.returncode == 0 and not os.path.exists(sock), f"{mode}: iommud stops on SIGTERM and removes its socket",
            d.returncode)
+
+# --- mappings of 100,000 ranges: the daemon's answer, read as it arrives, is the snapshot's --------------
+spec = importlib.util.spec_from_file_location(
+    "scale_snapshot", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "scale-snapshot.py"))
+scale = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(scale)
+with tempfile.TemporaryDirectory() as tmp:
+    snap = os.path.join(tmp, "scale.iommu")
+    sock = os.path.join(tmp, "iommud.sock")
+    with open(snap, "wb") as f:
+        f.write(scale.build(100000))
+    d = start_daemon(snap, sock)
+    try:
+        for fmt in ([], ["--json"], ["--pretty"]):
+            a = run("--socket", sock, *fmt, "mappings", timeout=300)
+            b = run("--snapshot", snap, *fmt, "mappings", timeout=300)
+            ok(a[0] == 0 and a == b and len(a[1]) > 100000 * 60,
+               f"100,000 ranges: {' '.join(fmt + ['mappings'])}: the daemon's answer is the snapshot's",
+               f"daemon rc={a[0]} {a[2]}\n{a[1][:400]}\nsnapshot rc={b[0]} {b[2]}\n{b[1][:400]}")
+    finally:
+        d.send_signal(signal.SIGTERM)
+        try:
+            d.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            d.kill()
+            d.wait()
 
 # --- fault records through a stand-in daemon: one renderer in info, faults and --follow --------------
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -164,6 +194,72 @@ with tempfile.TemporaryDirectory() as tmp:
         rc, out, err = run("--socket", sock, "devices")
         ok(rc == 1 and len(err.splitlines()) == 1 and "JSON object, not a JSON array" in err and out == "",
            "an answer of the wrong JSON type: one line saying so", out + err)
+    finally:
+        fake.close()
+
+# --- a mappings answer read as it arrives, from a stand-in daemon: any bytes at all ----------------------------
+def json_error(out):
+    """The JSON error object on the last line of out, and what came before it."""
+    head, _, last = out.rstrip("\n").rpartition("\n")
+    try:
+        return json.loads(last).get("error", {}), head
+    except (ValueError, AttributeError):
+        return {}, head
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    snap = os.path.join(tmp, "scale.iommu")
+    with open(snap, "wb") as f:
+        f.write(scale.build(10000))  # more ranges than iommuctl holds in memory
+    local = {tuple(fmt): run("--snapshot", snap, *fmt, "mappings")[1] for fmt in ([], ["--json"], ["--pretty"])}
+    doc = json.loads(local[("--json",)])
+    compact = b'{"id":1,"result":' + local[("--json",)].rstrip("\n").encode() + b"}\n"
+    fake = FakeIommud(tmp)
+    try:
+        spaced = fake.add({"v1.mappings": json.dumps({"id": 1, "result": doc}, indent=1).replace("\n", " ").encode()
+                           + b"\n"})
+        for fmt in ([], ["--json"], ["--pretty"]):
+            rc, out, err = run("--socket", spaced, *fmt, "mappings")
+            ok(rc == 0 and out == local[tuple(fmt)],
+               f"mappings{' ' + fmt[0] if fmt else ''}: an answer with blanks between its tokens gives the same "
+               "bytes as the snapshot", f"rc={rc} {err}\n{out[:300]}")
+
+        cut = fake.add({"v1.mappings": compact[:len(compact) // 2]})
+        for fmt in ([], ["--json"], ["--pretty"]):
+            rc, out, err = run("--socket", cut, *fmt, "mappings")
+            e, head = json_error(out) if fmt else ({}, out)
+            ok(rc == 1 and err.count("\n") == 1 and "closed the connection mid-answer" in err
+               and (not fmt or (e.get("status") == 1 and local[tuple(fmt)].startswith(head) and len(head) > 1000))
+               and (fmt or (local[()].startswith(out) and out.endswith("\n"))),
+               f"mappings{' ' + fmt[0] if fmt else ''}: an answer cut short is one error line and exit 1, "
+               "what came before it as it was", f"rc={rc} {err}\n{out[-300:]}")
+
+        target = dict(doc[0], bdf="0000:00:05.0", root=0x7000, same_tables_as="0000:00:03.0")
+        liar = fake.add({"v1.mappings": json.dumps({"id": 1, "result": [target]}).encode() + b"\n"})
+        rc, out, err = run("--socket", liar, "mappings")
+        ok(rc == 1 and err.count("\n") == 1 and "shares the tables of 0000:00:03.0, which no target before it had" in err,
+           "mappings: a target naming shared tables no earlier target had, after its ranges went out: one line",
+           f"rc={rc} {err}")
+
+        target = dict(doc[0], ranges=doc[0]["ranges"][:5] + [{k: v for k, v in doc[0]["ranges"][5].items()
+                                                               if k != "phys"}])
+        broken = fake.add({"v1.mappings": json.dumps({"id": 1, "result": [target]}).encode() + b"\n"})
+        rc, out, err = run("--socket", broken, "mappings")
+        ok(rc == 1 and err.count("\n") == 1 and "range without every field" in err,
+           "mappings: a range that lacks a field is one error line", f"rc={rc} {err}")
+
+        for body, want in ((b'{"id":1,"result":[{"bdf":"x","ranges":[]} {"bdf":"y"}]}\n', "not JSON (at byte 42)"),
+                           (b'{"id":1,"error":{"code":22,"message":"no such device"}}\n', "no such device"),
+                           (b'{"id":1,"result":{"a":1}}\n', "answered v1.mappings with a JSON object, not a JSON array"),
+                           (b'[1]\n', "not a JSON object"),
+                           (b'{"id":1}\n', "neither result nor error"),
+                           (b'{"id":1,"result":[' + b"[" * 100 + b"]" * 100 + b"]}\n", "nested deeper than")):
+            sock = fake.add({"v1.mappings": body})
+            for fmt in ([], ["--json"]):
+                rc, out, err = run("--socket", sock, *fmt, "mappings")
+                e, head = json_error(out) if fmt else ({}, "")
+                ok(rc == 1 and err.count("\n") == 1 and want in err and (not fmt or (want in e.get("message", ""))),
+                   f"mappings{' ' + fmt[0] if fmt else ''}: {body[:40]!r}...: one line naming it", f"rc={rc} {err}{out}")
     finally:
         fake.close()
 

@@ -7,6 +7,8 @@
 #include <json-c/json.h>
 
 #include "basic/macro.h"
+#include "cli/table.h"
+#include "model/mappings.h"
 
 /* Exit statuses, as iommuctl(8) documents them. */
 enum {
@@ -59,6 +61,17 @@ int cli_usage(const char *fmt, ...) _printf_(1, 2);
 int cli_output(json_object *result, void (*render)(json_object *result));
 /* The JSON text of o on one line, indented under --pretty. */
 void cli_print_json(json_object *o);
+/* The json-c flags of what iommuctl prints: --json or --pretty. */
+int cli_json_flags(void);
+
+/* Output too large to hold, written to stdout in pieces: 0, or the first
+ * write error (a negative errno) again and again once one failed.
+ * cli_write_flush() writes out what stdio still holds;
+ * cli_write_failed() says a write failed, one line, and returns its exit
+ * status. */
+int cli_write(const void *data, size_t size);
+int cli_write_flush(void);
+int cli_write_failed(int error);
 
 /* A path under --sysroot. */
 char *cli_path(const char *path);
@@ -76,6 +89,14 @@ int verb_faults(int argc, char **argv);
  * answers with, as a new reference; or the error printed as one line and
  * its exit status returned. */
 int client_call(const char *method, json_object *params, json_type type, json_object **ret);
+/* Ask iommud for an answer too large to hold: its result, a JSON of type
+ * type, handed to ops as it arrives, as the value at depth 0
+ * (json-stream.h); an error answer, or an answer that is not complete, is
+ * printed as one line and its exit status returned.  A callback that
+ * returns a negative value stops it, having printed why. */
+struct split_ops;
+int client_call_split(const char *method, json_object *params, json_type type, const struct split_ops *ops,
+                      void *userdata);
 /* Subscribe and hand every event's data to on_event until interrupted. */
 int client_follow(const char *method, void (*on_event)(json_object *data));
 
@@ -96,6 +117,20 @@ void render_dmar(json_object *o);
 void render_info(json_object *o);
 void render_devices(json_object *o);
 void render_domains(json_object *o);
-void render_mappings(json_object *o);
+
+/* Mappings in text, as a sink of the model's stream (render-mappings.c):
+ * mappings_text_finish() after the last event (complete) says when there
+ * were none, and writes out the rest; after a failure only the rest.  A
+ * sink's error is a write error. */
+typedef struct mappings_text {
+        column_set columns;
+        text_buf out; /* lines not yet written */
+        size_t n_targets;
+        bool rows; /* the current target's column heading is out */
+} mappings_text;
+extern const mappings_sink mappings_text_sink;
+void mappings_text_init(mappings_text *t);
+int mappings_text_finish(mappings_text *t, bool complete);
+void mappings_text_done(mappings_text *t);
 void render_faults(json_object *o);
 void render_fault_event(json_object *o);

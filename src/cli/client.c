@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Asking iommud over its socket (protocol.h): one request, one answer; or a
+/* Asking iommud over its socket (protocol.h): one request, one answer
+ * read whole; one answer too large for that, split as it arrives; or a
  * subscription whose events stream until interrupted. */
 #include <limits.h>
 #include <poll.h>
@@ -12,9 +13,16 @@
 #include "basic/fileio.h"
 #include "basic/json-util.h"
 #include "cli/cli.h"
+#include "cli/json-stream.h"
 #include "shared/protocol.h"
 
-#define CLIENT_MAX_ANSWER (256u << 20) /* a mappings answer of a big machine fits */
+/* An answer read whole: info, devices, domains, faults and dmar are small
+ * on any machine; mappings, which are not, are split as they arrive
+ * (client_call_split).  iommuctl(8) says so. */
+#define CLIENT_MAX_ANSWER (256u << 20)
+/* A piece of a split answer: a target's member, a range, an anomaly. */
+#define CLIENT_MAX_PIECE (16u << 20)
+#define CLIENT_READ_SIZE (64u << 10)
 
 typedef struct client {
         int fd;
@@ -171,6 +179,188 @@ int client_call(const char *method, json_object *params, json_type type, json_ob
         return EXIT_OK;
 }
 
+/* ---- an answer split as it arrives ---- */
+
+typedef struct envelope {
+        const char *method;
+        json_type type;
+        const split_ops *ops;
+        void *userdata;
+        json_tokener *tok;
+        bool in_result;   /* between the result's begin and end, handed to ops */
+        bool have_result; /* a result of the right type came */
+        bool have_error;
+        json_object *error; /* the error member */
+        bool have_wrong;
+        json_object *wrong; /* a result of another type */
+        bool not_object;
+        bool stopped; /* ops stopped it, and said why */
+} envelope;
+
+static char json_first_byte(json_type type) {
+        return type == json_type_array ? '[' : type == json_type_object ? '{' : '\0';
+}
+
+static split_action envelope_begin(void *userdata, unsigned depth, const char *key, char first) {
+        envelope *e = userdata;
+
+        if (depth == 0)
+                return first == '{' ? SPLIT_ENTER : SPLIT_CAPTURE;
+        if (depth > 1)
+                return e->ops->begin(e->userdata, depth - 1, key, first);
+        if (streq(key, "result") && first == json_first_byte(e->type) && !e->have_result) {
+                split_action a = e->ops->begin(e->userdata, 0, NULL, first);
+
+                e->have_result = true;
+                e->in_result = a != SPLIT_SKIP;
+                return a;
+        }
+        return streq(key, "result") || streq(key, "error") ? SPLIT_CAPTURE : SPLIT_SKIP;
+}
+
+static int envelope_value(void *userdata, unsigned depth, const char *key, const char *text, size_t len) {
+        envelope *e = userdata;
+        int r;
+
+        if (depth > 1 || e->in_result) {
+                r = e->ops->value(e->userdata, depth - 1, depth > 1 ? key : NULL, text, len);
+                if (r < 0)
+                        e->stopped = true;
+                if (depth == 1)
+                        e->in_result = false;
+                return r;
+        }
+        if (depth == 0) {
+                e->not_object = true;
+                return 0;
+        }
+        /* the first of each counts */
+        if (streq(key, "error") && !e->have_error) {
+                e->have_error = true;
+                return json_piece_parse(e->tok, text, len, &e->error) < 0 ? -EBADMSG : 0;
+        }
+        if (streq(key, "result") && !e->have_wrong) {
+                e->have_wrong = true;
+                return json_piece_parse(e->tok, text, len, &e->wrong) < 0 ? -EBADMSG : 0;
+        }
+        return 0;
+}
+
+static int envelope_forward(void *userdata, const char *data, size_t size) {
+        envelope *e = userdata;
+        int r = e->ops->forward(e->userdata, data, size);
+
+        if (r < 0)
+                e->stopped = true;
+        return r;
+}
+
+static int envelope_end(void *userdata, unsigned depth) {
+        envelope *e = userdata;
+        int r;
+
+        if (depth == 0 || (depth == 1 && !e->in_result))
+                return 0;
+        if (depth == 1)
+                e->in_result = false;
+        r = e->ops->end ? e->ops->end(e->userdata, depth - 1) : 0;
+        if (r < 0)
+                e->stopped = true;
+        return r;
+}
+
+static const split_ops envelope_ops = {
+        .begin = envelope_begin,
+        .value = envelope_value,
+        .forward = envelope_forward,
+        .end = envelope_end,
+};
+
+/* The envelope is complete: what it says besides the result. */
+static int envelope_status(envelope *e) {
+        json_object *msg;
+        int64_t code;
+
+        if (e->not_object)
+                return cli_fail(EXIT_FAILED, EBADMSG, "iommud sent something that is not a JSON object");
+        if (e->have_error) {
+                msg = json_get_typed(e->error, "message", json_type_string);
+                code = json_get_i64(e->error, "code");
+                return cli_fail(EXIT_FAILED, code >= 0 && code <= INT_MAX ? (int) code : EPROTO, "%s",
+                                msg ? json_object_get_string(msg) : "iommud answered with an error");
+        }
+        if (e->have_result)
+                return EXIT_OK;
+        if (e->have_wrong)
+                return cli_fail(EXIT_FAILED, EBADMSG, "iommud answered %s with a JSON %s, not a JSON %s",
+                                e->method, json_type_to_name(json_object_get_type(e->wrong)),
+                                json_type_to_name(e->type));
+        return cli_fail(EXIT_FAILED, EBADMSG, "iommud's answer has neither result nor error");
+}
+
+int client_call_split(const char *method, json_object *params, json_type type, const split_ops *ops,
+                      void *userdata) {
+        _cleanup_free_ char *line = NULL, *buf = NULL;
+        envelope e = { .method = method, .type = type, .ops = ops, .userdata = userdata };
+        json_split split;
+        client c;
+        bool any = false;
+        int r;
+
+        r = client_connect(&c);
+        if (r != EXIT_OK)
+                return r;
+        line = protocol_format_request(method, params, 1);
+        buf = malloc(CLIENT_READ_SIZE);
+        e.tok = json_tokener_new();
+        r = line && buf && e.tok ? client_send(&c, line) : cli_fail(EXIT_FAILED, ENOMEM, "Out of memory");
+        json_split_init(&split, &envelope_ops, &e, CLIENT_MAX_PIECE);
+
+        while (r == EXIT_OK && !json_split_complete(&split)) {
+                ssize_t k = recv(c.fd, buf, CLIENT_READ_SIZE, 0);
+                int s;
+
+                if (k < 0 && errno == EINTR)
+                        r = cli_fail(EXIT_FAILED, EINTR, "Interrupted");
+                else if (k < 0)
+                        r = cli_fail(EXIT_FAILED, errno, "Failed to read from iommud: %s", strerror(errno));
+                else if (k == 0)
+                        /* never a truncated answer passed off as complete */
+                        r = any ? cli_fail(EXIT_FAILED, EPIPE, "iommud closed the connection mid-answer")
+                                : cli_fail(EXIT_FAILED, EPIPE,
+                                           "iommud closed the connection without answering");
+                else {
+                        any = true;
+                        s = json_split_feed(&split, buf, (size_t) k, NULL);
+                        if (s < 0 && e.stopped)
+                                r = EXIT_FAILED;
+                        else if (s == -E2BIG)
+                                r = cli_fail(
+                                        EXIT_FAILED, E2BIG,
+                                        "iommud's answer holds a piece larger than %u MiB or nested deeper "
+                                        "than %u levels",
+                                        CLIENT_MAX_PIECE >> 20, SPLIT_MAX_DEPTH);
+                        else if (s == -EBADMSG)
+                                r = cli_fail(EXIT_FAILED, EBADMSG,
+                                             "iommud sent something that is not JSON (at byte %llu)",
+                                             split.offset);
+                        else if (s < 0)
+                                r = cli_fail(EXIT_FAILED, s, "Failed to read iommud's answer: %s",
+                                             strerror(-s));
+                }
+        }
+        if (r == EXIT_OK)
+                r = envelope_status(&e);
+
+        client_close(&c);
+        json_split_done(&split);
+        if (e.tok)
+                json_tokener_free(e.tok);
+        json_object_put(e.error);
+        json_object_put(e.wrong);
+        return r;
+}
+
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig) {
@@ -222,7 +412,10 @@ int client_follow(const char *method, void (*on_event)(json_object *data)) {
                 if (json_object_object_get_ex(o, "event", &event) &&
                     json_object_object_get_ex(o, "data", &data))
                         on_event(data);
-                fflush(stdout);
+                if (fflush(stdout) != 0 || ferror(stdout)) {
+                        r = cli_write_failed(errno ?: EIO);
+                        break;
+                }
         }
         client_close(&c);
         if (interrupted)

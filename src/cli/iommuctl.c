@@ -4,6 +4,7 @@
  * a command takes the options given, and --help are all made. */
 #include <assert.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -404,6 +405,9 @@ static int parse_argv(int argc, char **argv) {
 int main(int argc, char **argv) {
         int r;
 
+        /* A reader that goes away (| head) is a write error, said in one
+         * line, not a silent death halfway through a listing. */
+        (void) signal(SIGPIPE, SIG_IGN);
         r = parse_argv(argc, argv);
         if (r < 0)
                 return EXIT_OK; /* --help, --version */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Text for info, devices, domains, mappings and faults, from the JSON model
- * only; the listings from their column tables. */
+/* Text for info, devices, domains and faults, from the JSON model only;
+ * the listings from their column tables.  Mappings: render-mappings.c. */
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -94,12 +94,7 @@ const column_table device_columns = {
 
 /* The columns of a listing; --output was checked before anything was asked. */
 static column_set listing_columns(const column_table *t, unsigned defaults, const char *indent) {
-        column_set s;
-
-        if (columns_select(t, arg.output, defaults, &s, NULL, NULL) < 0)
-                (void) columns_select(t, NULL, defaults, &s, NULL, NULL);
-        s.indent = indent;
-        return s;
+        return columns_or_default(t, arg.output, defaults, indent);
 }
 
 void render_devices(json_object *o) {
@@ -164,111 +159,6 @@ void render_domains(json_object *o) {
         table_header(&s);
         for (size_t i = 0; i < json_array_length(o); i++)
                 table_row(&s, json_array_get(o, i));
-}
-
-/* ---- mappings --------------------------------------------------------------------------------- */
-
-static void range_perm(const column *c, json_object *r, text_buf *out) {
-        static const struct {
-                const char *key;
-                char letter;
-        } bits[] = { { "read", 'r' }, { "write", 'w' }, { "execute", 'x' } };
-
-        for (size_t i = 0; i < ELEMENTSOF(bits); i++) {
-                json_object *v = json_get(r, bits[i].key);
-                char ch = !v                                           ? '-'
-                          : !json_object_is_type(v, json_type_boolean) ? '?'
-                          : json_object_get_boolean(v)                 ? bits[i].letter
-                                                                       : '-';
-                text_buf_printf(out, "%c", ch);
-        }
-}
-
-enum {
-        RANGE_IOVA,
-        RANGE_PHYSICAL,
-        RANGE_LENGTH,
-        RANGE_PERM,
-        RANGE_PAGE,
-        _RANGE_COLUMN_MAX,
-};
-
-/* The widths keep the layout mappings always had: PERM is as wide as its
- * values ("rw-"), its header one more. */
-/* clang-format off */
-static const column range_column_list[] = {
-        [RANGE_IOVA]     = { .name = "IOVA", .header = "IOVA", .width = 18,
-                             .flags = COLUMN_DEFAULT, .key = "iova", .format = column_hex16,
-                             .help = "first I/O virtual address of the range" },
-        [RANGE_PHYSICAL] = { .name = "PHYSICAL", .header = "PHYSICAL", .width = 18,
-                             .flags = COLUMN_DEFAULT, .key = "phys", .format = column_hex16,
-                             .help = "the physical address it translates to" },
-        [RANGE_LENGTH]   = { .name = "LENGTH", .header = "LENGTH", .width = 10, .right = true,
-                             .flags = COLUMN_DEFAULT, .key = "length", .format = column_hex,
-                             .help = "length in bytes" },
-        [RANGE_PERM]     = { .name = "PERM", .header = "PERM", .width = 3,
-                             .flags = COLUMN_DEFAULT, .format = range_perm,
-                             .help = "what the device may do: r read, w write, x execute" },
-        [RANGE_PAGE]     = { .name = "PAGE", .header = "PAGE", .width = 5, .right = true,
-                             .flags = COLUMN_DEFAULT, .key = "page_size", .format = column_size,
-                             .help = "size of the pages that map it" },
-};
-/* clang-format on */
-static_assert(ELEMENTSOF(range_column_list) == _RANGE_COLUMN_MAX, "a row per column");
-
-const column_table range_columns = {
-        .listing = "mappings",
-        .columns = range_column_list,
-        .n_columns = ELEMENTSOF(range_column_list),
-        .separator = "  ",
-};
-
-static void print_target(json_object *m) {
-        if (!json_get(m, "bdf")) {
-                printf("%s: root table\n", text_string(m, "unit"));
-                return;
-        }
-        printf("%s", text_string(m, "bdf"));
-        if (json_get(m, "pasid"))
-                printf(" pasid %s%s", text_int(m, "pasid", TEXT_SIGNED),
-                       json_get_bool(m, "rid_pasid") ? " (requests without PASID)" : "");
-        printf("  %s domain %s  %s", text_string(m, "unit"), text_int(m, "domain", TEXT_SIGNED),
-               text_string(m, "translation"));
-        if (json_get(m, "address_width"))
-                printf("  %s-bit, %s levels", text_int(m, "address_width", TEXT_SIGNED),
-                       text_int(m, "levels", TEXT_SIGNED));
-        if (json_get(m, "root"))
-                printf("  root %s", text_int(m, "root", TEXT_HEX));
-        if (json_get_bool(m, "fpd"))
-                printf("  faults not reported (FPD)");
-        if (json_get(m, "same_tables_as"))
-                printf("  (tables shared with %s)", text_string(m, "same_tables_as"));
-        putchar('\n');
-}
-
-void render_mappings(json_object *o) {
-        column_set s = listing_columns(&range_columns, COLUMN_DEFAULT, "  ");
-        size_t n = json_array_length(o);
-
-        if (n == 0)
-                printf("No translations found.\n");
-        for (size_t i = 0; i < n; i++) {
-                json_object *m = json_array_get(o, i);
-                json_object *ranges = json_get_array(m, "ranges"),
-                            *anomalies = json_get_array(m, "anomalies");
-
-                if (i)
-                        putchar('\n');
-                print_target(m);
-                if (json_array_length(ranges) > 0)
-                        table_header(&s);
-                for (size_t k = 0; k < json_array_length(ranges); k++)
-                        table_row(&s, json_array_get(ranges, k));
-                for (size_t k = 0; k < json_array_length(anomalies); k++) {
-                        json_object *a = json_array_get(anomalies, k);
-                        printf("  ! %s: %s\n", text_string(a, "kind"), text_string(a, "message"));
-                }
-        }
 }
 
 /* ---- fault records: one description for info, faults and faults --follow ------------------------ */

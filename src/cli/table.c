@@ -10,66 +10,109 @@
 #include "cli/table.h"
 
 static char *text_slot(void) {
-        static char slots[TEXT_SLOTS][32];
+        static char slots[TEXT_SLOTS][TEXT_U64_MAX];
         static unsigned next;
 
         return slots[next++ % TEXT_SLOTS];
 }
 
+/* Digits written by hand: a listing of a million ranges formats five
+ * million numbers, and snprintf() was most of its time. */
+static char *put_hex(char *p, uint64_t n, unsigned min_digits) {
+        static const char digits[] = "0123456789abcdef";
+        char tmp[16];
+        unsigned k = 0;
+
+        do {
+                tmp[k++] = digits[n & 0xf];
+                n >>= 4;
+        } while (n);
+        while (k < min_digits && k < sizeof tmp)
+                tmp[k++] = '0';
+        while (k)
+                *p++ = tmp[--k];
+        return p;
+}
+
+static char *put_dec(char *p, uint64_t n) {
+        char tmp[20];
+        unsigned k = 0;
+
+        do {
+                tmp[k++] = (char) ('0' + n % 10);
+                n /= 10;
+        } while (n);
+        while (k)
+                *p++ = tmp[--k];
+        return p;
+}
+
+char *text_u64(uint64_t n, text_style style, char *buf) {
+        char *p = buf;
+
+        switch (style) {
+        case TEXT_DEC:
+                p = put_dec(p, n);
+                break;
+        case TEXT_SIGNED:
+                if ((int64_t) n < 0) {
+                        *p++ = '-';
+                        n = -n;
+                }
+                p = put_dec(p, n);
+                break;
+        case TEXT_HEX:
+        case TEXT_HEX2:
+        case TEXT_HEX8:
+        case TEXT_HEX16:
+                *p++ = '0';
+                *p++ = 'x';
+                p = put_hex(p, n,
+                            style == TEXT_HEX2    ? 2
+                            : style == TEXT_HEX8  ? 8
+                            : style == TEXT_HEX16 ? 16
+                                                  : 1);
+                break;
+        case TEXT_XDIGITS:
+        case TEXT_XDIGITS2:
+        case TEXT_XDIGITS3:
+        case TEXT_XDIGITS4:
+                p = put_hex(p, n, 1 + (unsigned) (style - TEXT_XDIGITS));
+                break;
+        case TEXT_SIZE: {
+                static const struct {
+                        unsigned shift;
+                        char suffix;
+                } units[] = { { 30, 'G' }, { 20, 'M' }, { 10, 'K' } };
+                size_t i = 0;
+
+                while (i < ELEMENTSOF(units) &&
+                       !(n >= (1ull << units[i].shift) && n % (1ull << units[i].shift) == 0))
+                        i++;
+                if (i < ELEMENTSOF(units)) {
+                        p = put_dec(p, n >> units[i].shift);
+                        *p++ = units[i].suffix;
+                } else
+                        p = put_dec(p, n);
+                break;
+        }
+        default:
+                *p++ = '?';
+                break;
+        }
+        *p = '\0';
+        return buf;
+}
+
 const char *text_int(json_object *o, const char *key, text_style style) {
         json_object *v = json_get_typed(o, key, json_type_int);
-        char *buf;
-        uint64_t n;
 
         if (!v)
                 return "?";
-        buf = text_slot();
-        n = json_object_get_uint64(v);
-        switch (style) {
-        case TEXT_DEC:
-                snprintf(buf, 32, "%" PRIu64, n);
-                break;
-        case TEXT_SIGNED:
-                snprintf(buf, 32, "%" PRId64, json_object_get_int64(v));
-                break;
-        case TEXT_HEX:
-                snprintf(buf, 32, "0x%" PRIx64, n);
-                break;
-        case TEXT_HEX2:
-                snprintf(buf, 32, "0x%02" PRIx64, n);
-                break;
-        case TEXT_HEX8:
-                snprintf(buf, 32, "0x%08" PRIx64, n);
-                break;
-        case TEXT_HEX16:
-                snprintf(buf, 32, "0x%016" PRIx64, n);
-                break;
-        case TEXT_XDIGITS:
-                snprintf(buf, 32, "%" PRIx64, n);
-                break;
-        case TEXT_XDIGITS2:
-                snprintf(buf, 32, "%02" PRIx64, n);
-                break;
-        case TEXT_XDIGITS3:
-                snprintf(buf, 32, "%03" PRIx64, n);
-                break;
-        case TEXT_XDIGITS4:
-                snprintf(buf, 32, "%04" PRIx64, n);
-                break;
-        case TEXT_SIZE:
-                if (n >= (1ull << 30) && n % (1ull << 30) == 0)
-                        snprintf(buf, 32, "%" PRIu64 "G", n >> 30);
-                else if (n >= (1ull << 20) && n % (1ull << 20) == 0)
-                        snprintf(buf, 32, "%" PRIu64 "M", n >> 20);
-                else if (n >= 1024 && n % 1024 == 0)
-                        snprintf(buf, 32, "%" PRIu64 "K", n >> 10);
-                else
-                        snprintf(buf, 32, "%" PRIu64, n);
-                break;
-        default:
-                return "?";
-        }
-        return buf;
+        /* json-c holds negative numbers as int64, the rest as uint64 */
+        return text_u64(style == TEXT_SIGNED ? (uint64_t) json_object_get_int64(v)
+                                             : json_object_get_uint64(v),
+                        style, text_slot());
 }
 
 const char *text_string(json_object *o, const char *key) {
@@ -106,8 +149,21 @@ void text_buf_printf(text_buf *b, const char *fmt, ...) {
         va_end(ap);
 }
 
+void text_buf_append(text_buf *b, const char *s, size_t n) {
+        if (!GREEDY_REALLOC_MIN(b->s, b->alloc, b->len + n + 1, 256))
+                return; /* out of memory: the cell stays shorter */
+        memcpy(b->s + b->len, s, n);
+        b->len += n;
+        b->s[b->len] = '\0';
+}
+
 void text_buf_puts(text_buf *b, const char *s) {
-        text_buf_printf(b, "%s", s);
+        text_buf_append(b, s, strlen(s));
+}
+
+void text_buf_free(text_buf *b) {
+        b->s = mfree(b->s);
+        b->len = b->alloc = 0;
 }
 
 static const column *column_by_name(const column_table *t, const char *name, size_t len) {
@@ -147,6 +203,16 @@ int columns_select(const column_table *t, const char *spec, unsigned defaults, c
         return 0;
 }
 
+column_set columns_or_default(const column_table *t, const char *spec, unsigned defaults,
+                              const char *indent) {
+        column_set s;
+
+        if (columns_select(t, spec, defaults, &s, NULL, NULL) < 0)
+                (void) columns_select(t, NULL, defaults, &s, NULL, NULL);
+        s.indent = indent;
+        return s;
+}
+
 static void print_names(const column_table *t, unsigned flags) {
         const char *sep = "";
 
@@ -171,39 +237,71 @@ void columns_help(const column_table *t) {
         }
 }
 
+static void pad(text_buf *out, size_t n) {
+        static const char blanks[] = "                                ";
+
+        while (n > 0) {
+                size_t k = n < sizeof blanks - 1 ? n : sizeof blanks - 1;
+                text_buf_append(out, blanks, k);
+                n -= k;
+        }
+}
+
 /* One line: every cell padded to its column's width but the last, which
- * is printed as it is, so no line ends in blanks. */
-static void print_line(const column_set *s, json_object *row, bool header) {
+ * is printed as it is, so no line ends in blanks.  row is the JSON object
+ * or the range; neither for the header. */
+static void format_line(const column_set *s, json_object *row, const walk_range *range, text_buf *out) {
         /* reused by every line: a listing prints many */
         static text_buf cell;
 
-        fputs(s->indent, stdout);
+        text_buf_puts(out, s->indent);
         for (size_t i = 0; i < s->n; i++) {
                 const column *c = s->columns[i];
                 bool last = i + 1 == s->n;
-                int width = last ? 0 : (int) c->width;
+                size_t width = last ? 0 : c->width;
 
                 cell.len = 0;
-                if (header)
+                if (!row && !range)
                         text_buf_puts(&cell, c->header);
+                else if (range ? !c->format_range : !c->format)
+                        text_buf_puts(&cell, "?"); /* a column of another kind of listing */
+                else if (range)
+                        c->format_range(c, range, &cell);
                 else
                         c->format(c, row, &cell);
-                if (c->right)
-                        printf("%*s", width, cell.len ? cell.s : "");
-                else
-                        printf("%-*s", width, cell.len ? cell.s : "");
+                if (c->right && cell.len < width)
+                        pad(out, width - cell.len);
+                text_buf_append(out, cell.s ? cell.s : "", cell.len);
+                if (!c->right && cell.len < width)
+                        pad(out, width - cell.len);
                 if (!last)
-                        fputs(s->table->separator, stdout);
+                        text_buf_puts(out, s->table->separator);
         }
-        putchar('\n');
+        text_buf_append(out, "\n", 1);
+}
+
+static void print_line(const column_set *s, json_object *row) {
+        static text_buf line;
+
+        line.len = 0;
+        format_line(s, row, NULL, &line);
+        fwrite(line.s ? line.s : "", 1, line.len, stdout);
 }
 
 void table_header(const column_set *s) {
-        print_line(s, NULL, true);
+        print_line(s, NULL);
 }
 
 void table_row(const column_set *s, json_object *row) {
-        print_line(s, row, false);
+        print_line(s, row);
+}
+
+void table_header_append(const column_set *s, text_buf *out) {
+        format_line(s, NULL, NULL, out);
+}
+
+void table_range_row_append(const column_set *s, const walk_range *r, text_buf *out) {
+        format_line(s, NULL, r, out);
 }
 
 void column_string(const column *c, json_object *row, text_buf *out) {

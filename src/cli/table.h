@@ -4,14 +4,18 @@
 /* Text from the JSON model: single values that say "?" when the model
  * lacks them or holds another type, and listings described once as a
  * column table (name, header, width, help; util-linux lsblk's), from which
- * --output, --output=help, the header and every row come. */
+ * --output, --output=help, the header and every row come.  Rows are JSON
+ * objects, except the IOVA ranges of mappings: a million of them are
+ * walk_range structs, never objects (model/mappings.h). */
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
 #include "basic/macro.h"
+#include "walk/walk.h"
 
 typedef enum text_style {
         TEXT_DEC,      /* 12 */
@@ -33,6 +37,9 @@ typedef enum text_style {
  * so that many fit in one printf(). */
 #define TEXT_SLOTS 16
 const char *text_int(json_object *o, const char *key, text_style style);
+/* n in a style, written into buf (at least TEXT_U64_MAX bytes); returns buf. */
+#define TEXT_U64_MAX 32
+char *text_u64(uint64_t n, text_style style, char *buf);
 /* A string member, or "?" when missing or not a string. */
 const char *text_string(json_object *o, const char *key);
 /* A string member, or dash when missing or JSON null, "?" when another type. */
@@ -45,6 +52,8 @@ typedef struct text_buf {
 } text_buf;
 void text_buf_printf(text_buf *b, const char *fmt, ...) _printf_(2, 3);
 void text_buf_puts(text_buf *b, const char *s);
+void text_buf_append(text_buf *b, const char *s, size_t n);
+void text_buf_free(text_buf *b);
 
 enum {
         COLUMN_DEFAULT = 1 << 0, /* shown without --output */
@@ -61,6 +70,8 @@ struct column {
         const char *help;   /* one line, for --output=help and iommuctl(8) */
         const char *key;    /* the member the formatter reads */
         void (*format)(const column *c, json_object *row, text_buf *out);
+        /* in a listing of ranges instead: key is a range_fields name */
+        void (*format_range)(const column *c, const walk_range *r, text_buf *out);
 };
 
 typedef struct column_table {
@@ -84,11 +95,19 @@ typedef struct column_set {
  * with the offending name in *ret_bad (-E2BIG when too many). */
 int columns_select(const column_table *t, const char *spec, unsigned defaults, column_set *ret,
                    const char **ret_bad, size_t *ret_bad_len);
+/* The columns spec names, or the default ones when it names none or a
+ * wrong one (iommuctl checked it before asking anything). */
+column_set columns_or_default(const column_table *t, const char *spec, unsigned defaults,
+                              const char *indent);
 /* What --output=help prints. */
 void columns_help(const column_table *t);
 
 void table_header(const column_set *s);
 void table_row(const column_set *s, json_object *row);
+/* The same lines appended to a buffer: a listing of ranges writes many
+ * rows at once. */
+void table_header_append(const column_set *s, text_buf *out);
+void table_range_row_append(const column_set *s, const walk_range *r, text_buf *out);
 
 /* Formatters that read column->key. */
 void column_string(const column *c, json_object *row, text_buf *out);     /* "-" when null */
@@ -98,5 +117,5 @@ void column_hex16(const column *c, json_object *row, text_buf *out);      /* 0x0
 void column_size(const column *c, json_object *row, text_buf *out);       /* 4K */
 void column_read_write(const column *c, json_object *row, text_buf *out); /* "read" or "write" */
 
-/* The column tables of the listings (render-state.c). */
+/* The column tables of the listings (render-state.c, render-mappings.c). */
 extern const column_table device_columns, domain_columns, range_columns, fault_columns;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The read commands on live or captured state: info, devices, mappings,
- * snapshot save. */
+/* The read commands on live or captured state: info, devices, domains,
+ * faults, snapshot save (mappings: verb-mappings.c). */
 #include <string.h>
 
 #include "cli/cli.h"
@@ -69,35 +69,6 @@ int verb_devices(int argc, char **argv) {
 
 int verb_domains(int argc, char **argv) {
         return show("v1.domains", NULL, model_domains, render_domains, json_type_array);
-}
-
-static int mappings_with_filter(iommu_system *s, json_object **ret, iommu_error *err) {
-        mappings_filter f = {
-                .have_device = arg.have_device,
-                .segment = arg.segment,
-                .bus = arg.bus,
-                .devfn = arg.devfn,
-                .did = arg.domain,
-                .pasid = arg.pasid,
-        };
-        return model_mappings(s, &f, ret, err);
-}
-
-int verb_mappings(int argc, char **argv) {
-        _cleanup_json_ json_object *params = json_object_new_object();
-        char bdf[BDF_STRING_MAX];
-
-        if (!params)
-                return cli_fail(EXIT_FAILED, ENOMEM, "Out of memory");
-        if (arg.have_device)
-                json_object_object_add(
-                        params, "device",
-                        json_object_new_string(bdf_format(bdf, arg.segment, arg.bus, arg.devfn)));
-        if (arg.domain >= 0)
-                json_object_object_add(params, "domain", json_object_new_int(arg.domain));
-        if (arg.pasid >= 0)
-                json_object_object_add(params, "pasid", json_object_new_int64(arg.pasid));
-        return show("v1.mappings", params, mappings_with_filter, render_mappings, json_type_array);
 }
 
 int verb_faults(int argc, char **argv) {
