@@ -118,6 +118,9 @@ struct iommu_regs {
 int iommu_regs_read_layout(iommu_regs *r, const layout *l, uint64_t cap, uint64_t ecap, unsigned index,
                            uint64_t *v, iommu_error *err);
 int iommu_regs_read(iommu_regs *r, uint32_t offset, unsigned width, uint64_t *ret, iommu_error *err);
+/* One access of width bits, checked like a read; EROFS for a read-only
+ * backend.  Only the control layer writes, to units iommud owns. */
+int iommu_regs_write(iommu_regs *r, uint32_t offset, unsigned width, uint64_t value, iommu_error *err);
 /* Whether a width-bit access at offset fits r's window: width 32 or 64
  * (-EINVAL), naturally aligned (-EINVAL), inside [0, size) (-ERANGE). */
 int iommu_regs_check(const iommu_regs *r, uint64_t offset, unsigned width, iommu_error *err);

@@ -43,6 +43,18 @@ int iommu_regs_read(iommu_regs *r, uint32_t offset, unsigned width, uint64_t *re
         return 0;
 }
 
+int iommu_regs_write(iommu_regs *r, uint32_t offset, unsigned width, uint64_t value, iommu_error *err) {
+        int k;
+
+        if (!r->ops->write)
+                return iommu_error_set(err, EROFS, "The %s register backend cannot be written",
+                                       r->ops->name);
+        k = iommu_regs_check(r, offset, width, err);
+        if (k < 0)
+                return k;
+        return r->ops->write(r, offset, width, value, err);
+}
+
 int iommu_regs_read_layout(iommu_regs *r, const layout *l, uint64_t cap, uint64_t ecap, unsigned index,
                            uint64_t *v, iommu_error *err) {
         uint64_t tmp[LAYOUT_MAX_QWORDS] = {};
