@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The access backends over an open snapshot: its RAM pages and each unit's
  * registers, read-only. */
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "snapshot/format.h"
 
@@ -56,36 +58,21 @@ static int snapshot_ram_read(iommu_ram *ram, uint64_t paddr, void *buf, size_t l
         for (uint64_t a = paddr; len > 0;) {
                 uint64_t page = a & ~(uint64_t) (VTD_PAGE_SIZE - 1), in = a - page;
                 size_t chunk = VTD_PAGE_SIZE - in < len ? VTD_PAGE_SIZE - in : len;
+                ssize_t k;
+
                 (void) page_find(s, page, &i);
-                memcpy(out, s->pages + i * VTD_PAGE_SIZE + in, chunk);
+                k = pread(s->fd, out, chunk, (off_t) (s->pages_offset + i * VTD_PAGE_SIZE + in));
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k != (ssize_t) chunk)
+                        return iommu_error_set(err, k < 0 ? errno : EIO,
+                                               "Failed to read page 0x%" PRIx64 " from snapshot %s: %s",
+                                               page, s->path, k < 0 ? strerror(errno) : "short read");
                 out += chunk;
                 a += chunk;
                 len -= chunk;
         }
         return 0;
-}
-
-/* Pages adjacent in memory and both captured are adjacent in the file too,
- * so a peek may span pages. */
-static const void *snapshot_ram_peek(iommu_ram *ram, uint64_t paddr, size_t len) {
-        const snapshot *s = ((snapshot_ram_backend *) ram)->s;
-        uint64_t first, last;
-        size_t i;
-
-        if (len == 0)
-                len = 1;
-        if (len - 1 > UINT64_MAX - paddr)
-                return NULL;
-        first = paddr & ~(uint64_t) (VTD_PAGE_SIZE - 1);
-        last = (paddr + (len - 1)) & ~(uint64_t) (VTD_PAGE_SIZE - 1);
-        if (!page_find(s, first, &i))
-                return NULL;
-        if ((last - first) / VTD_PAGE_SIZE >= s->n_pages - i)
-                return NULL;
-        if (last != first &&
-            le64(s->page_index + (i + (last - first) / VTD_PAGE_SIZE) * PAGE_INDEX_ENTRY_SIZE) != last)
-                return NULL; /* sorted and unique: the last one matching means all in between do */
-        return s->pages + i * VTD_PAGE_SIZE + (paddr - first);
 }
 
 static void snapshot_ram_free(iommu_ram *ram) {
@@ -95,7 +82,6 @@ static void snapshot_ram_free(iommu_ram *ram) {
 static const iommu_ram_ops snapshot_ram_ops = {
         .name = "snapshot",
         .read = snapshot_ram_read,
-        .peek = snapshot_ram_peek,
         .free = snapshot_ram_free,
 };
 

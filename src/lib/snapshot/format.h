@@ -125,6 +125,11 @@ struct snapshot {
         char *path;
         void *map;
         size_t size;
+        /* Table pages are read through the descriptor, never through the
+         * mapping: a million-range walk then holds a page of scratch, not
+         * the file's pages in its resident set. */
+        int fd;
+        uint64_t pages_offset; /* of section PAGES in the file */
 
         json_object *meta;
         const uint8_t *dmar;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "basic/crc32.h"
 #include "snapshot/format.h"
@@ -263,6 +264,36 @@ static int parse_pages(snapshot *s, const uint8_t *index, uint64_t index_len, co
         return 0;
 }
 
+/* A section's CRC: small ones through the mapping; PAGES, which may be
+ * many megabytes, through the descriptor in pieces, so that checking it
+ * does not make the whole file resident. */
+#define CRC_CHUNK (64u << 10)
+static int section_crc(const snapshot *s, const uint8_t *f, const section *sec, uint32_t *ret) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        uint32_t crc = 0;
+
+        if (section_type_from_id(sec->id) != SECTION_PAGES) {
+                *ret = crc32_ieee(0, f + sec->offset, sec->length);
+                return 0;
+        }
+        buf = malloc(CRC_CHUNK);
+        if (!buf)
+                return -ENOMEM;
+        for (uint64_t done = 0; done < sec->length;) {
+                size_t want = sec->length - done < CRC_CHUNK ? (size_t) (sec->length - done) : CRC_CHUNK;
+                ssize_t k = pread(s->fd, buf, want, (off_t) (sec->offset + done));
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return k < 0 ? -errno : -EIO;
+                crc = crc32_ieee(crc, buf, (size_t) k);
+                done += (uint64_t) k;
+        }
+        *ret = crc;
+        return 0;
+}
+
 static int snapshot_parse(snapshot *s, const char *path, iommu_error *err) {
         _cleanup_free_ section *sections = NULL;
         const uint8_t *f = s->map;
@@ -376,10 +407,17 @@ static int snapshot_parse(snapshot *s, const char *path, iommu_error *err) {
         if (r < 0)
                 return r;
 
-        for (uint32_t i = 0; i < n; i++)
-                if (crc32_ieee(0, f + sections[i].offset, sections[i].length) != sections[i].crc)
+        for (uint32_t i = 0; i < n; i++) {
+                uint32_t crc = 0;
+
+                r = section_crc(s, f, &sections[i], &crc);
+                if (r < 0)
+                        return iommu_error_set(err, -r, "snapshot %s: failed to read section %s: %s", path,
+                                               section_label(sections[i].id, label), strerror(-r));
+                if (crc != sections[i].crc)
                         return bad(err, path, "CRC mismatch in section %s",
                                    section_label(sections[i].id, label));
+        }
 
         for (section_type t = 0; t < _SECTION_MAX; t++)
                 if (!known[t])
@@ -399,6 +437,7 @@ static int snapshot_parse(snapshot *s, const char *path, iommu_error *err) {
                 return r;
         r = parse_pages(s, f + known[SECTION_PAGE_INDEX]->offset, known[SECTION_PAGE_INDEX]->length,
                         f + known[SECTION_PAGES]->offset, known[SECTION_PAGES]->length, path, err);
+        s->pages_offset = known[SECTION_PAGES]->offset;
         if (r < 0)
                 return r;
 
@@ -438,6 +477,7 @@ int snapshot_open(const char *path, snapshot **ret, iommu_error *err) {
         s = calloc(1, sizeof *s);
         if (!s)
                 return iommu_error_set(err, ENOMEM, "Out of memory reading snapshot %s", path);
+        s->fd = -EBADF;
         s->map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (s->map == MAP_FAILED) {
                 s->map = NULL;
@@ -448,6 +488,7 @@ int snapshot_open(const char *path, snapshot **ret, iommu_error *err) {
         if (!s->path)
                 return iommu_error_set(err, ENOMEM, "Out of memory reading snapshot %s", path);
 
+        s->fd = TAKE_FD(fd);
         r = snapshot_parse(s, path, err);
         if (r < 0)
                 return r;
@@ -466,6 +507,7 @@ snapshot *snapshot_free(snapshot *s) {
                 (void) json_object_put(s->meta);
         if (s->map)
                 (void) munmap(s->map, s->size);
+        safe_close(s->fd);
         free(s->path);
         free(s);
         return NULL;
