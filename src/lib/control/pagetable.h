@@ -42,7 +42,8 @@ typedef struct page_table_config {
         bool coherent;   /* ECAP.C: hardware snoops the CPU caches when it walks */
 } page_table_config;
 
-/* Pages to hand back once the caller invalidated what unlinked them. */
+/* Pages to hand back once the caller invalidated what unlinked them; the
+ * array is the caller's to free (it grows as unmaps need). */
 typedef struct page_table_garbage {
         uint64_t *pages;
         size_t n, alloc;
