@@ -346,6 +346,91 @@ START_TEST(stalled_queue_times_out) {
 }
 END_TEST
 
+START_TEST(refused_take_leaves_the_unit_alone) {
+        _cleanup_(owned_unit_freep) owned_unit *u = NULL;
+        owned_unit_config c = { .mode = UNIT_MODE_LEGACY, .default_policy = DOMAIN_PAGING };
+        iommu_error err = {};
+        regs_sim_state st;
+        size_t before, after;
+
+        /* QEMU's ECAP without PT (bit 6): a pass-through default cannot be */
+        start(QEMU_CAP, QEMU_ECAP & ~UINT64_C(0x40));
+        (void) regs_sim_writes(regs, &before);
+        ck_assert_int_eq(owned_unit_new("dmar0", regs, mem, &c, &u, &err), -EINVAL);
+        c.default_policy = DOMAIN_PASSTHROUGH;
+        ck_assert_int_eq(owned_unit_new("dmar0", regs, mem, &c, &u, &err), -EOPNOTSUPP);
+        ck_assert_str_eq(err.message, "dmar0 cannot pass requests through (ECAP.PT is 0)");
+        ck_assert_ptr_null(u);
+        /* refused before the unit saw a write: no queue left on behind */
+        (void) regs_sim_writes(regs, &after);
+        ck_assert_uint_eq(after, before);
+        ck_assert_int_eq(regs_sim_get_state(regs, &st), 0);
+        ck_assert(!st.qi_enabled);
+        ck_assert_uint_eq(table_mem_pages_used(mem), 0);
+        u = take(UNIT_MODE_LEGACY, DOMAIN_BLOCKED, false);
+        no_violations();
+        u = owned_unit_free(u);
+        stop();
+}
+END_TEST
+
+START_TEST(failed_take_stops_the_queue) {
+        _cleanup_(owned_unit_freep) owned_unit *u = NULL;
+        owned_unit_config c = { .mode = UNIT_MODE_LEGACY, .default_policy = DOMAIN_BLOCKED };
+        iommu_error err = {};
+        regs_sim_state st;
+
+        start(QEMU_CAP, QEMU_ECAP);
+        /* the global invalidation after SRTP is refused (IQE): the take
+         * fails after the queue was started, and must stop it again */
+        regs_sim_fail_next(regs, REGS_SIM_ERROR_IQE, 0);
+        ck_assert_int_eq(owned_unit_new("dmar0", regs, mem, &c, &u, &err), -EINVAL);
+        ck_assert_msg(strstr(err.message, "refused descriptor"), "%s", err.message);
+        ck_assert_ptr_null(u);
+        ck_assert_int_eq(regs_sim_get_state(regs, &st), 0);
+        ck_assert(!st.qi_enabled);
+        ck_assert_uint_eq(table_mem_pages_used(mem), 0);
+        /* and the unit can be taken again */
+        u = take(UNIT_MODE_LEGACY, DOMAIN_BLOCKED, false);
+        no_violations();
+        u = owned_unit_free(u);
+        stop();
+}
+END_TEST
+
+START_TEST(failed_attach_changes_nothing) {
+        _cleanup_(owned_unit_freep) owned_unit *u = NULL;
+        iommu_error err = {};
+        uint16_t did;
+        seen s;
+
+        start(QEMU_CAP, QEMU_ECAP);
+        u = take(UNIT_MODE_LEGACY, DOMAIN_PASSTHROUGH, false);
+        ck_assert_int_eq(owned_unit_power(u, true, &err), 0);
+        ck_assert_int_eq(owned_unit_domain_create(u, DOMAIN_PAGING, -1, &did, &err), 0);
+        /* the invalidation after the old entry was cleared is refused */
+        regs_sim_fail_next(regs, REGS_SIM_ERROR_IQE, 0);
+        ck_assert_int_eq(owned_unit_attach(u, 0, 0x18, did, &err), -EINVAL);
+        /* 00:03.0 still follows the default policy, in the map and in the
+         * tables: pass-through in DID 1 */
+        ck_assert_int_eq(owned_unit_device_domain(u, 0, 0x18), -1);
+        ck_assert_int_eq(owned_unit_detach(u, 0, 0x18, &err), -EALREADY);
+        s = walk_dev(u, 0, 0x18);
+        ck_assert_uint_eq(s.targets, 1);
+        ck_assert_uint_eq(s.did[0], 1);
+        ck_assert_int_eq(s.translation[0], WALK_TRANSLATION_PASS_THROUGH);
+        ck_assert_int_eq(owned_unit_domain_destroy(u, did, &err), 0);
+        /* and the next attach works */
+        ck_assert_int_eq(owned_unit_domain_create(u, DOMAIN_PAGING, -1, &did, &err), 0);
+        ck_assert_msg(owned_unit_attach(u, 0, 0x18, did, &err) == 0, "%s", err.message);
+        ck_assert_uint_eq(walk_dev(u, 0, 0x18).did[0], did);
+        ck_assert_int_eq(owned_unit_detach(u, 0, 0x18, &err), 0);
+        ck_assert_int_eq(owned_unit_power(u, false, &err), 0);
+        u = owned_unit_free(u);
+        stop();
+}
+END_TEST
+
 static Suite *make_suite(void) {
         Suite *s = suite_create("control-unit");
         TCase *tc = tcase_create("control-unit");
@@ -358,6 +443,9 @@ static Suite *make_suite(void) {
         tcase_add_test(tc, refusals_change_nothing);
         tcase_add_test(tc, faults_cleared);
         tcase_add_test(tc, stalled_queue_times_out);
+        tcase_add_test(tc, refused_take_leaves_the_unit_alone);
+        tcase_add_test(tc, failed_take_stops_the_queue);
+        tcase_add_test(tc, failed_attach_changes_nothing);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -361,6 +361,7 @@ static int move_device(owned_unit *u, uint8_t bus, uint8_t devfn, domain *to, bo
         domain *from = device_domain(u, bus, devfn);
         device_entry old, e = { .translation = ENTRY_BLOCKED };
         uint64_t key = (uint64_t) bus << 8 | devfn;
+        bool had_key = hashmap_get(&u->devices, key, NULL), cleared = false, installed = false;
         int r;
 
         /* what can fail, before the hardware sees a change (the map is
@@ -377,15 +378,19 @@ static int move_device(owned_unit *u, uint8_t bus, uint8_t devfn, domain *to, bo
         old = unit_tables_get(u->tables, bus, devfn);
         if (old.translation != ENTRY_BLOCKED) {
                 r = unit_tables_clear(u->tables, bus, devfn, NULL, err);
-                if (r >= 0)
-                        r = inv_entry_gone(u, bus, devfn, old.did, err);
+                if (r < 0)
+                        goto undo;
+                cleared = true;
+                r = inv_entry_gone(u, bus, devfn, old.did, err);
                 if (r < 0)
                         goto undo;
         }
         if (e.translation != ENTRY_BLOCKED) {
                 r = unit_tables_install(u->tables, bus, devfn, &e, err);
-                if (r >= 0)
-                        r = inv_entry_new(u, bus, devfn, e.did, err);
+                if (r < 0)
+                        goto undo;
+                installed = true;
+                r = inv_entry_new(u, bus, devfn, e.did, err);
                 if (r < 0)
                         goto undo;
         }
@@ -400,11 +405,16 @@ static int move_device(owned_unit *u, uint8_t bus, uint8_t devfn, domain *to, bo
         return 0;
 
 undo:
-        /* the device is where it was in the map (a fresh key goes) */
-        if (!to_default && !from)
+        /* The device stays where it was: in the map (a key added for the
+         * move goes again; one that was there kept its value) and, as far
+         * as the unit lets us, in the tables; the invalidations are the
+         * best that can be done after one failed. */
+        if (!to_default && !had_key)
                 (void) hashmap_remove(&u->devices, key, NULL);
-        else if (!to_default && hashmap_get(&u->devices, key, NULL) && from)
-                (void) hashmap_replace(&u->devices, key, (uint64_t) from->did + 1);
+        if (installed && unit_tables_clear(u->tables, bus, devfn, NULL, NULL) >= 0)
+                (void) inv_entry_gone(u, bus, devfn, e.did, NULL);
+        if (cleared && unit_tables_install(u->tables, bus, devfn, &old, NULL) >= 0)
+                (void) inv_entry_new(u, bus, devfn, old.did, NULL);
         return r;
 }
 
@@ -569,6 +579,8 @@ static unsigned levels_for(uint64_t cap) {
         return 0;
 }
 
+static int start_unit(owned_unit *u, const owned_unit_config *config, iommu_error *err);
+
 int owned_unit_power(owned_unit *u, bool on, iommu_error *err) {
         return unit_hw_enable(&u->hw, (uint32_t) FIELD_MASK64(GCMD, TE), on, err);
 }
@@ -577,7 +589,6 @@ int owned_unit_new(const char *name, iommu_regs *regs, table_mem *mem, const own
                    owned_unit **ret, iommu_error *err) {
         _cleanup_(owned_unit_freep) owned_unit *u = NULL;
         uint32_t gsts;
-        uint16_t did;
         int r;
 
         u = calloc(1, sizeof *u);
@@ -630,6 +641,15 @@ int owned_unit_new(const char *name, iommu_regs *regs, table_mem *mem, const own
                                        "%s has no second-stage translation in scalable mode "
                                        "(ECAP.SSTS 0)",
                                        name);
+        /* the default policy is checked here, before the queue starts: a
+         * take refused later would leave queued invalidation on, and the
+         * unit refused as "in use" from then on */
+        if (config->default_policy != DOMAIN_PASSTHROUGH && config->default_policy != DOMAIN_IDENTITY &&
+            config->default_policy != DOMAIN_BLOCKED)
+                return iommu_error_set(err, EINVAL, "A default policy is passthrough, identity or blocked");
+        if (config->default_policy == DOMAIN_PASSTHROUGH && !FIELD_GET(ECAP, PT, &u->hw.ecap))
+                return iommu_error_set(err, EOPNOTSUPP, "%s cannot pass requests through (ECAP.PT is 0)",
+                                       name);
         if (config->n_ram > 0) {
                 u->ram = calloc(config->n_ram, sizeof *u->ram);
                 if (!u->ram)
@@ -656,13 +676,24 @@ int owned_unit_new(const char *name, iommu_regs *regs, table_mem *mem, const own
                             u->mode == UNIT_MODE_SCALABLE, &u->inv, err);
         if (r < 0)
                 return r;
+        r = start_unit(u, config, err);
+        if (r < 0) {
+                /* the queue is on: stop it, or the unit stays "in use" */
+                (void) invalidator_stop(u->inv, NULL);
+                return r;
+        }
+        *ret = TAKE_PTR(u);
+        return 0;
+}
+
+/* With the invalidator started: the default policy's domain and devices,
+ * the root table, the global invalidation. */
+static int start_unit(owned_unit *u, const owned_unit_config *config, iommu_error *err) {
+        uint16_t did;
+        int r;
 
         /* the default policy's domain, and every known device in it */
         if (config->default_policy != DOMAIN_BLOCKED) {
-                if (config->default_policy != DOMAIN_PASSTHROUGH &&
-                    config->default_policy != DOMAIN_IDENTITY)
-                        return iommu_error_set(err, EINVAL,
-                                               "A default policy is passthrough, identity or blocked");
                 r = owned_unit_domain_create(u, config->default_policy, -1, &did, err);
                 if (r < 0)
                         return r;
@@ -692,10 +723,7 @@ int owned_unit_new(const char *name, iommu_regs *regs, table_mem *mem, const own
                 r = inv_global(u, err);
         if (r >= 0)
                 r = invalidator_flush_write_buffer(u->inv, err);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(u);
-        return 0;
+        return r;
 }
 
 int owned_unit_release(owned_unit *u, iommu_error *err) {
