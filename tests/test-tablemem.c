@@ -70,6 +70,55 @@ START_TEST(image_pages) {
 }
 END_TEST
 
+START_TEST(image_chunks) {
+        _cleanup_(iommu_ram_freep) iommu_ram *image = NULL;
+        _cleanup_(table_mem_freep) table_mem *m = NULL, *locked = NULL;
+        iommu_error err = {};
+        uint64_t phys[3], chunk_phys, again, wrong = 0;
+        void *virt[3], *chunk_virt, *again_virt;
+
+        ck_assert_int_eq(iommu_ram_new_image(&image), 0);
+        ck_assert_int_eq(table_mem_open_image(image, 0x40000000, &m, &err), 0);
+        for (int i = 0; i < 3; i++)
+                ck_assert_int_eq(table_mem_alloc_page(m, &virt[i], &phys[i], &err), 0);
+        /* the first chunk holds pages: a whole one is a new chunk */
+        ck_assert_int_eq(table_mem_alloc_chunk(m, &chunk_virt, &chunk_phys, &err), 0);
+        ck_assert_uint_eq(chunk_phys, 0x40000000 + TABLE_MEM_CHUNK);
+        ck_assert_uint_eq(table_mem_chunks(m), 2);
+        ck_assert_uint_eq(table_mem_pages_used(m), 3 + TABLE_MEM_CHUNK_PAGES);
+        ck_assert_ptr_eq(table_mem_virt(m, chunk_phys), chunk_virt);
+        for (uint64_t off = 0; off < TABLE_MEM_CHUNK; off += 4096)
+                wrong += !table_mem_virt(m, chunk_phys + off);
+        ck_assert_uint_eq(wrong, 0);
+        memset(table_mem_virt(m, chunk_phys + 4096 * 7), 0x5a, 4096);
+        /* its pages are not handed out, nor given back one by one */
+        table_mem_free_page(m, chunk_phys + 4096);
+        ck_assert_uint_eq(table_mem_pages_used(m), 3 + TABLE_MEM_CHUNK_PAGES);
+        ck_assert_int_eq(table_mem_alloc_page(m, &virt[0], &again, &err), 0);
+        ck_assert_uint_eq(again, 0x40000000 + 3 * 4096);
+        table_mem_free_page(m, again);
+        /* freed by a page that does not start it: nothing */
+        table_mem_free_chunk(m, chunk_phys + 4096);
+        table_mem_free_chunk(m, phys[0]);
+        ck_assert_uint_eq(table_mem_pages_used(m), 3 + TABLE_MEM_CHUNK_PAGES);
+        /* freed, then handed out again, zeroed */
+        table_mem_free_chunk(m, chunk_phys);
+        ck_assert_uint_eq(table_mem_pages_used(m), 3);
+        ck_assert_int_eq(table_mem_alloc_chunk(m, &again_virt, &again, &err), 0);
+        ck_assert_uint_eq(again, chunk_phys);
+        ck_assert_uint_eq(table_mem_chunks(m), 2);
+        ck_assert_ptr_eq(again_virt, chunk_virt);
+        for (uint64_t off = 0; off < TABLE_MEM_CHUNK; off++)
+                wrong += *((uint8_t *) table_mem_virt(m, chunk_phys + off)) != 0;
+        ck_assert_uint_eq(wrong, 0);
+
+        /* locked memory is 4 KiB pages wherever the kernel put them */
+        ck_assert_int_eq(table_mem_open_locked(&locked, &err), 0);
+        ck_assert_int_eq(table_mem_alloc_chunk(locked, &chunk_virt, &chunk_phys, &err), -EOPNOTSUPP);
+        ck_assert_msg(strstr(err.message, "hugetlbfs"), "%s", err.message);
+}
+END_TEST
+
 START_TEST(locked_frames) {
         _cleanup_(table_mem_freep) table_mem *m = NULL;
         iommu_error err = {};
@@ -121,7 +170,7 @@ START_TEST(hugetlbfs_file) {
         _cleanup_free_ char *dir = hugetlbfs_dir(), *path = NULL;
         _cleanup_(table_mem_freep) table_mem *m = NULL;
         iommu_error err = {};
-        uint64_t phys;
+        uint64_t phys, chunk, self;
         void *virt;
         int r;
 
@@ -144,6 +193,17 @@ START_TEST(hugetlbfs_file) {
         ck_assert_msg(r == 0, "%s", err.message);
         ck_assert_uint_eq(phys % TABLE_MEM_CHUNK, 0); /* the first page of a huge page */
         ck_assert_ptr_eq(table_mem_virt(m, phys + 4096 * 511), (uint8_t *) virt + 4096 * 511);
+        /* a whole chunk: another huge page, if there is one free */
+        r = table_mem_alloc_chunk(m, &virt, &chunk, &err);
+        if (r == -ENOMEM) {
+                printf("# hugetlbfs: %s\n", err.message);
+                return;
+        }
+        ck_assert_msg(r == 0, "%s", err.message);
+        ck_assert_uint_eq(chunk % TABLE_MEM_CHUNK, 0);
+        ck_assert(chunk != phys);
+        ck_assert_int_eq(pagemap_phys((uint8_t *) virt + 4096 * 300, 1, &self, &err), 0);
+        ck_assert_uint_eq(self, chunk + 4096 * 300);
 }
 END_TEST
 
@@ -152,6 +212,7 @@ static Suite *make_suite(void) {
         TCase *tc = tcase_create("tablemem");
 
         tcase_add_test(tc, image_pages);
+        tcase_add_test(tc, image_chunks);
         tcase_add_test(tc, locked_frames);
         tcase_add_test(tc, hugetlbfs_file);
         suite_add_tcase(s, tc);

@@ -326,6 +326,22 @@ static bool pool_page(uint64_t below, page *ret) {
         return false;
 }
 
+/* Two pages of the pool, physically adjacent, both under below. */
+static bool pool_pair(uint64_t below, page *ret_a, page *ret_b) {
+        for (size_t i = 0; i < POOL_PAGES; i++) {
+                if (pool_taken[i] || pool_phys[i] + 2 * 4096 > below)
+                        continue;
+                for (size_t k = 0; k < POOL_PAGES; k++)
+                        if (!pool_taken[k] && pool_phys[k] == pool_phys[i] + 4096) {
+                                pool_taken[i] = pool_taken[k] = true;
+                                *ret_a = (page){ .virt = pool + i * 4096, .phys = pool_phys[i] };
+                                *ret_b = (page){ .virt = pool + k * 4096, .phys = pool_phys[k] };
+                                return true;
+                        }
+        }
+        return false;
+}
+
 static uint8_t seed = 1;
 
 /* A pattern for n bytes no earlier transfer left anywhere. */
@@ -400,8 +416,9 @@ typedef struct probe {
         unit_regs u;
         edu edu;
         unit_mode mode;
-        page rw, ro, stale, low;
-        page huge;      /* 2 MiB, on hugetlbfs */
+        page rw, ro, stale;
+        page low, low2; /* below 256 MiB, physically adjacent */
+        page huge;      /* 2 MiB, a chunk of the hugetlbfs table memory */
         table_mem *mem; /* of the unit taken now */
 } probe;
 
@@ -564,6 +581,41 @@ static void large_page(probe *p, owned_unit *unit, uint16_t did) {
                 diag("%s", err.message);
 }
 
+/* The queue wraps around (256 slots legacy, 128 scalable): 300
+ * invalidations of two descriptors each; what follows still needs it. */
+static void queue_wraps(owned_unit *unit, uint16_t did) {
+        const inv_counts *counts = owned_unit_invalidations(unit);
+        uint64_t issued = counts->issued[INV_KIND_IOTLB][INV_GRANULARITY_PAGE];
+        iommu_error err = {};
+        unsigned n = 0;
+        int r = 0;
+
+        for (; n < 300 && r >= 0; n++)
+                r = owned_unit_invalidate(unit, INVALIDATE_PAGE, did, IOVA_STALE, 0, &err);
+        issued = counts->issued[INV_KIND_IOTLB][INV_GRANULARITY_PAGE] - issued;
+        if (!t(r >= 0 && issued == 300,
+               "300 invalidations in a row: the queue wraps around (%u done, %" PRIu64 " counted)", n,
+               issued))
+                diag("%s", err.message);
+}
+
+/* A take refused for its configuration leaves the unit as it was (no
+ * queue left on that would make the next take fail as "in use"). */
+static void refused_take(probe *p, table_mem *mem) {
+        owned_unit_config c = { .mode = p->mode, .default_policy = DOMAIN_PAGING };
+        owned_unit *unit = NULL;
+        iommu_error err = {};
+        uint64_t gsts;
+        int r;
+
+        r = owned_unit_new("dmar0", p->u.regs, mem, &c, &unit, &err);
+        gsts = reg(&p->u, &layout_gsts);
+        diag("error: %s", r < 0 ? err.message : "(none)");
+        t(r == -EINVAL && !unit && gsts == 0 && table_mem_pages_used(mem) == 0,
+          "a take with a paging default policy is refused (EINVAL) and leaves GSTS 0x%08" PRIx64, gsts);
+        owned_unit_free(unit);
+}
+
 /* The first take: hugetlbfs, pass-through default, everything. */
 static void first_take(probe *p, table_mem *mem) {
         _cleanup_(owned_unit_freep) owned_unit *unit = NULL;
@@ -571,6 +623,7 @@ static void first_take(probe *p, table_mem *mem) {
         iommu_error err = {};
         fault_record f;
         uint16_t did;
+        void *huge;
         int r;
 
         unit = take(p, mem, DOMAIN_PASSTHROUGH, false);
@@ -641,8 +694,19 @@ static void first_take(probe *p, table_mem *mem) {
         check_record(&p->u, "second fault, after clearing", IOVA_UNMAPPED2, false, FR_READ);
         clear_faults(unit, &p->u, "second fault");
 
-        large_page(p, unit, did);
+        /* a whole chunk of table memory: the buffer that wants a 2 MiB page */
+        r = table_mem_alloc_chunk(mem, &huge, &p->huge.phys, &err);
+        if (t(r >= 0 && p->huge.phys % TABLE_MEM_CHUNK == 0,
+              "a 2 MiB chunk of the hugetlbfs table memory for a buffer: 0x%" PRIx64,
+              r >= 0 ? p->huge.phys : 0)) {
+                p->huge.virt = huge;
+                large_page(p, unit, did);
+                table_mem_free_chunk(mem, p->huge.phys);
+        } else
+                diag("%s", err.message);
         stale(p, unit, did, INVALIDATE_PAGE);
+
+        queue_wraps(unit, did);
 
         /* unmap: the cached translation of IOVA_RW must go with it */
         r = owned_unit_unmap(unit, did, IOVA_RW, 4096, &err);
@@ -758,6 +822,56 @@ static void second_take(probe *p, table_mem *mem) {
           table_mem_pages_used(mem));
 }
 
+/* The first GiB of physical memory at IOVA 0 of a paging domain: one
+ * 1 GiB leaf; unmapping the page low splits it into 2 MiB leaves and the
+ * one holding low into 4 KiB pages; its neighbour low2 still translates. */
+static void gib_page(probe *p, owned_unit *unit, uint16_t did) {
+        bool scalable = p->mode == UNIT_MODE_SCALABLE;
+        uint64_t gib = UINT64_C(1) << 30, *e;
+        uint8_t want[XFER];
+        iommu_error err = {};
+        unsigned level = 0, l2 = 0;
+        int r;
+
+        r = owned_unit_map(unit, did, 0, 0, gib, PT_READ | PT_WRITE, &err);
+        if (!t(r >= 0, "the first GiB mapped 1:1 at IOVA 0")) {
+                diag("%s", err.message);
+                return;
+        }
+        e = entry_of(p->mem, owned_unit_rtaddr(unit), scalable, p->low.phys, &level);
+        t(e && level == 3 && ss_pte_addr(*e) == 0, "the tables map it with one 1 GiB leaf (level %u)",
+          level);
+        fill(p->low.virt, XFER);
+        memcpy(want, p->low.virt, XFER);
+        memset(p->low2.virt, 0, 4096);
+        t(round_trip(&p->edu, p->low.phys, p->low2.phys, want, p->low2.virt) && !frcd(&p->u).f,
+          "edu reads 0x%" PRIx64 " and writes 0x%" PRIx64 " through it", p->low.phys, p->low2.phys);
+
+        r = owned_unit_unmap(unit, did, p->low.phys, 4096, &err);
+        if (!t(r >= 0, "4 KiB at 0x%" PRIx64 " unmapped out of it", p->low.phys))
+                diag("%s", err.message);
+        e = entry_of(p->mem, owned_unit_rtaddr(unit), scalable, p->low2.phys, &level);
+        t(e && level == 1 && ss_pte_addr(*e) == p->low2.phys &&
+                  !entry_of(p->mem, owned_unit_rtaddr(unit), scalable, p->low.phys, &l2) &&
+                  entry_of(p->mem, owned_unit_rtaddr(unit), scalable, (p->low.phys + TABLE_MEM_CHUNK) % gib,
+                           &l2) &&
+                  l2 == 2,
+          "the leaf was split: 4 KiB pages around the cut, 2 MiB leaves elsewhere");
+        memset(p->low.virt, 0, 4096);
+        t(edu_dma(&p->edu, p->low.phys, true) && zero(p->low.virt, 4096),
+          "edu's write to the cut page does not land (the cached 1 GiB translation went)");
+        check_record(&p->u, "write to the cut page", p->low.phys, true, FR_WRITE);
+        clear_faults(unit, &p->u, "write to the cut page");
+        memset(p->low2.virt, 0, 4096);
+        t(edu_dma(&p->edu, p->low2.phys, true) && same(p->low2.virt, want, XFER) && !frcd(&p->u).f,
+          "its neighbour 0x%" PRIx64 " still translates", p->low2.phys);
+        r = owned_unit_unmap(unit, did, 0, p->low.phys, &err);
+        if (r >= 0)
+                r = owned_unit_unmap(unit, did, p->low.phys + 4096, gib - p->low.phys - 4096, &err);
+        if (!t(r >= 0, "the rest of the GiB unmapped"))
+                diag("%s", err.message);
+}
+
 /* The third take: the identity default policy, System RAM mapped 1:1 in
  * tables iommud builds; a device moved to a paging domain and back. */
 static void third_take(probe *p, const iommu_ctx *c, table_mem *mem) {
@@ -805,49 +919,21 @@ static void third_take(probe *p, const iommu_ctx *c, table_mem *mem) {
           "edu's write to 0x%" PRIx64 " does not land in the paging domain", p->low.phys + XFER);
         check_record(&p->u, "identity address in the paging domain", p->low.phys + XFER, true, FR_WRITE);
         clear_faults(unit, &p->u, "identity address in the paging domain");
+        gib_page(p, unit, did);
         r = owned_unit_detach(unit, EDU_BUS, EDU_DEVFN, &err);
         if (r >= 0)
                 r = owned_unit_domain_destroy(unit, did, &err);
         if (!t(r >= 0, "edu detached: back to the identity domain"))
                 diag("%s", err.message);
-        t(edu_dma(&p->edu, p->low.phys + XFER, true) && same(p->low.virt + XFER, want, XFER) &&
-                  !frcd(&p->u).f,
-          "identity again: the write lands");
+        fill(p->low.virt, XFER);
+        memcpy(want, p->low.virt, XFER);
+        memset(p->low.virt + XFER, 0, XFER);
+        t(round_trip(&p->edu, p->low.phys, p->low.phys + XFER, want, p->low.virt + XFER) && !frcd(&p->u).f,
+          "identity again: edu reads and writes physical address 0x%" PRIx64, p->low.phys);
         (void) power_off_release(p, unit);
         unit = owned_unit_free(unit);
         t(table_mem_pages_used(mem) == 0, "every table page handed back (%zu in use)",
           table_mem_pages_used(mem));
-}
-
-/* A 2 MiB page on hugetlbfs of the probe's own, for buffers. */
-static bool huge_buffer(page *ret) {
-        const char *path = "/dev/hugepages/control-probe-buffer";
-        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        iommu_error err = {};
-        uint64_t phys[TABLE_MEM_CHUNK_PAGES];
-        void *v;
-
-        if (fd < 0 || ftruncate(fd, (off_t) TABLE_MEM_CHUNK) < 0) {
-                diag("%s: %s", path, strerror(errno));
-                return false;
-        }
-        v = mmap(NULL, TABLE_MEM_CHUNK, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-        (void) unlink(path);
-        if (v == MAP_FAILED) {
-                diag("mapping %s: %s", path, strerror(errno));
-                return false;
-        }
-        if (pagemap_phys(v, TABLE_MEM_CHUNK_PAGES, phys, &err) < 0) {
-                diag("%s", err.message);
-                return false;
-        }
-        for (size_t i = 0; i < TABLE_MEM_CHUNK_PAGES; i++)
-                if (phys[i] != phys[0] + i * 4096 || phys[0] % TABLE_MEM_CHUNK) {
-                        diag("the huge page is not one aligned 2 MiB frame");
-                        return false;
-                }
-        *ret = (page){ .virt = v, .phys = phys[0] };
-        return true;
 }
 
 static int run_owned(const iommu_ctx *c, unit_mode mode, unsigned aw, bool cm) {
@@ -876,22 +962,18 @@ static int run_owned(const iommu_ctx *c, unit_mode mode, unsigned aw, bool cm) {
                 t(false, "locked buffer pages with their physical addresses");
                 return 1;
         }
-        if (!pool_page(EDU_REACH, &p.low)) {
-                t(false, "a buffer page edu reaches untranslated (below 256 MiB)");
+        if (!pool_pair(EDU_REACH, &p.low, &p.low2)) {
+                t(false, "two adjacent buffer pages edu reaches untranslated (below 256 MiB)");
                 return 1;
         }
-        diag("buffer pages: 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 ", below 256 MiB 0x%" PRIx64, p.rw.phys,
-             p.ro.phys, p.stale.phys, p.low.phys);
-
-        if (!huge_buffer(&p.huge)) {
-                t(false, "a 2 MiB buffer page on hugetlbfs");
-                return 1;
-        }
-        diag("2 MiB buffer page on hugetlbfs: 0x%" PRIx64, p.huge.phys);
+        diag("buffer pages: 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 ", below 256 MiB 0x%" PRIx64
+             " and 0x%" PRIx64,
+             p.rw.phys, p.ro.phys, p.stale.phys, p.low.phys, p.low2.phys);
 
         r = table_mem_open_hugetlbfs(HUGETLBFS_FILE, &huge, &err);
         if (t(r >= 0, "table memory on hugetlbfs (%s)", HUGETLBFS_FILE)) {
                 table_mem_remove(huge);
+                refused_take(&p, huge);
                 first_take(&p, huge);
         } else
                 diag("%s", err.message);

@@ -37,6 +37,7 @@ typedef struct chunk {
         uint64_t phys[TABLE_MEM_CHUNK_PAGES];
         uint64_t used[BITMAP_WORDS];
         unsigned n_used;
+        bool whole; /* handed out as one chunk (table_mem_alloc_chunk) */
 } chunk;
 
 struct table_mem {
@@ -376,6 +377,53 @@ int table_mem_alloc_page(table_mem *m, void **ret_virt, uint64_t *ret_phys, iomm
         return 0;
 }
 
+int table_mem_alloc_chunk(table_mem *m, void **ret_virt, uint64_t *ret_phys, iommu_error *err) {
+        chunk *c = NULL;
+        int r;
+
+        if (m->kind == TABLE_MEM_LOCKED)
+                return iommu_error_set(err, EOPNOTSUPP,
+                                       "Locked table memory is not physically contiguous: 2 MiB chunks need "
+                                       "hugetlbfs");
+        for (size_t k = 0; k < m->n_chunks && !c; k++)
+                if (m->chunks[k]->n_used == 0)
+                        c = m->chunks[k];
+        if (!c) {
+                r = chunk_new(m, &c, err);
+                if (r < 0)
+                        return r;
+        }
+        /* hugetlbfs frames are checked contiguous when mapped; an image
+         * chunk is by construction; and both start 2 MiB aligned */
+        if (c->phys[0] % TABLE_MEM_CHUNK)
+                return iommu_error_set(err, EINVAL, "Table memory chunk 0x%" PRIx64 " is not 2 MiB aligned",
+                                       c->phys[0]);
+        memset(c->used, 0xff, sizeof c->used);
+        c->n_used = TABLE_MEM_CHUNK_PAGES;
+        c->whole = true;
+        m->pages_used += TABLE_MEM_CHUNK_PAGES;
+        for (size_t i = 0; i < TABLE_MEM_CHUNK_PAGES; i++)
+                memset(c->pages[i], 0, VTD_PAGE_SIZE);
+        *ret_virt = c->pages[0];
+        *ret_phys = c->phys[0];
+        return 0;
+}
+
+void table_mem_free_chunk(table_mem *m, uint64_t phys) {
+        uint64_t v;
+        chunk *c;
+
+        if (!m || !hashmap_get(&m->frames, phys / VTD_PAGE_SIZE, &v))
+                return;
+        c = m->chunks[v >> 9];
+        if (!c->whole || (v & 511) != 0)
+                return;
+        memset(c->used, 0, sizeof c->used);
+        m->pages_used -= c->n_used;
+        c->n_used = 0;
+        c->whole = false;
+}
+
 void table_mem_free_page(table_mem *m, uint64_t phys) {
         uint64_t v;
         chunk *c;
@@ -385,7 +433,8 @@ void table_mem_free_page(table_mem *m, uint64_t phys) {
                 return;
         c = m->chunks[v >> 9];
         i = v & 511;
-        if (!(c->used[i / 64] & (UINT64_C(1) << (i % 64))))
+        /* a page of a chunk handed out whole goes back with the chunk */
+        if (c->whole || !(c->used[i / 64] & (UINT64_C(1) << (i % 64))))
                 return;
         c->used[i / 64] &= ~(UINT64_C(1) << (i % 64));
         c->n_used--;

@@ -67,7 +67,10 @@ table_mem_kind table_mem_get_kind(const table_mem *m);
 /* A zeroed 4 KiB page: where the CPU sees it and its physical address. */
 int table_mem_alloc_page(table_mem *m, void **ret_virt, uint64_t *ret_phys, iommu_error *err);
 /* A zeroed, physically contiguous, 2 MiB aligned chunk (only where chunks
- * are contiguous: hugetlbfs, image; -EOPNOTSUPP for locked memory). */
+ * are contiguous: hugetlbfs, image; -EOPNOTSUPP for locked memory).
+ * *ret_virt is its first page: on hugetlbfs the other 511 follow it; an
+ * image's pages lie apart (table_mem_virt() finds each).  Its pages are
+ * never handed out or freed one by one. */
 int table_mem_alloc_chunk(table_mem *m, void **ret_virt, uint64_t *ret_phys, iommu_error *err);
 /* Give back a page or a chunk by its physical address: hardware must no
  * longer reach it (the caller invalidated first).  Freed memory is zeroed
