@@ -248,7 +248,7 @@ int manager_reload(manager *m, iommu_error *err) {
                 http_server_reload(m->http, conf);
                 http_token_setup(&m->token, conf);
         }
-        metrics_text_forget(&m->metrics); /* a new source may start at the same address and generation */
+        metrics_text_forget(&m->metrics);
         conf_free(m->conf);
         m->conf = TAKE_PTR(conf);
         source_free(m->source);
@@ -356,6 +356,7 @@ void manager_done(manager *m) {
 }
 
 int manager_metrics(manager *m, const char **ret, size_t *ret_size, iommu_error *err) {
+        _cleanup_json_ json_object *mapped = NULL;
         metrics_input in = {
                 .source = m->source,
                 .faults = m->faults,
@@ -364,7 +365,15 @@ int manager_metrics(manager *m, const char **ret, size_t *ret_size, iommu_error 
                 .max_age_usec = m->conf->refresh_interval_usec,
         };
 
-        return metrics_text_get(&m->metrics, &in, ret, ret_size, err);
+        if (metrics_text_fresh(&m->metrics, m->source, in.now_usec, in.max_age_usec)) {
+                *ret = m->metrics.text;
+                *ret_size = m->metrics.size;
+                return 0;
+        }
+        mapped = metrics_mapped_of(source_answer(m->source, &(answer_key){ .kind = ANSWER_MAPPED },
+                                                 in.now_usec, in.max_age_usec));
+        in.mapped = mapped;
+        return metrics_text_render(&m->metrics, &in, ret, ret_size, err);
 }
 
 int manager_start(manager *m, const manager_transports *t) {
