@@ -5,7 +5,7 @@
  * GET /metrics (iommud(8), METRICS), assembled in one place: info and
  * devices from the source's answers (as v1.info and v1.devices give them,
  * cached alike), the bytes each domain maps (the source's ANSWER_MAPPED,
- * from a walk of every page table that only sums), the
+ * which the daemon has a worker compute: it walks every page table), the
  * faults as v1.faults gives them, and iommud's own counters (stats.h) as
  * the "daemon" object of metrics_render() (model/metrics.h), which renders
  * the text.  A part of the model that fails is left out

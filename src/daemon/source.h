@@ -17,12 +17,12 @@
  * The fault poller re-reads the registers more often; it starts a new
  * generation only when one of them changed.
  *
- * Two kinds of answers walk every page table (answer_kind_walks()):
- * v1.mappings, whose answer grows with the machine, and the bytes each
- * domain maps (for the metrics).  Their text is written as it is produced
- * (source_write_answer()), never built as json-c objects; source_lookup()
- * says when one is to be computed, and source_keep() keeps one computed
- * elsewhere.
+ * Most answers are small and quick, computed on the event loop.  Two kinds
+ * walk every page table (answer_kind_walks()): v1.mappings, whose answer
+ * grows with the machine, and the bytes each domain maps (for the
+ * metrics).  The daemon computes those in a worker process (jobs.h), which
+ * writes their text with source_write_answer() and hands it back to be
+ * kept with source_keep(); source_lookup() says when one is needed.
  */
 
 #include <stdbool.h>
@@ -53,7 +53,7 @@ typedef enum answer_kind {
 } answer_kind;
 
 /* Whether the answer walks every page table (v1.mappings and the mapped
- * bytes). */
+ * bytes): the daemon computes it in a worker. */
 bool answer_kind_walks(answer_kind k);
 /* "v1.mappings", "the mapped bytes", ...: for messages. */
 const char *answer_kind_to_string(answer_kind k);
@@ -112,16 +112,16 @@ const answer *source_answer(source *s, const answer_key *key, uint64_t now_usec,
 
 /* The same, but of the kinds that walk only what is known without walking:
  * the kept answer, or an error found up front (model_mappings_check());
- * NULL when it is to be computed (source_write_answer()). */
+ * NULL when it is to be computed (by a worker: source_write_answer()). */
 const answer *source_lookup(source *s, const answer_key *key, uint64_t now_usec, uint64_t max_age_usec);
 
 /* The answer's text, written to write() in pieces as it is produced: in
  * constant memory for v1.mappings (model_mappings_write_json()).  What
- * source_answer() runs. */
+ * source_answer() and the workers run. */
 int source_write_answer(source *s, const answer_key *key, mappings_write_fn write, void *userdata,
                         iommu_error *err);
 
-/* An answer for key computed elsewhere at generation: kept when that is
+/* A worker's answer for key, computed at generation: kept when that is
  * still the source's and it is at most SOURCE_KEEP_MAX bytes. */
 void source_keep(source *s, const answer_key *key, uint64_t generation, const char *json, size_t len);
 
