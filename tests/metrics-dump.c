@@ -4,9 +4,11 @@
  *
  *   metrics-dump SNAPSHOT
  *       the model of a snapshot, rendered with an empty daemon object
- *   metrics-dump --json INFO DEVICES MAPPINGS FAULTS DAEMON
+ *   metrics-dump --json INFO DEVICES MAPPED FAULTS DAEMON
  *       JSON files (up to 1 MiB, any JSON value) rendered as they are
- *       ("-": that part missing)
+ *       ("-": that part missing); MAPPED as model_mapped_bytes() gives it
+ *   metrics-dump --mapped SNAPSHOT
+ *       model_mapped_bytes() of a snapshot, as JSON
  *   metrics-dump --families | --fault-reasons
  *       every family metrics_render() can emit (name, type, HELP), and
  *       every fault reason code the library names
@@ -25,6 +27,7 @@
 #include "daemon/source.h"
 #include "daemon/stats.h"
 #include "decode/regs.h"
+#include "model/mapped.h"
 #include "model/metrics.h"
 #include "model/model.h"
 
@@ -35,13 +38,13 @@ static uint64_t now_usec(clockid_t clock) {
         return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static int print_render(json_object *info, json_object *devices, json_object *mappings, json_object *faults,
+static int print_render(json_object *info, json_object *devices, json_object *mapped, json_object *faults,
                         json_object *daemon) {
         _cleanup_free_ char *text = NULL;
         iommu_error err = {};
         size_t size;
 
-        if (metrics_render(info, devices, mappings, faults, daemon, &text, &size, &err) < 0) {
+        if (metrics_render(info, devices, mapped, faults, daemon, &text, &size, &err) < 0) {
                 fprintf(stderr, "metrics_render: %s\n", err.message);
                 return EXIT_FAILURE;
         }
@@ -55,9 +58,8 @@ static int print_render(json_object *info, json_object *devices, json_object *ma
 
 static int dump_snapshot(const char *path) {
         _cleanup_(iommu_system_freep) iommu_system *s = NULL;
-        _cleanup_json_ json_object *info = NULL, *devices = NULL, *mappings = NULL, *faults = NULL,
+        _cleanup_json_ json_object *info = NULL, *devices = NULL, *mapped = NULL, *faults = NULL,
                                    *daemon = json_object_new_object();
-        mappings_filter all = { .did = -1, .pasid = -1 };
         iommu_error err = {};
 
         if (iommu_system_open_snapshot(path, &s, &err) < 0) {
@@ -67,9 +69,22 @@ static int dump_snapshot(const char *path) {
         /* a part that fails is left out, as the daemon does */
         (void) model_info(s, &info, NULL);
         (void) model_devices(s, &devices, NULL);
-        (void) model_mappings(s, &all, &mappings, NULL);
+        (void) model_mapped_bytes(s, &mapped, NULL);
         (void) model_faults(s, &faults, NULL);
-        return print_render(info, devices, mappings, faults, daemon);
+        return print_render(info, devices, mapped, faults, daemon);
+}
+
+static int dump_mapped(const char *path) {
+        _cleanup_(iommu_system_freep) iommu_system *s = NULL;
+        _cleanup_json_ json_object *mapped = NULL;
+        iommu_error err = {};
+
+        if (iommu_system_open_snapshot(path, &s, &err) < 0 || model_mapped_bytes(s, &mapped, &err) < 0) {
+                fprintf(stderr, "%s\n", err.message);
+                return EXIT_FAILURE;
+        }
+        puts(json_object_to_json_string_ext(mapped, JSON_C_TO_STRING_PLAIN));
+        return EXIT_SUCCESS;
 }
 
 /* A JSON file, whatever its top-level value (json_object_from_file() takes
@@ -159,14 +174,20 @@ static int run_daemon(const char *snapshot_path, const char *sysroot) {
                         poll_faults(&d);
                         printf("polled\n");
                 } else if (streq(line, "metrics")) {
-                        /* RefreshIntervalSec=0: every answer anew */
+                        /* RefreshIntervalSec=0: every answer anew; the mapped
+                         * bytes computed here, where the daemon has a worker */
                         metrics_input in = { .source = d.source,
                                              .faults = d.faults,
                                              .stats = d.stats,
                                              .now_usec = now_usec(CLOCK_MONOTONIC),
                                              .max_age_usec = 0 };
+                        _cleanup_json_ json_object *mapped = NULL;
                         _cleanup_free_ char *text = NULL;
                         size_t size;
+
+                        mapped = metrics_mapped_of(source_answer(
+                                d.source, &(answer_key){ .kind = ANSWER_MAPPED }, in.now_usec, 0));
+                        in.mapped = mapped;
 
                         if (daemon_metrics_render(&in, &text, &size, &err) < 0) {
                                 fprintf(stderr, "daemon_metrics_render: %s\n", err.message);
@@ -202,14 +223,16 @@ int main(int argc, char **argv) {
         }
         if (argc == 7 && streq(argv[1], "--json"))
                 return dump_json(argv + 2);
+        if (argc == 3 && streq(argv[1], "--mapped"))
+                return dump_mapped(argv[2]);
         if (argc == 4 && streq(argv[1], "--daemon") && streq(argv[2], "--snapshot"))
                 return run_daemon(argv[3], NULL);
         if (argc == 4 && streq(argv[1], "--daemon") && streq(argv[2], "--sysroot"))
                 return run_daemon(NULL, argv[3]);
         if (argc == 2 && argv[1][0] != '-')
                 return dump_snapshot(argv[1]);
-        fprintf(stderr, "Usage: metrics-dump SNAPSHOT | --json INFO DEVICES MAPPINGS FAULTS DAEMON |\n"
-                        "       --families | --fault-reasons |\n"
+        fprintf(stderr, "Usage: metrics-dump SNAPSHOT | --json INFO DEVICES MAPPED FAULTS DAEMON |\n"
+                        "       --mapped SNAPSHOT | --families | --fault-reasons |\n"
                         "       --daemon (--snapshot FILE | --sysroot DIR)\n");
         return 2;
 }

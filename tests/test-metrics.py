@@ -6,7 +6,13 @@ server by tests/metrics-dump:
  - each snapshot fixture: the text passes promtool check metrics, every
    family comes once with HELP and TYPE, no series twice, and the values
    agree with the fixture's JSON (info.json, devices.json, mappings.json)
-   computed here independently, from the raw register values and ranges;
+   computed here independently, from the raw register values and ranges
+   (the bytes mapped per domain as the union of mappings.json's ranges,
+   where the library sums a walk without ever writing a range);
+ - a snapshot built here whose domains share page tables and mix them:
+   two devices of one domain with overlapping trees (counted once), a
+   tree shared by two domains, pass-through: the bytes each domain maps
+   as known from the construction and from iommuctl's mappings;
  - hostile and partial models: label values escaped, a unit given twice
    rendered once, missing parts left out and named by iommu_scrape_error;
  - every member the renderer reads, missing, null or of each wrong type:
@@ -269,6 +275,91 @@ for name in snapshots:
     ok(not any(f.startswith("iommud_") or f.endswith("_total") for f in m.order),
        f"{name}: an empty daemon object: no daemon counters, no build info", m.order)
 
+    rc, out, err = dump("--mapped", os.path.join(d, "snapshot.iommu"))
+    agg = json.loads(out) if rc == 0 else []
+    ok({(a["unit"], str(a["domain"])): a["mapped_bytes"] for a in agg} == e["mapped"]
+       and all(set(a) == {"unit", "domain", "mapped_bytes"} for a in agg),
+       f"{name}: model_mapped_bytes() per domain: the union of mappings.json's ranges", out + err)
+
+# ---- domains sharing and mixing page tables ----
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from snapshot_file import PAGE, Snapshot, Unit, dmar_table  # noqa: E402
+
+IOMMUCTL = os.environ.get("IOMMUCTL")
+
+
+def shared_tables_snapshot():
+    """Legacy mode, 39-bit tables.  Tree A maps IOVA 0x1000-0x3fff and
+    0x10000; tree B 0x2000-0x4fff.  00:03.0 (domain 7) uses A, 00:04.0
+    (domain 7) B, 00:05.0 (domain 7) A again, 00:06.0 (domain 9) A,
+    00:07.0 (domain 11) is pass-through."""
+    base, root, ctx = 0xFED90000, 0x1000, 0x2000
+    tables = {"A": (0x10000, 0x11000, 0x12000), "B": (0x20000, 0x21000, 0x22000)}
+    leaves = {"A": [0x1000, 0x2000, 0x3000, 0x10000], "B": [0x2000, 0x3000, 0x4000]}
+    pages = {}
+
+    def table(entries):
+        p = bytearray(PAGE)
+        for i, v in entries.items():
+            p[i * 8:i * 8 + 8] = v.to_bytes(8, "little")
+        return bytes(p)
+
+    for name, (l3, l2, l1) in tables.items():
+        pages[l3] = table({0: l2 | 3})
+        pages[l2] = table({0: l1 | 3})
+        pages[l1] = table({iova >> 12: (0x100000 + (iova >> 12) * 2 * PAGE + (0x80000 if name == "B" else 0)) | 3
+                           for iova in leaves[name]})
+    pages[root] = table({0: ctx | 1})
+    entries = {}
+    for dev, tree, did, tt in ((3, "A", 7, 0), (4, "B", 7, 0), (5, "A", 7, 0), (6, "A", 9, 0), (7, None, 11, 2)):
+        devfn = dev << 3
+        entries[devfn * 2] = (tables[tree][0] if tree else 0) | tt << 2 | 1
+        entries[devfn * 2 + 1] = did << 8 | 1
+    pages[ctx] = table(entries)
+    regs = [(0x000, 32, 0x10), (0x008, 64, 0x00D2008C22260286), (0x010, 64, 0xF42), (0x01C, 32, 0xC0000000),
+            (0x020, 64, root), (0x034, 32, 0), (0x220, 64, 0), (0x228, 64, 0)]
+    meta = {"created": "2026-01-01T00:00:00Z", "host": "test-metrics", "tool": "tests/test-metrics.py",
+            "units": [{"name": "dmar0", "address": base, "sysfs": None, "registers_error": None}],
+            "devices": [{"bdf": f"0000:00:0{dev}.0", "vendor": 0x1234, "device": 0x11E8, "class": 0xFF,
+                         "name": "Device 1234:11e8", "driver": None, "group": None, "iommu": None}
+                        for dev in range(3, 8)],
+            "ram_error": None}
+    return Snapshot(meta, dmar=dmar_table(39, [(1, 0, base)]), units=[Unit("dmar0", base, regs)],
+                    ram=[(0x1000, 0x9FFFF), (0x100000, 0x3FFFFFF)], pages=pages).build()
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "shared.iommu")
+    with open(path, "wb") as f:
+        f.write(shared_tables_snapshot())
+    # known from the construction: domain 7 maps 0x1000-0x4fff and 0x10000
+    # (A and B overlap), domain 9 A alone, domain 11 nothing
+    want = {("dmar0", "7"): 0x5000, ("dmar0", "9"): 0x4000, ("dmar0", "11"): 0}
+    rc, out, err = dump(path)
+    m = Metrics(out) if rc == 0 else Metrics("")
+    got = {(lb["unit"], lb["domain"]): v for nm, lb, v in m.samples if nm == "iommu_mapped_bytes"}
+    ok(rc == 0 and got == want,
+       "shared and mixed trees: overlapping trees of one domain counted once, a tree shared by two domains "
+       "counted for each, pass-through 0", f"{got} != {want}\n{err}")
+    ok(m.get("iommu_domains_used", unit="dmar0") == 3, "three domains used", m.family("iommu_domains_used"))
+    check_format(m, "shared trees")
+    if IOMMUCTL:
+        p = subprocess.run([IOMMUCTL, "--snapshot", path, "--json", "mappings"], capture_output=True, text=True,
+                           timeout=60)
+        ranges = {}
+        for mp in json.loads(p.stdout) if p.returncode == 0 else []:
+            if mp.get("unit") and mp.get("domain") is not None:
+                ranges.setdefault((mp["unit"], str(mp["domain"])), []).extend(
+                    (r["iova"], r["length"]) for r in mp["ranges"])
+        union = {k: union_bytes(v) for k, v in ranges.items()}
+        shared = [mp["bdf"] for mp in json.loads(p.stdout) if mp.get("same_tables_as")] if p.returncode == 0 else []
+        ok(union == want and len(shared) == 2,
+           f"the same as the union of iommuctl's mappings ({len(shared)} targets sharing an earlier tree)",
+           f"{union} {shared} {p.stderr}")
+    else:
+        skip("shared trees against iommuctl's mappings", "IOMMUCTL not set")
+
 # ---- hostile and partial models ----
 
 families = []
@@ -285,13 +376,12 @@ hostile_unit = dict(info["units"][0], name=HOSTILE)
 info_h = {"units": [hostile_unit, hostile_unit, info["units"][0]], "ram_error": None}
 devices_h = [{"bdf": "0000:00:03.0", "unit": HOSTILE, "domain": 7, "translation": 'pass\\through"'},
              {"bdf": "0000:00:04.0", "unit": None, "domain": None, "translation": None}]
-mappings_h = [
-    {"bdf": "0000:00:03.0", "pasid": None, "unit": HOSTILE, "domain": 7, "translation": "multi-level",
-     "ranges": [{"iova": 0x1000, "length": 0x3000}, {"iova": 0x2000, "length": 0x1000},
-                {"iova": 0x10000, "length": 0x1000}], "anomalies": []},
-    {"bdf": "0000:00:05.0", "pasid": None, "unit": HOSTILE, "domain": 7, "translation": "multi-level",
-     "ranges": [{"iova": 0x3000, "length": 0x2000}], "anomalies": []},
-    {"bdf": None, "pasid": None, "unit": HOSTILE, "ranges": [], "anomalies": [{"kind": "looped"}]},
+# the mapped bytes: a domain given twice (the first entry counts), one without a figure
+mapped_h = [
+    {"unit": HOSTILE, "domain": 7, "mapped_bytes": 0x5000},
+    {"unit": HOSTILE, "domain": 7, "mapped_bytes": 0x1000},
+    {"unit": HOSTILE, "domain": 8, "mapped_bytes": None},
+    {"unit": HOSTILE},
 ]
 faults_h = {"units": [{"name": HOSTILE, "fsts": None, "faults": [{"index": 0}, {"index": 3}]}], "log": []}
 daemon_h = {
@@ -306,7 +396,7 @@ daemon_h = {
 }
 with tempfile.TemporaryDirectory() as tmp:
     paths = []
-    for i, part in enumerate((info_h, devices_h, mappings_h, faults_h, daemon_h)):
+    for i, part in enumerate((info_h, devices_h, mapped_h, faults_h, daemon_h)):
         paths.append(os.path.join(tmp, f"{i}.json"))
         with open(paths[-1], "w") as f:
             json.dump(part, f)
@@ -322,14 +412,17 @@ with tempfile.TemporaryDirectory() as tmp:
     ok(units == {HOSTILE, "dmar0"} and len(m.family("iommu_unit_info")) == 2,
        "the escaped unit name reads back exactly; a unit given twice is rendered once", units)
     ok(m.get("iommud_build_info", version='0.1"\\\n') == 1, "iommud_build_info{version} with its value escaped")
-    ok(m.get("iommu_mapped_bytes", unit=HOSTILE, domain="7") == 0x4000 + 0x1000,
-       "mapped bytes: overlapping ranges of two devices in one domain counted once", m.family("iommu_mapped_bytes"))
+    ok(m.get("iommu_mapped_bytes", unit=HOSTILE, domain="7") == 0x5000
+       and m.get("iommu_mapped_bytes", unit=HOSTILE, domain="8") is None
+       and len(m.family("iommu_mapped_bytes")) == 1,
+       "mapped bytes: a domain given twice once, as first given; one without a figure left out",
+       m.family("iommu_mapped_bytes"))
     ok(m.get("iommu_devices", unit=HOSTILE, translation='pass\\through"') == 1
        and m.get("iommu_devices", unit="none", translation="unknown") == 1,
        "a device without unit counts under unit=\"none\", translation=\"unknown\"", m.family("iommu_devices"))
-    ok(m.get("iommu_domains_used", unit=HOSTILE) == 1 and m.get("iommu_domains_used", unit="dmar0") == 0,
-       "domains used: one DID from a device and two mappings; 0 for a unit with none",
-       m.family("iommu_domains_used"))
+    ok(m.get("iommu_domains_used", unit=HOSTILE) == 2 and m.get("iommu_domains_used", unit="dmar0") == 0,
+       "domains used: DID 7 from a device and the mapped bytes, DID 8 from the mapped bytes; 0 for a unit "
+       "with none", m.family("iommu_domains_used"))
     ok(m.get("iommu_faults_total", unit=HOSTILE, reason="0x05") == 3
        and m.get("iommu_faults_total", unit=HOSTILE, reason="0x86") == 1
        and m.get("iommu_fault_overflows_total", unit=HOSTILE) == 2
@@ -364,7 +457,7 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = dump("--json", paths[0], "-", paths[2], "-", "-")
     m = Metrics(out)
     ok(rc == 0 and m.values("iommu_scrape_error", "part") == {"info": 0, "devices": 1, "mappings": 1, "faults": 1},
-       "devices and faults missing, mappings not a list: iommu_scrape_error 1 for each", out[-400:])
+       "devices and faults missing, the mapped bytes not a list: iommu_scrape_error 1 for each", out[-400:])
     ok(not {"iommu_devices", "iommu_mapped_bytes", "iommu_domains_used", "iommu_fault_records_pending"} & set(m.order)
        and "iommu_unit_info" in m.order, "their families are left out; the units are still there", m.order)
     check_format(m, "partial model")
@@ -402,11 +495,8 @@ base = {
     "devices": [{"bdf": "0000:00:03.0", "unit": "dmar0", "domain": 7, "translation": "multi-level"},
                 {"bdf": "0000:00:04.0", "unit": "dmar1", "domain": 9, "translation": "pass-through"},
                 {"bdf": "0000:00:05.0", "unit": "dmar1", "domain": 11, "translation": "pass-through"}],
-    "mappings": [{"bdf": "0000:00:03.0", "pasid": None, "unit": "dmar0", "domain": 7, "translation": "multi-level",
-                  "ranges": [{"iova": 0x1000, "length": 0x2000}, {"iova": 0x8000, "length": 0x1000}],
-                  "anomalies": []},
-                 {"bdf": "0000:00:04.0", "pasid": None, "unit": "dmar1", "domain": 9, "translation": "pass-through",
-                  "ranges": [{"iova": 0, "length": 0x1000}], "anomalies": []}],
+    "mappings": [{"unit": "dmar0", "domain": 7, "mapped_bytes": 0x3000},
+                 {"unit": "dmar1", "domain": 9, "mapped_bytes": 0x1000}],
     "faults": {"units": [{"name": "dmar0", "fsts": None, "faults": [{"index": 0}]},
                          {"name": "dmar1", "fsts": None, "faults": []}], "log": []},
     "daemon": {"version": "9.9", "scrape_started_usec": 1,
@@ -526,15 +616,13 @@ MEMBERS = [
     ("devices", [2, "domain"], "int", chain(setv("iommu_domains_used", 1, unit="dmar1"),
                                             drop("iommu_mapped_bytes", unit="dmar1", domain="11")), None),
 
+    # the mapped bytes (model_mapped_bytes()): an entry without its domain
+    # leaves the domain to the devices, which say it maps nothing found
     ("mappings", [], "array", scrape_error("mappings"), None),
     ("mappings", [0], "object", setv("iommu_mapped_bytes", 0, unit="dmar0", domain="7"), None),
     ("mappings", [0, "unit"], "string", setv("iommu_mapped_bytes", 0, unit="dmar0", domain="7"), None),
     ("mappings", [0, "domain"], "int", setv("iommu_mapped_bytes", 0, unit="dmar0", domain="7"), None),
-    ("mappings", [0, "ranges"], "array", setv("iommu_mapped_bytes", 0, unit="dmar0", domain="7"), None),
-    ("mappings", [0, "ranges", 0], "object", setv("iommu_mapped_bytes", 0x1000, unit="dmar0", domain="7"), None),
-    ("mappings", [0, "ranges", 0, "iova"], "int", setv("iommu_mapped_bytes", 0x1000, unit="dmar0", domain="7"), None),
-    ("mappings", [0, "ranges", 0, "length"], "int", setv("iommu_mapped_bytes", 0x1000, unit="dmar0", domain="7"),
-     None),
+    ("mappings", [0, "mapped_bytes"], "int", drop("iommu_mapped_bytes", unit="dmar0", domain="7"), None),
 
     ("faults", [], "object", scrape_error("faults"), None),
     ("faults", ["units"], "array", scrape_error("faults"), None),

@@ -29,6 +29,7 @@ void api_reply_error(api_reply *out, int code, const char *fmt, ...) {
 
 void api_reply_done(api_reply *out) {
         json_object_put(out->result);
+        job_wait_free(out->wait);
         *out = (api_reply){};
 }
 
@@ -40,11 +41,16 @@ static void reply_object(api_reply *out, json_object *o) {
 
 /* --- The handlers ---------------------------------------------------------- */
 
-/* An answer of the source, cached or computed now. */
-static void reply_answer(manager *m, const answer_key *key, api_reply *out) {
-        const answer *a = source_answer(m->source, key, manager_now(m), m->conf->refresh_interval_usec);
+/* An answer of the source, cached or computed now, or (one that walks
+ * every page table) by a worker. */
+static void reply_answer(manager *m, const api_call *call, const answer_key *key, api_reply *out) {
+        const answer *a = source_lookup(m->source, key, manager_now(m), m->conf->refresh_interval_usec);
+        iommu_error err = {};
 
-        if (a->error)
+        if (!a) {
+                if (jobs_wait(m->jobs, m->source, key, call->caller, &out->wait, &err) < 0)
+                        api_reply_error(out, err.error, "%s", err.message);
+        } else if (a->error)
                 api_reply_error(out, a->error, "%s", a->message);
         else {
                 out->json = a->json;
@@ -53,19 +59,19 @@ static void reply_answer(manager *m, const answer_key *key, api_reply *out) {
 }
 
 static void method_info(manager *m, const api_call *call, api_reply *out) {
-        reply_answer(m, &(answer_key){ .kind = ANSWER_INFO }, out);
+        reply_answer(m, call, &(answer_key){ .kind = ANSWER_INFO }, out);
 }
 
 static void method_devices(manager *m, const api_call *call, api_reply *out) {
-        reply_answer(m, &(answer_key){ .kind = ANSWER_DEVICES }, out);
+        reply_answer(m, call, &(answer_key){ .kind = ANSWER_DEVICES }, out);
 }
 
 static void method_domains(manager *m, const api_call *call, api_reply *out) {
-        reply_answer(m, &(answer_key){ .kind = ANSWER_DOMAINS }, out);
+        reply_answer(m, call, &(answer_key){ .kind = ANSWER_DOMAINS }, out);
 }
 
 static void method_dmar(manager *m, const api_call *call, api_reply *out) {
-        reply_answer(m, &(answer_key){ .kind = ANSWER_DMAR }, out);
+        reply_answer(m, call, &(answer_key){ .kind = ANSWER_DMAR }, out);
 }
 
 enum {
@@ -91,7 +97,7 @@ static void method_mappings(manager *m, const api_call *call, api_reply *out) {
                 key.filter.did = (int) domain->integer;
         if (pasid->set)
                 key.filter.pasid = pasid->integer;
-        reply_answer(m, &key, out);
+        reply_answer(m, call, &key, out);
 }
 
 static void method_faults(manager *m, const api_call *call, api_reply *out) {

@@ -23,6 +23,7 @@
 
 #include "basic/error.h"
 #include "basic/macro.h"
+#include "daemon/jobs.h"
 #include "daemon/manager.h"
 
 #define API_PARAMS_MAX 4
@@ -56,11 +57,14 @@ typedef struct api_value {
         uint8_t bus, devfn;
 } api_value;
 
-/* What a handler answers: a result, or an error (code > 0). */
+/* What a handler answers: a result, or an error (code > 0), or (wait) the
+ * answer of a worker still computing it (jobs.h), which the transport
+ * sends when it comes: whole when it is small, streamed when it is not. */
 typedef struct api_reply {
         const char *json; /* a cached serialized result, borrowed until the next source call */
         size_t json_len;
         json_object *result; /* or a new result, owned */
+        job_wait *wait;      /* or the answer to come, owned */
         int code;
         char message[1024];
         bool subscribe; /* the caller is to receive fault events from now on (socket only) */

@@ -5,9 +5,107 @@
 
 #include "daemon/api.h"
 #include "daemon/http-routes.h"
+#include "daemon/jobs.h"
 #include "daemon/log.h"
 
 #define TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
+
+/* --- Answers that wait for a worker (jobs.h) -------------------------------- */
+
+/* A suspended request's state: the answer it waits for. */
+typedef struct pending {
+        job_wait *wait;
+        uint64_t started_usec; /* when the request came */
+} pending;
+
+static void pending_free(void *userdata) {
+        pending *p = userdata;
+
+        job_wait_free(p->wait);
+        free(p);
+}
+
+static void wake_request(void *userdata) {
+        http_request_resume(userdata);
+}
+
+/* Suspend the request until *wait's answer comes (taken). */
+static enum MHD_Result wait_for(struct MHD_Connection *c, job_wait **wait, uint64_t started_usec) {
+        pending *p = calloc(1, sizeof *p);
+        http_request *r;
+
+        if (!p)
+                return http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, ENOMEM,
+                                        "Out of memory");
+        p->wait = TAKE_PTR(*wait);
+        p->started_usec = started_usec;
+        r = http_request_suspend(c, p, pending_free);
+        if (!r)
+                return http_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, NULL, ENOMEM,
+                                        "Out of memory: cannot wait for the answer");
+        job_wait_set_wakeup(p->wait, wake_request, r);
+        return MHD_YES;
+}
+
+/* A resumed request whose answer is still to come (a spurious wakeup):
+ * on waiting. */
+static enum MHD_Result wait_again(struct MHD_Connection *c, pending *p) {
+        http_request *r = http_request_suspend(c, p, pending_free);
+
+        if (!r)
+                return http_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, NULL, ENOMEM,
+                                        "Out of memory: cannot wait for the answer");
+        job_wait_set_wakeup(p->wait, wake_request, r);
+        return MHD_YES;
+}
+
+static int stream_read(void *userdata, void *buf, size_t max, size_t *ret_n) {
+        return job_wait_read(userdata, buf, max, ret_n);
+}
+
+static void stream_free(void *userdata) {
+        job_wait_free(userdata);
+}
+
+static const http_stream_ops stream_ops = {
+        .read = stream_read,
+        .free = stream_free,
+};
+
+static void wake_stream(void *userdata) {
+        http_stream_wake(userdata);
+}
+
+/* The answer a suspended API request waited for. */
+static enum MHD_Result answer_pending(struct MHD_Connection *c, const api_method *method) {
+        pending *p = http_request_state(c);
+        const char *text;
+        enum MHD_Result ret;
+        http_stream *s = NULL;
+        job_wait *w;
+        size_t size;
+        int code;
+
+        switch (job_wait_state(p->wait)) {
+        case JOB_RUNNING:
+                return wait_again(c, http_request_take_state(c));
+        case JOB_COMPLETE:
+                job_wait_text(p->wait, &text, &size);
+                return http_reply_data(c, HTTP_TYPE_JSON, text, size);
+        case JOB_FAILED:
+                code = job_wait_error(p->wait, &text);
+                return http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, code, "%s", text);
+        case JOB_STREAMING:
+        default:
+                p = http_request_take_state(c);
+                w = TAKE_PTR(p->wait);
+                pending_free(p);
+                ret = http_reply_stream(c, HTTP_TYPE_JSON, method->http_path, &stream_ops, w, &s);
+                if (ret == MHD_YES)
+                        job_wait_set_wakeup(w, wake_stream, s);
+                return ret;
+        }
+}
 
 /* --- Resources beside the API ---------------------------------------------- */
 
@@ -21,13 +119,25 @@ static enum MHD_Result serve_healthz(manager *m, struct MHD_Connection *c) {
 }
 
 static enum MHD_Result serve_metrics(manager *m, struct MHD_Connection *c) {
+        pending *p = http_request_state(c);
+        char peer[INET6_ADDRSTRLEN + 16], caller[INET6_ADDRSTRLEN + 32];
+        job_wait *wait = NULL;
         iommu_error err = {};
         const char *text;
         size_t size;
+        int r;
 
-        if (manager_metrics(m, &text, &size, &err) < 0)
+        if (p && job_wait_state(p->wait) == JOB_RUNNING)
+                return wait_again(c, http_request_take_state(c));
+        snprintf(caller, sizeof caller, "GET /metrics of HTTP client %s", http_peer(c, peer, sizeof peer));
+        r = manager_metrics(m, p ? p->wait : NULL, p ? p->started_usec : 0, caller, &text, &size, &wait,
+                            &err);
+        if (r < 0)
                 return http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL,
                                         err.error ? err.error : EIO, "%s", err.message);
+        if (r == 0)
+                /* the mapped bytes are being walked: the loop serves others meanwhile */
+                return wait_for(c, &wait, manager_now(m));
         return http_reply_data(c, TYPE_METRICS, text, size);
 }
 
@@ -199,6 +309,8 @@ static enum MHD_Result call(manager *m, struct MHD_Connection *c, const api_meth
         enum MHD_Result ret;
         api_reply out = {};
 
+        if (http_request_state(c))
+                return answer_pending(c, method);
         params = query_params(c, &ret);
         if (!params)
                 return ret;
@@ -210,6 +322,9 @@ static enum MHD_Result call(manager *m, struct MHD_Connection *c, const api_meth
         if (out.code)
                 ret = http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, out.code, "%s",
                                        out.message);
+        else if (out.wait)
+                /* a worker computes it: answered when it comes */
+                ret = wait_for(c, &out.wait, 0);
         else if (out.json)
                 /* copied: the cache entry may be gone before the answer is sent */
                 ret = http_reply_data(c, HTTP_TYPE_JSON, out.json, out.json_len);

@@ -30,8 +30,22 @@
  * timeout, which every byte restarts, so a client dripping a byte a second
  * would hold its connection forever: here it is also a deadline for each
  * request, from the connection's start or the previous answer, after which
- * the connection is shut down.  No PostProcessor: no request takes a body
- * worth parsing.
+ * the connection is shut down.  The deadline covers the answer too, unless
+ * it takes time that is not the client's: while a worker computes it (the
+ * request is suspended) there is none, and it starts again when the answer
+ * is ready; a streamed answer (a million ranges to a slow reader) is cut
+ * off only when the client takes nothing of it for ConnectionTimeoutSec=,
+ * judged from the bytes it left unread in the socket (SIOCOUTQ) and the
+ * bytes handed to libmicrohttpd, whose own idle timeout, blind to a
+ * client draining a large socket buffer, is off for that connection.  An
+ * answer cut off before its end is logged.  No PostProcessor: no request
+ * takes a body worth parsing.
+ *
+ * Waiting: a request whose answer a worker computes is suspended
+ * (MHD_suspend_connection) until the answer comes, and a streamed answer
+ * whose worker has nothing more yet suspends its connection from the
+ * content reader; both are resumed from the loop.  libmicrohttpd must not
+ * be stopped with a connection suspended: they are all resumed first.
  *
  * A socket passed by systemd is never shut down: MHD_stop_daemon() calls
  * shutdown() on its listening socket, which would stop the socket systemd
@@ -39,10 +53,13 @@
  * only our descriptor is closed.
  */
 #include <arpa/inet.h>
+#include <inttypes.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <systemd/sd-daemon.h>
@@ -55,6 +72,7 @@
 #define HTTP_MEMORY_INCREMENT (1u << 10)
 #define HTTP_LOG_BURST 10
 #define HTTP_LOG_INTERVAL_USEC (10 * USEC_PER_SEC)
+#define HTTP_STREAM_BLOCK (16u << 10) /* asked of a stream at a time (the connection's memory bounds it) */
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -62,11 +80,33 @@ typedef struct http_conn http_conn;
 
 struct http_conn {
         http_server *h;
+        struct MHD_Connection *mc;
         int fd;
-        uint64_t deadline; /* CLOCK_MONOTONIC: the current request is answered by then */
-        size_t body;       /* bytes of the current request's body */
+        uint64_t deadline; /* CLOCK_MONOTONIC: the current request is answered by then; UINT64_MAX: none */
+        uint64_t progress_at; /* streaming: when the client last took some of it */
+        uint64_t sent_seen;   /* streaming: the stream's bytes, and the socket's unsent ones, then */
+        int unsent;
+        size_t body; /* bytes of the current request's body */
         bool shut;
+        bool suspended; /* http_request_suspend() */
+        void *state;    /* the handler's, for the current request */
+        void (*free_state)(void *state);
+        http_stream *stream; /* the answer being streamed */
         LIST_FIELDS(http_conn, conns);
+};
+
+struct http_stream {
+        http_server *h;
+        struct MHD_Connection *mc;
+        http_conn *hc; /* NULL once the connection is gone */
+        const http_stream_ops *ops;
+        void *userdata;
+        bool suspended;
+        bool ended;  /* read() said so */
+        bool failed; /* read() failed (its owner logged why) */
+        bool cut;    /* cut off for want of progress (logged) */
+        uint64_t sent;
+        char what[96];
 };
 
 struct http_server {
@@ -183,6 +223,161 @@ enum MHD_Result http_reply_object(struct MHD_Connection *c, json_object *o) {
         return http_reply_data(c, HTTP_TYPE_JSON, text, len);
 }
 
+static http_conn *conn_of(struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        return i ? i->socket_context : NULL;
+}
+
+static void http_arm(http_server *h);
+static void sweep_arm(http_server *h, uint64_t at);
+static uint64_t sweep_period(const http_server *h);
+
+/* --- Answers that take time ------------------------------------------------ */
+
+http_request *http_request_suspend(struct MHD_Connection *c, void *state, void (*free_state)(void *state)) {
+        http_conn *hc = conn_of(c);
+
+        if (!hc) {
+                free_state(state);
+                return NULL;
+        }
+        if (hc->state && hc->state != state)
+                hc->free_state(hc->state);
+        hc->state = state;
+        hc->free_state = free_state;
+        MHD_suspend_connection(c);
+        hc->suspended = true;
+        hc->deadline = UINT64_MAX; /* the wait is not the client's */
+        return (http_request *) hc;
+}
+
+void http_request_resume(http_request *r) {
+        http_conn *hc = (http_conn *) r;
+
+        if (!hc->suspended)
+                return;
+        hc->suspended = false;
+        MHD_resume_connection(hc->mc);
+        /* the answer is ready: the client's time to take it starts now */
+        hc->deadline = now_usec(hc->h) + hc->h->timeout_usec;
+        if (hc->deadline < hc->h->sweep_at)
+                sweep_arm(hc->h, hc->deadline);
+        /* libmicrohttpd takes it up at its next run */
+        hc->h->rerun = true;
+        http_arm(hc->h);
+}
+
+void *http_request_state(struct MHD_Connection *c) {
+        http_conn *hc = conn_of(c);
+        return hc ? hc->state : NULL;
+}
+
+void *http_request_take_state(struct MHD_Connection *c) {
+        http_conn *hc = conn_of(c);
+        void *state = hc ? hc->state : NULL;
+
+        if (hc)
+                hc->state = NULL;
+        return state;
+}
+
+static void request_state_free(http_conn *hc) {
+        if (hc->state)
+                hc->free_state(hc->state);
+        hc->state = NULL;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        http_stream *s = cls;
+        size_t n = 0;
+        int r;
+
+        if (s->ended)
+                return MHD_CONTENT_READER_END_OF_STREAM;
+        r = s->ops->read(s->userdata, buf, max, &n);
+        if (r < 0) {
+                /* no terminating chunk: the client knows the answer is incomplete */
+                s->ended = s->failed = true;
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (n > 0) {
+                s->sent += n;
+                return (ssize_t) n;
+        }
+        if (r > 0) {
+                s->ended = true;
+                return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        /* nothing yet: rest until http_stream_wake() */
+        MHD_suspend_connection(s->mc);
+        s->suspended = true;
+        return 0;
+}
+
+static void stream_free(void *cls) {
+        http_stream *s = cls;
+
+        s->ops->free(s->userdata);
+        if (s->hc)
+                s->hc->stream = NULL;
+        free(s);
+}
+
+void http_stream_wake(http_stream *s) {
+        if (!s->suspended)
+                return;
+        s->suspended = false;
+        MHD_resume_connection(s->mc);
+        s->h->rerun = true;
+        http_arm(s->h);
+}
+
+enum MHD_Result http_reply_stream(struct MHD_Connection *c, const char *type, const char *what,
+                                  const http_stream_ops *ops, void *userdata, http_stream **ret) {
+        http_conn *hc = conn_of(c);
+        struct MHD_Response *r;
+        http_stream *s;
+        enum MHD_Result ret_queue;
+
+        s = calloc(1, sizeof *s);
+        if (!s) {
+                ops->free(userdata);
+                return MHD_NO;
+        }
+        *s = (http_stream){ .h = hc ? hc->h : NULL, .mc = c, .hc = hc, .ops = ops, .userdata = userdata };
+        snprintf(s->what, sizeof s->what, "%s", what);
+        if (!hc) {
+                /* nobody could wake it: out of memory when it connected */
+                stream_free(s);
+                return MHD_NO;
+        }
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK, stream_read, s,
+                                              stream_free);
+        if (!r) {
+                stream_free(s);
+                return MHD_NO;
+        }
+        if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES) {
+                MHD_destroy_response(r); /* frees s */
+                return MHD_NO;
+        }
+        hc->stream = s;
+        /* progress is judged here (on_sweep), not by libmicrohttpd's idle timeout */
+        (void) MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+        hc->deadline = UINT64_MAX;
+        hc->progress_at = now_usec(hc->h);
+        hc->sent_seen = 0;
+        hc->unsent = 0;
+        if (hc->progress_at + sweep_period(hc->h) < hc->h->sweep_at)
+                sweep_arm(hc->h, hc->progress_at + sweep_period(hc->h));
+        ret_queue = queue(c, MHD_HTTP_OK, r);
+        if (ret_queue != MHD_YES)
+                return ret_queue; /* the response is gone, and s with it */
+        if (ret)
+                *ret = s;
+        return MHD_YES;
+}
+
 /* --- Requests -------------------------------------------------------------- */
 
 static enum MHD_Result count_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
@@ -207,7 +402,6 @@ static bool has_body(struct MHD_Connection *c) {
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
-        const union MHD_ConnectionInfo *i;
         http_server *h = cls;
         http_conn *hc = *con_cls;
         enum MHD_Result ret = MHD_NO;
@@ -230,8 +424,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return http_reply_error(c, MHD_HTTP_URI_TOO_LONG, NULL, NULL, ENAMETOOLONG,
                                         "The URL is longer than %u bytes", HTTP_MAX_URL);
 
-        i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        hc = i ? i->socket_context : NULL;
+        hc = conn_of(c);
         switch (h->handler->start(h->userdata, c, url, method, &ret)) {
         case HTTP_START_ANSWERED:
                 return ret;
@@ -269,12 +462,54 @@ static void sweep_arm(http_server *h, uint64_t at) {
                 log_warning("Failed to arm the HTTP connection timer: %s", strerror(-r));
 }
 
+/* How often a streamed answer's progress is looked at. */
+static uint64_t sweep_period(const http_server *h) {
+        uint64_t t = h->timeout_usec / 4;
+
+        return t < 50 * USEC_PER_MSEC ? 50 * USEC_PER_MSEC : t > USEC_PER_SEC ? USEC_PER_SEC : t;
+}
+
+/* A streamed answer: whether the client took any of it lately; false when
+ * it took nothing for ConnectionTimeoutSec=. */
+static bool stream_progress(http_conn *c, uint64_t now) {
+        http_stream *s = c->stream;
+        int unsent = -1;
+
+        (void) ioctl(c->fd, SIOCOUTQ, &unsent);
+        if (s->suspended || unsent != c->unsent || s->sent != c->sent_seen) {
+                /* suspended: waiting for the worker, which is not the client's doing */
+                c->progress_at = now;
+                c->unsent = unsent;
+                c->sent_seen = s->sent;
+        }
+        return now - c->progress_at < c->h->timeout_usec;
+}
+
 static int on_sweep(sd_event_source *es, uint64_t usec, void *userdata) {
         http_server *h = userdata;
         uint64_t now = now_usec(h), next = UINT64_MAX;
 
         LIST_FOREACH(conns, c, h->conns) {
                 if (c->shut)
+                        continue;
+                /* until the client took its end too */
+                if (c->stream && !c->stream->cut) {
+                        if (!stream_progress(c, now)) {
+                                char peer[INET6_ADDRSTRLEN + 16], span[32];
+
+                                log_info("HTTP client %s: %s cut off after %" PRIu64
+                                         " bytes: it took nothing of it for ConnectionTimeoutSec=%s",
+                                         http_peer(c->mc, peer, sizeof peer), c->stream->what,
+                                         c->stream->sent,
+                                         conf_format_timespan(span, sizeof span, h->timeout_usec));
+                                c->stream->cut = true;
+                                (void) shutdown(c->fd, SHUT_RDWR);
+                                c->shut = true;
+                        } else if (now + sweep_period(h) < next)
+                                next = now + sweep_period(h);
+                        continue;
+                }
+                if (c->deadline == UINT64_MAX)
                         continue;
                 if (c->deadline <= now) {
                         /* libmicrohttpd reads the end of the stream and closes the connection */
@@ -304,7 +539,10 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
                         free(c);
                         return;
                 }
-                *c = (http_conn){ .h = h, .fd = i->connect_fd, .deadline = now_usec(h) + h->timeout_usec };
+                *c = (http_conn){ .h = h,
+                                  .mc = connection,
+                                  .fd = i->connect_fd,
+                                  .deadline = now_usec(h) + h->timeout_usec };
                 LIST_PREPEND(conns, h->conns, c);
                 h->n_conns++;
                 *socket_context = c;
@@ -314,6 +552,9 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
                 if (c->deadline < h->sweep_at)
                         sweep_arm(h, c->deadline);
         } else if (c) {
+                request_state_free(c);
+                if (c->stream)
+                        c->stream->hc = NULL;
                 LIST_REMOVE(conns, h->conns, c);
                 h->n_conns--;
                 free(c);
@@ -330,8 +571,29 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
                 MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         http_conn *c = i ? i->socket_context : NULL;
 
+        /* the end of a streamed answer that did not reach its client (unless
+         * logged already) */
+        if (c && c->stream && !c->stream->failed && !c->stream->cut &&
+            toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+                http_stream *s = c->stream;
+                char peer[INET6_ADDRSTRLEN + 16], span[32];
+
+                (void) http_peer(connection, peer, sizeof peer);
+                if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
+                        log_info("HTTP client %s: %s cut off after %" PRIu64
+                                 " bytes: it took nothing of it for ConnectionTimeoutSec=%s",
+                                 peer, s->what, s->sent,
+                                 conf_format_timespan(span, sizeof span, h->timeout_usec));
+                else if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+                        log_info("HTTP client %s: %s cut off after %" PRIu64 " bytes: iommud is stopping",
+                                 peer, s->what, s->sent);
+                else
+                        log_debug("HTTP client %s: %s ended after %" PRIu64 " bytes: the client went away",
+                                  peer, s->what, s->sent);
+        }
         /* the next request's time starts now */
         if (c) {
+                request_state_free(c);
                 c->deadline = now_usec(h) + h->timeout_usec;
                 c->body = 0;
         }
@@ -517,7 +779,8 @@ int http_server_new(sd_event *e, int fd, const daemon_conf *conf, const http_han
          * quiescing works all the same */
         /* clang-format off */
         h->daemon = MHD_start_daemon(
-                MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
+                MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                on_request, h,
                 /* first, or its early messages go to stderr */
                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) h->fd,
@@ -570,6 +833,17 @@ http_server *http_server_free(http_server *h) {
         h->now = sd_event_source_disable_unref(h->now);
         h->sweep = sd_event_source_disable_unref(h->sweep);
         if (h->daemon) {
+                /* libmicrohttpd refuses to stop with a connection suspended */
+                LIST_FOREACH(conns, c, h->conns) {
+                        if (c->suspended) {
+                                c->suspended = false;
+                                MHD_resume_connection(c->mc);
+                        }
+                        if (c->stream && c->stream->suspended) {
+                                c->stream->suspended = false;
+                                MHD_resume_connection(c->mc);
+                        }
+                }
                 /* takes the socket out of libmicrohttpd's hands, so that
                  * MHD_stop_daemon() does not shut it down */
                 (void) MHD_quiesce_daemon(h->daemon);

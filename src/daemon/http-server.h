@@ -74,3 +74,44 @@ enum MHD_Result http_reply_error(struct MHD_Connection *c, unsigned status, cons
 enum MHD_Result http_reply_data(struct MHD_Connection *c, const char *type, const void *data, size_t len);
 /* 200 with o serialized as JSON; o NULL: out of memory (500). */
 enum MHD_Result http_reply_object(struct MHD_Connection *c, json_object *o);
+
+/*
+ * Answers that take time.  A request waits without holding the loop: it is
+ * suspended (libmicrohttpd leaves it alone), and once resumed its
+ * handler's respond() runs again, finding what it left in the request's
+ * state.  An answer of unknown length is sent chunked as read() gives it;
+ * when read() has nothing yet the connection is suspended until
+ * http_stream_wake().  ConnectionTimeoutSec= is a deadline for a request to
+ * arrive; while it is answered only a client that takes nothing for that
+ * long is cut off (libmicrohttpd's idle timeout), logged like every answer
+ * that is cut.
+ */
+typedef struct http_request http_request;
+typedef struct http_stream http_stream;
+
+/* Wait: the request is suspended until http_request_resume(); state (freed
+ * with free_state when the request ends, unless taken back) is its
+ * handler's.  NULL (state freed) when it cannot wait: answer at once. */
+http_request *http_request_suspend(struct MHD_Connection *c, void *state, void (*free_state)(void *state));
+/* Go on with a suspended request (from any event source: libmicrohttpd
+ * runs it from the loop). */
+void http_request_resume(http_request *r);
+/* The state a resumed request left, or NULL; take: the caller owns it. */
+void *http_request_state(struct MHD_Connection *c);
+void *http_request_take_state(struct MHD_Connection *c);
+
+typedef struct http_stream_ops {
+        /* As conn_stream_ops (server.h): 0 with *ret_n bytes (none: nothing
+         * yet, http_stream_wake() when there is), 1 at the end, a negative
+         * errno when it failed (the owner logs why; the chunked answer is
+         * aborted, so the client knows it is incomplete). */
+        int (*read)(void *userdata, void *buf, size_t max, size_t *ret_n);
+        void (*free)(void *userdata);
+} http_stream_ops;
+
+/* 200 as type, sent chunked from ops->read (HEAD: the headers alone).
+ * what names the answer in the log.  ops->free() is called in any case;
+ * *ret (may be NULL) is for http_stream_wake() until then. */
+enum MHD_Result http_reply_stream(struct MHD_Connection *c, const char *type, const char *what,
+                                  const http_stream_ops *ops, void *userdata, http_stream **ret);
+void http_stream_wake(http_stream *s);

@@ -58,12 +58,16 @@ static const char *status_text(manager *m, char *buf, size_t size) {
         size_t n = m->source->system->n_units;
         unsigned clients = m->server ? server_n_clients(m->server) : 0;
         unsigned http = http_server_n_connections(m->http);
+        unsigned workers = jobs_n_workers(m->jobs);
         int k;
 
         k = snprintf(buf, size, "Serving %zu unit%s from %s, %u client%s", n, n == 1 ? "" : "s",
                      source_describe(m->source, what, sizeof what), clients, clients == 1 ? "" : "s");
         if (m->http && k >= 0 && (size_t) k < size)
-                snprintf(buf + k, size - (size_t) k, ", %u HTTP connection%s", http, http == 1 ? "" : "s");
+                k += snprintf(buf + k, size - (size_t) k, ", %u HTTP connection%s", http,
+                              http == 1 ? "" : "s");
+        if (workers > 0 && k >= 0 && (size_t) k < size)
+                snprintf(buf + k, size - (size_t) k, ", %u worker%s", workers, workers == 1 ? "" : "s");
         return buf;
 }
 
@@ -248,7 +252,9 @@ int manager_reload(manager *m, iommu_error *err) {
                 http_server_reload(m->http, conf);
                 http_token_setup(&m->token, conf);
         }
-        metrics_text_forget(&m->metrics); /* a new source may start at the same address and generation */
+        metrics_text_forget(&m->metrics);
+        /* workers of the old source finish their answers, but keep nothing */
+        jobs_forget_source(m->jobs, m->source);
         conf_free(m->conf);
         m->conf = TAKE_PTR(conf);
         source_free(m->source);
@@ -337,6 +343,8 @@ void manager_done(manager *m) {
         /* first: its connections' last callbacks still look at the rest */
         m->http = http_server_free(m->http);
         m->server = server_free(m->server);
+        /* after the transports, whose answers wait on the workers */
+        m->jobs = jobs_free(m->jobs);
         sd_event_source_disable_unref(m->sig_term);
         sd_event_source_disable_unref(m->sig_int);
         sd_event_source_disable_unref(m->sig_hup);
@@ -355,16 +363,48 @@ void manager_done(manager *m) {
         *m = (manager){ .http_fd = -EBADF };
 }
 
-int manager_metrics(manager *m, const char **ret, size_t *ret_size, iommu_error *err) {
+int manager_metrics(manager *m, job_wait *wait, uint64_t started_usec, const char *caller, const char **ret,
+                    size_t *ret_size, job_wait **ret_wait, iommu_error *err) {
+        _cleanup_json_ json_object *mapped = NULL;
         metrics_input in = {
                 .source = m->source,
                 .faults = m->faults,
                 .stats = m->stats,
                 .now_usec = manager_now(m),
                 .max_age_usec = m->conf->refresh_interval_usec,
+                .started_usec = started_usec,
         };
+        const answer_key key = { .kind = ANSWER_MAPPED };
+        const char *text;
+        size_t size;
+        int r;
 
-        return metrics_text_get(&m->metrics, &in, ret, ret_size, err);
+        /* a scrape that waited may find what another rendered meanwhile */
+        if (metrics_text_fresh(&m->metrics, m->source, in.now_usec, in.max_age_usec)) {
+                *ret = m->metrics.text;
+                *ret_size = m->metrics.size;
+                return 1;
+        }
+        if (wait) {
+                if (job_wait_state(wait) == JOB_COMPLETE) {
+                        job_wait_text(wait, &text, &size);
+                        mapped = json_tokener_parse(text);
+                } else {
+                        (void) job_wait_error(wait, &text);
+                        log_debug("Metrics: %s", text);
+                }
+        } else {
+                const answer *a = source_lookup(m->source, &key, in.now_usec, in.max_age_usec);
+
+                if (!a) {
+                        r = jobs_wait(m->jobs, m->source, &key, caller, ret_wait, err);
+                        return r < 0 ? r : 0;
+                }
+                mapped = metrics_mapped_of(a);
+        }
+        in.mapped = mapped;
+        r = metrics_text_render(&m->metrics, &in, ret, ret_size, err);
+        return r < 0 ? r : 1;
 }
 
 int manager_start(manager *m, const manager_transports *t) {
@@ -407,12 +447,16 @@ int manager_start(manager *m, const manager_transports *t) {
         r = sd_event_default(&m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the event loop: %s", strerror(-r));
+        r = jobs_new(m->event, &m->jobs);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
         m->source->generation_usec = manager_now(m);
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGCHLD); /* workers end: sd_event_add_child() wants it blocked */
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %s", strerror(errno));
         if ((r = sd_event_add_signal(m->event, &m->sig_term, SIGTERM, on_exit_signal, m)) < 0 ||

@@ -21,6 +21,7 @@
 #include "daemon/faults.h"
 #include "daemon/http-server.h"
 #include "daemon/http-token.h"
+#include "daemon/jobs.h"
 #include "daemon/kmsg-faults.h"
 #include "daemon/metrics.h"
 #include "daemon/server.h"
@@ -48,6 +49,7 @@ typedef struct manager {
         int http_fd;          /* inherited iommud-http.socket, until the HTTP server takes it */
         http_server *http;    /* NULL: no HTTP */
         http_token token;     /* changes over HTTP: their bearer token, if enabled */
+        jobs *jobs;           /* answers computed by workers */
         metrics_text metrics; /* GET /metrics as last rendered */
 
         bool admin_gid_valid;
@@ -80,5 +82,9 @@ uint64_t manager_now(manager *m);
 uint64_t manager_realtime(manager *m);
 
 /* GET /metrics: the text as last rendered, or anew when stale (metrics.h;
- * borrowed until the next call). */
-int manager_metrics(manager *m, const char **ret, size_t *ret_size, iommu_error *err);
+ * borrowed until the next call): 1.  0 when the mapped bytes are to be
+ * walked first: *ret_wait is their job (jobs.h); call again with it (and
+ * started_usec, when the scrape began) once it is no longer running.
+ * caller names who asks, for the log. */
+int manager_metrics(manager *m, job_wait *wait, uint64_t started_usec, const char *caller, const char **ret,
+                    size_t *ret_size, job_wait **ret_wait, iommu_error *err);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
 #include <string.h>
 
 #include "daemon/api.h"
@@ -72,6 +73,143 @@ static void dispatch(manager *m, conn *c, const protocol_request *req, api_reply
         }
 }
 
+/* --- An answer a worker computes (jobs.h) ---------------------------------- */
+
+typedef enum answer_phase {
+        PHASE_WAITING,  /* for the job's outcome */
+        PHASE_COMPLETE, /* its whole text, from offset */
+        PHASE_STREAM,   /* read from the job */
+        PHASE_END,      /* after the text pending */
+} answer_phase;
+
+typedef struct stream_answer {
+        job_wait *wait;
+        json_object *id;
+        answer_phase phase;
+        char *text; /* pending before the next phase: the line's head, its tail or the error line */
+        size_t text_len, text_pos;
+        size_t offset; /* PHASE_COMPLETE */
+} stream_answer;
+
+static void stream_answer_free(void *userdata) {
+        stream_answer *a = userdata;
+
+        job_wait_free(a->wait);
+        json_object_put(a->id);
+        free(a->text);
+        free(a);
+}
+
+static int stream_answer_say(stream_answer *a, char *text, answer_phase next) {
+        if (!text)
+                return -ENOMEM;
+        free(a->text);
+        a->text = text;
+        a->text_len = strlen(text);
+        a->text_pos = 0;
+        a->phase = next;
+        return 0;
+}
+
+static char *result_head(json_object *id) {
+        const char *id_text = id ? json_object_to_json_string_ext(id, JSON_FLAGS) : "null";
+        char *head = NULL;
+
+        return asprintf(&head, "{\"id\":%s,\"result\":", id_text) < 0 ? NULL : head;
+}
+
+static int stream_answer_read(void *userdata, void *buf, size_t max, size_t *ret_n) {
+        stream_answer *a = userdata;
+        const char *text;
+        size_t size, n;
+        int r;
+
+        *ret_n = 0;
+        for (;;) {
+                if (a->text_pos < a->text_len) {
+                        n = a->text_len - a->text_pos < max ? a->text_len - a->text_pos : max;
+                        memcpy(buf, a->text + a->text_pos, n);
+                        a->text_pos += n;
+                        *ret_n = n;
+                        return 0;
+                }
+                switch (a->phase) {
+                case PHASE_WAITING:
+                        switch (job_wait_state(a->wait)) {
+                        case JOB_RUNNING:
+                                return 0;
+                        case JOB_FAILED: {
+                                const char *message;
+                                int code = job_wait_error(a->wait, &message);
+
+                                r = stream_answer_say(a, protocol_format_error(a->id, code, message),
+                                                      PHASE_END);
+                                break;
+                        }
+                        case JOB_COMPLETE:
+                                r = stream_answer_say(a, result_head(a->id), PHASE_COMPLETE);
+                                break;
+                        case JOB_STREAMING:
+                        default:
+                                r = stream_answer_say(a, result_head(a->id), PHASE_STREAM);
+                                break;
+                        }
+                        if (r < 0)
+                                return r;
+                        continue;
+                case PHASE_COMPLETE:
+                        job_wait_text(a->wait, &text, &size);
+                        if (a->offset < size) {
+                                n = size - a->offset < max ? size - a->offset : max;
+                                memcpy(buf, text + a->offset, n);
+                                a->offset += n;
+                                *ret_n = n;
+                                return 0;
+                        }
+                        r = stream_answer_say(a, strdup("}\n"), PHASE_END);
+                        if (r < 0)
+                                return r;
+                        continue;
+                case PHASE_STREAM:
+                        r = job_wait_read(a->wait, buf, max, ret_n);
+                        if (r <= 0)
+                                return r; /* bytes, none yet, or failed (logged: the line is cut) */
+                        r = stream_answer_say(a, strdup("}\n"), PHASE_END);
+                        if (r < 0)
+                                return r;
+                        continue;
+                case PHASE_END:
+                default:
+                        return 1;
+                }
+        }
+}
+
+static const conn_stream_ops stream_answer_ops = {
+        .read = stream_answer_read,
+        .free = stream_answer_free,
+};
+
+static void wake_conn(void *userdata) {
+        conn_stream_wake(userdata);
+}
+
+/* The answer a worker computes, sent as it comes: the connection's next
+ * requests wait for it. */
+static void send_stream(conn *c, json_object *id, job_wait **wait) {
+        stream_answer *a = calloc(1, sizeof *a);
+
+        if (!a) {
+                send_error(c, id, ENOMEM, "Out of memory");
+                return;
+        }
+        a->wait = TAKE_PTR(*wait);
+        a->id = json_object_get(id);
+        job_wait_set_wakeup(a->wait, wake_conn, c);
+        /* never busy: the connection's requests wait while one streams */
+        (void) conn_send_stream(c, &stream_answer_ops, a);
+}
+
 static void on_line(void *userdata, conn *c, const char *line, size_t len) {
         manager *m = userdata;
         protocol_request req;
@@ -92,7 +230,9 @@ static void on_line(void *userdata, conn *c, const char *line, size_t len) {
                 if (out.code != EOPNOTSUPP && out.code != EINVAL)
                         log_debug("%s: %s failed: %s", conn_describe(c), req.method, out.message);
                 send_error(c, req.id, out.code, out.message);
-        } else if (out.json) {
+        } else if (out.wait)
+                send_stream(c, req.id, &out.wait);
+        else if (out.json) {
                 /* the cached text as it is, without parsing it again */
                 size_t id_len;
                 const char *id =

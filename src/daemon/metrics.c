@@ -88,13 +88,13 @@ static uint64_t monotonic_usec(void) {
 
 /* A cached answer as JSON again; NULL when it is an error (or out of
  * memory: that part is then missing from this scrape). */
-static json_object *answer_json(const metrics_input *in, const answer_key *key) {
-        const answer *a = source_answer(in->source, key, in->now_usec, in->max_age_usec);
+static json_object *answer_json(const answer *a) {
         json_tokener *tok;
         json_object *o;
 
-        if (a->error) {
-                log_debug("Metrics: %s", a->message);
+        if (!a || a->error) {
+                if (a)
+                        log_debug("Metrics: %s", a->message);
                 return NULL;
         }
         tok = json_tokener_new();
@@ -105,21 +105,21 @@ static json_object *answer_json(const metrics_input *in, const answer_key *key) 
         return o;
 }
 
+json_object *metrics_mapped_of(const answer *a) {
+        return answer_json(a);
+}
+
 int daemon_metrics_render(const metrics_input *in, char **ret, size_t *ret_size, iommu_error *err) {
-        _cleanup_json_ json_object *info = NULL, *devices = NULL, *mappings = NULL, *faults = NULL,
-                                   *daemon = NULL;
-        answer_key key = { .kind = ANSWER_INFO };
-        uint64_t started = monotonic_usec();
+        _cleanup_json_ json_object *info = NULL, *devices = NULL, *faults = NULL, *daemon = NULL;
+        uint64_t started = in->started_usec ?: monotonic_usec();
         iommu_error ferr = {};
         json_object *units;
         int r;
 
-        info = answer_json(in, &key);
-        key.kind = ANSWER_DEVICES;
-        devices = answer_json(in, &key);
-        /* the key v1.mappings without params has: its answer is shared */
-        key = (answer_key){ .kind = ANSWER_MAPPINGS, .filter = { .did = -1, .pasid = -1 } };
-        mappings = answer_json(in, &key);
+        info = answer_json(source_answer(in->source, &(answer_key){ .kind = ANSWER_INFO }, in->now_usec,
+                                         in->max_age_usec));
+        devices = answer_json(source_answer(in->source, &(answer_key){ .kind = ANSWER_DEVICES },
+                                            in->now_usec, in->max_age_usec));
         r = source_faults(in->source, in->faults, in->now_usec, in->max_age_usec, &faults, &ferr);
         if (r < 0)
                 log_debug("Metrics: %s", ferr.message);
@@ -134,35 +134,39 @@ int daemon_metrics_render(const metrics_input *in, char **ret, size_t *ret_size,
         json_object_object_add(daemon, "scrape_started_usec", json_object_new_uint64(started));
         json_object_object_add(daemon, "units", units);
 
-        return metrics_render(info, devices, mappings, faults, daemon, ret, ret_size, err);
+        return metrics_render(info, devices, in->mapped, faults, daemon, ret, ret_size, err);
 }
 
 void metrics_text_forget(metrics_text *t) {
         t->text = mfree(t->text);
         t->size = 0;
-        t->source = NULL;
+        t->source_id = 0;
 }
 
-int metrics_text_get(metrics_text *t, const metrics_input *in, const char **ret, size_t *ret_size,
-                     iommu_error *err) {
+bool metrics_text_fresh(const metrics_text *t, const source *s, uint64_t now_usec, uint64_t max_age_usec) {
+        /* now is the loop iteration's time, which may be before the end of a
+         * rendering that ran in it */
+        return t->text && t->source_id == s->id && t->generation == s->generation &&
+               (now_usec <= t->usec || now_usec - t->usec < max_age_usec);
+}
+
+int metrics_text_render(metrics_text *t, const metrics_input *in, const char **ret, size_t *ret_size,
+                        iommu_error *err) {
         char *text = NULL;
         size_t size = 0;
         int r;
 
-        if (!t->text || t->source != in->source || t->generation != in->source->generation ||
-            in->now_usec - t->usec >= in->max_age_usec) {
-                r = daemon_metrics_render(in, &text, &size, err);
-                if (r < 0)
-                        return r;
-                metrics_text_forget(t);
-                *t = (metrics_text){
-                        .text = text,
-                        .size = size,
-                        .source = in->source,
-                        .generation = in->source->generation, /* as rendering left it */
-                        .usec = in->now_usec,
-                };
-        }
+        r = daemon_metrics_render(in, &text, &size, err);
+        if (r < 0)
+                return r;
+        metrics_text_forget(t);
+        *t = (metrics_text){
+                .text = text,
+                .size = size,
+                .source_id = in->source->id,
+                .generation = in->source->generation, /* as rendering left it */
+                .usec = monotonic_usec(),             /* its age starts when it is done */
+        };
         *ret = t->text;
         *ret_size = t->size;
         return 0;

@@ -2,9 +2,11 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <linux/sockios.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
@@ -22,6 +24,11 @@
 #define OUT_KEEP (256u << 10) /* an emptied output buffer larger than this is freed */
 #define ACCEPT_BURST 32
 #define ACCEPT_PAUSE_USEC (100 * 1000) /* after EMFILE: let connections end */
+#define STREAM_CHUNK (64u << 10)       /* read from a stream at a time */
+/* At most this per send(): the kernel frees what a client read one sent
+ * buffer at a time, and that is how a slow reader's progress shows
+ * (SIOCOUTQ, in server_on_sweep) before it has room for another write. */
+#define SEND_MAX (16u << 10)
 
 struct conn {
         server *server;
@@ -39,13 +46,22 @@ struct conn {
         char *out;
         size_t out_start, out_end, out_alloc;
 
+        /* an answer coming in pieces; later requests wait for its end */
+        const conn_stream_ops *stream_ops;
+        void *stream_userdata;
+        bool stream_idle; /* it has nothing now: wait for conn_stream_wake() */
+        sd_event_source *wake;
+        char *held; /* fault events that came during the stream */
+        size_t held_len, held_alloc;
+
         bool subscriber;
         bool backlogged; /* complete requests wait until the client reads its answers */
         bool read_eof;   /* the client shut down its side: answer, then close */
         bool closing;    /* no more requests: close once the output is written */
         bool dead;       /* close now */
 
-        uint64_t last_read, last_write; /* CLOCK_MONOTONIC usec */
+        uint64_t last_read, last_write; /* CLOCK_MONOTONIC usec; last_write: the client last took some */
+        int unread;                     /* bytes in the socket the client had not read, at the last sweep */
         uint64_t line_start;            /* first byte of the pending partial line; 0: none */
 };
 
@@ -65,6 +81,7 @@ struct server {
 
         conn *conns;
         unsigned n_conns, n_subscribers;
+        bool stopping; /* server_free(): connections close mid-answer */
         uint64_t serial;
         ratelimit full_log, emfile_log;
 };
@@ -97,14 +114,25 @@ static void conn_free(conn *c) {
         if (!c)
                 return;
         s = c->server;
+        if (c->stream_ops) {
+                /* a stream that ended as it should is gone by now */
+                if (s->stopping)
+                        log_info("Closing %s in the middle of an answer: iommud is stopping", c->describe);
+                else
+                        log_debug("%s went away in the middle of an answer", c->describe);
+                c->stream_ops->free(c->stream_userdata);
+                c->stream_ops = NULL;
+        }
         LIST_REMOVE(conns, s->conns, c);
         s->n_conns--;
         if (c->subscriber)
                 s->n_subscribers--;
         sd_event_source_disable_unref(c->io);
+        sd_event_source_disable_unref(c->wake);
         safe_close(c->fd);
         free(c->in);
         free(c->out);
+        free(c->held);
         free(c);
 }
 
@@ -155,6 +183,94 @@ int conn_send(conn *c, const void *data, size_t len) {
         return conn_sendv(c, &iov, 1);
 }
 
+static void conn_flush(conn *c);
+static void conn_process(conn *c);
+static void conn_settle(conn *c);
+
+/* The stream ended (or failed): what was held back behind it follows. */
+static void conn_stream_end(conn *c) {
+        const conn_stream_ops *ops = c->stream_ops;
+
+        c->stream_ops = NULL;
+        c->stream_idle = false;
+        ops->free(c->stream_userdata);
+        c->stream_userdata = NULL;
+        if (c->held_len > 0) {
+                (void) conn_send(c, c->held, c->held_len);
+                c->held = mfree(c->held);
+                c->held_len = c->held_alloc = 0;
+        }
+}
+
+/* Read the stream into the output while the client keeps up. */
+static void conn_pump(conn *c) {
+        while (c->stream_ops && !c->dead && !c->stream_idle && out_pending(c) < SERVER_OUTPUT_HIGH) {
+                bool was_empty;
+                size_t n = 0;
+                int r;
+
+                if (out_reserve(c, STREAM_CHUNK) < 0) {
+                        log_error("Out of memory streaming an answer to %s: closing it", c->describe);
+                        c->dead = true;
+                        return;
+                }
+                was_empty = out_pending(c) == 0;
+                r = c->stream_ops->read(c->stream_userdata, c->out + c->out_end, STREAM_CHUNK, &n);
+                if (n > 0) {
+                        if (was_empty)
+                                c->last_write = now_usec(c->server);
+                        c->out_end += n;
+                }
+                if (r != 0) {
+                        conn_stream_end(c);
+                        /* failed: the client gets what there is, then its end (a cut line) */
+                        if (r < 0)
+                                c->closing = true;
+                        return;
+                }
+                if (n == 0)
+                        c->stream_idle = true;
+                else
+                        conn_flush(c);
+        }
+}
+
+int conn_send_stream(conn *c, const conn_stream_ops *ops, void *userdata) {
+        if (c->dead || c->stream_ops) {
+                ops->free(userdata);
+                return c->dead ? 0 : -EBUSY;
+        }
+        c->stream_ops = ops;
+        c->stream_userdata = userdata;
+        c->stream_idle = false;
+        return 0;
+}
+
+static int conn_on_wake(sd_event_source *es, void *userdata) {
+        conn *c = userdata;
+
+        conn_process(c);
+        conn_settle(c);
+        return 0;
+}
+
+void conn_stream_wake(conn *c) {
+        int r;
+
+        if (!c->stream_ops)
+                return;
+        c->stream_idle = false;
+        if (!c->wake) {
+                r = sd_event_add_defer(c->server->event, &c->wake, conn_on_wake, c);
+                if (r < 0) {
+                        log_error("Failed to wake %s: %s", c->describe, strerror(-r));
+                        c->dead = true;
+                        return;
+                }
+        }
+        (void) sd_event_source_set_enabled(c->wake, SD_EVENT_ONESHOT);
+}
+
 void conn_subscribe(conn *c) {
         if (!c->subscriber) {
                 c->subscriber = true;
@@ -185,7 +301,8 @@ int conn_peer_groups(conn *c, gid_t **ret, size_t *ret_n) {
 /* Write what is queued, as much as the socket takes. */
 static void conn_flush(conn *c) {
         while (!c->dead && out_pending(c) > 0) {
-                ssize_t k = send(c->fd, c->out + c->out_start, out_pending(c), MSG_NOSIGNAL | MSG_DONTWAIT);
+                size_t n = out_pending(c) < SEND_MAX ? out_pending(c) : SEND_MAX;
+                ssize_t k = send(c->fd, c->out + c->out_start, n, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -237,6 +354,12 @@ static void conn_process(conn *c) {
                 char *nl;
                 size_t len;
 
+                if (c->stream_ops) {
+                        conn_pump(c);
+                        if (c->stream_ops)
+                                break; /* the next requests wait for its end */
+                        continue;
+                }
                 if (out_pending(c) >= SERVER_OUTPUT_HIGH) {
                         conn_flush(c);
                         if (out_pending(c) >= SERVER_OUTPUT_HIGH) {
@@ -283,7 +406,7 @@ static void conn_process(conn *c) {
 static void conn_update_events(conn *c) {
         uint32_t want = 0;
 
-        if (!c->closing && !c->read_eof && out_pending(c) < SERVER_OUTPUT_HIGH)
+        if (!c->closing && !c->read_eof && !c->stream_ops && out_pending(c) < SERVER_OUTPUT_HIGH)
                 want |= EPOLLIN;
         if (out_pending(c) > 0)
                 want |= EPOLLOUT;
@@ -299,9 +422,9 @@ static void conn_update_events(conn *c) {
 static void conn_settle(conn *c) {
         /* a client that shut down its side gets the answers to its complete
          * requests; a partial one will never end */
-        if (c->read_eof && !c->backlogged)
+        if (c->read_eof && !c->backlogged && !c->stream_ops)
                 c->closing = true;
-        if (!c->dead && c->closing && out_pending(c) == 0)
+        if (!c->dead && c->closing && out_pending(c) == 0 && !c->stream_ops)
                 c->dead = true;
         if (c->dead) {
                 log_debug("Closing %s", c->describe);
@@ -490,19 +613,29 @@ static int server_on_sweep(sd_event_source *es, uint64_t usec, void *userdata) {
         LIST_FOREACH_SAFE(conns, c, next, s->conns) {
                 const char *why = NULL;
                 char span[32], msg[160];
+                int unread;
+
+                /* A client reading slowly takes from the socket's buffer long
+                 * before it has room for another write: that is progress too. */
+                if (out_pending(c) > 0 && ioctl(c->fd, SIOCOUTQ, &unread) >= 0) {
+                        if (unread < c->unread)
+                                c->last_write = now;
+                        c->unread = unread;
+                }
 
                 /* input waiting behind unread answers is no partial request:
                  * the rule for unread answers below applies */
-                if (c->in_len > 0 && !c->backlogged &&
+                if (c->in_len > 0 && !c->backlogged && !c->stream_ops &&
                     expired(now, c->last_read, s->limits.idle_timeout_usec))
                         why = "IdleTimeoutSec";
-                else if (c->in_len > 0 && !c->backlogged && c->line_start &&
+                else if (c->in_len > 0 && !c->backlogged && !c->stream_ops && c->line_start &&
                          expired(now, c->line_start, s->limits.request_timeout_usec))
                         why = "RequestTimeoutSec";
                 else if (out_pending(c) > 0 && expired(now, c->last_write, s->limits.idle_timeout_usec)) {
-                        log_info("Closing %s: it has not read its answers for IdleTimeoutSec", c->describe);
+                        log_info("Closing %s: it has not read its answers for IdleTimeoutSec%s", c->describe,
+                                 c->stream_ops ? " (one is cut off)" : "");
                         c->dead = true;
-                } else if (out_pending(c) == 0 && c->in_len == 0 && !c->subscriber &&
+                } else if (out_pending(c) == 0 && c->in_len == 0 && !c->subscriber && !c->stream_ops &&
                            expired(now, c->last_read > c->last_write ? c->last_read : c->last_write,
                                    s->limits.idle_timeout_usec)) {
                         log_debug("Closing %s: idle for IdleTimeoutSec", c->describe);
@@ -532,6 +665,22 @@ void server_broadcast(server *s, const char *line, size_t len) {
         LIST_FOREACH_SAFE(conns, c, next, s->conns) {
                 if (!c->subscriber || c->dead)
                         continue;
+                if (c->stream_ops) {
+                        /* not into the middle of an answer: after it */
+                        if (c->held_len + len > SERVER_SUBSCRIBER_BACKLOG) {
+                                log_warning("Dropping fault subscriber %s: %zu bytes of events wait behind "
+                                            "an answer it does not read",
+                                            c->describe, c->held_len);
+                                conn_free(c);
+                        } else if (!GREEDY_REALLOC_MIN(c->held, c->held_alloc, c->held_len + len, OUT_MIN)) {
+                                log_error("Out of memory queueing an event for %s: closing it", c->describe);
+                                conn_free(c);
+                        } else {
+                                memcpy(c->held + c->held_len, line, len);
+                                c->held_len += len;
+                        }
+                        continue;
+                }
                 if (out_pending(c) + len > SERVER_SUBSCRIBER_BACKLOG) {
                         log_warning("Dropping fault subscriber %s: it left %zu bytes of events unread",
                                     c->describe, out_pending(c));
@@ -581,6 +730,7 @@ server *server_free(server *s) {
 
         if (!s)
                 return NULL;
+        s->stopping = true;
         while (s->conns)
                 conn_free(s->conns);
         sd_event_source_disable_unref(s->listen_io);

@@ -15,6 +15,16 @@
  * line left silent for IdleTimeoutSec, or unfinished after
  * RequestTimeoutSec, closes the connection, as does a connection idle for
  * IdleTimeoutSec (subscribers excepted: they wait for events).
+ *
+ * An answer may also come in pieces (conn_send_stream(): v1.mappings of a
+ * busy machine, written by a worker as it walks): it is read only as the
+ * client drains its output below SERVER_OUTPUT_HIGH, so a slow client
+ * holds back the worker and never a growing buffer here.  Answers stay in
+ * request order: the connection's later requests wait until the stream
+ * ends (its input is not read meanwhile), and fault events for a
+ * subscriber wait behind it (up to SERVER_SUBSCRIBER_BACKLOG).  A stream
+ * that fails midway closes the connection once what it gave is written:
+ * the client sees the line cut.
  */
 
 #include <stdbool.h>
@@ -67,6 +77,22 @@ unsigned server_n_subscribers(const server *s);
 /* Queue a line (or its parts) for every subscriber; those over their
  * backlog are dropped with a log line. */
 void server_broadcast(server *s, const char *line, size_t len);
+
+typedef struct conn_stream_ops {
+        /* Up to max bytes of the answer into buf: 0 with *ret_n bytes (none:
+         * nothing yet, and conn_stream_wake() comes when there is), 1 at
+         * its end, a negative errno when it failed (the owner logs why). */
+        int (*read)(void *userdata, void *buf, size_t max, size_t *ret_n);
+        /* It ended, or the connection goes away first. */
+        void (*free)(void *userdata);
+} conn_stream_ops;
+
+/* Queue an answer that comes in pieces (after what is queued already);
+ * ops->free() is called even when this fails. */
+int conn_send_stream(conn *c, const conn_stream_ops *ops, void *userdata);
+/* The stream has more to read (from any event source: the work is
+ * deferred to the loop). */
+void conn_stream_wake(conn *c);
 
 /* Queue output; written as the client reads.  -ENOMEM. */
 int conn_send(conn *c, const void *data, size_t len);

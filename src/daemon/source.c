@@ -2,10 +2,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "basic/alloc-util.h"
 #include "daemon/source.h"
 #include "decode/dmar.h"
+#include "model/mapped.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static uint64_t last_id;
 
 static void answer_clear(answer *a) {
         free(a->json);
@@ -47,6 +51,7 @@ int source_open(const char *snapshot_path, const char *sysroot, uint64_t now_use
         }
         if (r < 0)
                 return r;
+        s->id = ++last_id;
         s->generation = 1;
         s->generation_usec = now_usec;
         *ret = TAKE_PTR(s);
@@ -117,6 +122,20 @@ void source_reread(source *s, uint64_t now_usec) {
         }
 }
 
+static const char *const answer_kind_table[_ANSWER_KIND_MAX] = {
+        [ANSWER_INFO] = "v1.info",       [ANSWER_DEVICES] = "v1.devices",
+        [ANSWER_DMAR] = "v1.dmar",       [ANSWER_MAPPINGS] = "v1.mappings",
+        [ANSWER_DOMAINS] = "v1.domains", [ANSWER_MAPPED] = "the mapped bytes",
+};
+
+const char *answer_kind_to_string(answer_kind k) {
+        return k >= 0 && k < _ANSWER_KIND_MAX ? answer_kind_table[k] : "an unknown answer";
+}
+
+bool answer_kind_walks(answer_kind k) {
+        return k == ANSWER_MAPPINGS || k == ANSWER_MAPPED;
+}
+
 static bool key_equal(const answer_key *a, const answer_key *b) {
         if (a->kind != b->kind)
                 return false;
@@ -129,72 +148,167 @@ static bool key_equal(const answer_key *a, const answer_key *b) {
                a->filter.did == b->filter.did && a->filter.pasid == b->filter.pasid;
 }
 
-static int compute(source *s, const answer_key *key, json_object **ret, iommu_error *err) {
-        switch (key->kind) {
-        case ANSWER_INFO:
-                return model_info(s->system, ret, err);
-        case ANSWER_DEVICES:
-                return model_devices(s->system, ret, err);
-        case ANSWER_MAPPINGS:
-                return model_mappings(s->system, &key->filter, ret, err);
-        case ANSWER_DMAR:
-                return iommu_system_dmar_json(s->system, ret, err);
-        case ANSWER_DOMAINS:
-                return model_domains(s->system, ret, err);
-        default:
-                return iommu_error_set(err, EINVAL, "Unknown answer");
-        }
-}
-
-const answer *source_answer(source *s, const answer_key *key, uint64_t now_usec, uint64_t max_age_usec) {
-        answer *a = NULL, *victim = &s->cache[0];
-        _cleanup_json_ json_object *o = NULL;
-        iommu_error err = {};
+static int write_object(json_object *o, mappings_write_fn write, void *userdata, iommu_error *err) {
         const char *text;
         size_t len;
         int r;
 
-        source_refresh(s, now_usec, max_age_usec);
+        text = json_object_to_json_string_length(o, JSON_FLAGS, &len);
+        if (!text)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        r = write(userdata, text, len);
+        if (r < 0)
+                return iommu_error_set(err, -r, "Failed to write the answer: %s", strerror(-r));
+        return 0;
+}
+
+int source_write_answer(source *s, const answer_key *key, mappings_write_fn write, void *userdata,
+                        iommu_error *err) {
+        _cleanup_json_ json_object *o = NULL;
+        int r;
+
+        switch (key->kind) {
+        case ANSWER_INFO:
+                r = model_info(s->system, &o, err);
+                break;
+        case ANSWER_DEVICES:
+                r = model_devices(s->system, &o, err);
+                break;
+        case ANSWER_MAPPINGS:
+                /* the one answer that grows with the machine: never a json-c object */
+                return model_mappings_write_json(s->system, &key->filter, JSON_FLAGS, write, userdata, err);
+        case ANSWER_DMAR:
+                r = iommu_system_dmar_json(s->system, &o, err);
+                break;
+        case ANSWER_DOMAINS:
+                r = model_domains(s->system, &o, err);
+                break;
+        case ANSWER_MAPPED:
+                r = model_mapped_bytes(s->system, &o, err);
+                break;
+        default:
+                return iommu_error_set(err, EINVAL, "Unknown answer");
+        }
+        if (r < 0)
+                return r;
+        return write_object(o, write, userdata, err);
+}
+
+/* The slot of key's answer: the one it had, or the least recently used. */
+static answer *slot_of(source *s, const answer_key *key) {
+        answer *victim = &s->cache[0];
 
         for (size_t i = 0; i < SOURCE_CACHE_SIZE; i++) {
                 answer *c = &s->cache[i];
-                if (c->generation != 0 && key_equal(&c->key, key)) {
-                        a = c;
-                        break;
-                }
+                if (c->generation != 0 && key_equal(&c->key, key))
+                        return c;
                 if (c->used < victim->used)
                         victim = c;
         }
-        if (a && a->generation == s->generation) {
-                a->used = ++s->clock;
-                return a;
-        }
-        if (!a)
-                a = victim;
+        return victim;
+}
+
+static answer *cached(source *s, const answer_key *key) {
+        answer *a = slot_of(s, key);
+
+        if (a->generation != s->generation || !key_equal(&a->key, key))
+                return NULL;
+        a->used = ++s->clock;
+        return a;
+}
+
+static answer *slot_reset(source *s, const answer_key *key) {
+        answer *a = slot_of(s, key);
+
         answer_clear(a);
         a->key = *key;
         a->generation = s->generation;
         a->used = ++s->clock;
-
-        r = compute(s, key, &o, &err);
-        if (r >= 0) {
-                text = json_object_to_json_string_length(o, JSON_FLAGS, &len);
-                a->json = text ? malloc(len + 1) : NULL;
-                if (!a->json)
-                        r = iommu_error_set(&err, ENOMEM, "Out of memory");
-                else {
-                        memcpy(a->json, text, len + 1);
-                        a->json_len = len;
-                }
-        }
-        if (r < 0) {
-                a->error = -r;
-                snprintf(a->message, sizeof a->message, "%s", err.message[0] ? err.message : strerror(-r));
-                /* out of memory may pass: do not keep it */
-                if (-r == ENOMEM)
-                        a->generation = 0;
-        }
         return a;
+}
+
+static void slot_fail(answer *a, int error, const char *message) {
+        a->error = error;
+        snprintf(a->message, sizeof a->message, "%s", message && *message ? message : strerror(error));
+        /* out of memory may pass: do not keep it */
+        if (error == ENOMEM)
+                a->generation = 0;
+}
+
+typedef struct text_buffer {
+        char *text;
+        size_t len, alloc;
+} text_buffer;
+
+static int text_write(void *userdata, const void *data, size_t size) {
+        text_buffer *b = userdata;
+
+        if (!GREEDY_REALLOC_MIN(b->text, b->alloc, b->len + size + 1, 4096))
+                return -ENOMEM;
+        memcpy(b->text + b->len, data, size);
+        b->len += size;
+        b->text[b->len] = '\0';
+        return 0;
+}
+
+const answer *source_answer(source *s, const answer_key *key, uint64_t now_usec, uint64_t max_age_usec) {
+        text_buffer b = {};
+        iommu_error err = {};
+        answer *a;
+        int r;
+
+        source_refresh(s, now_usec, max_age_usec);
+        a = cached(s, key);
+        if (a)
+                return a;
+        a = slot_reset(s, key);
+        r = source_write_answer(s, key, text_write, &b, &err);
+        if (r >= 0 && !b.text)
+                r = text_write(&b, "", 0);
+        if (r < 0) {
+                free(b.text);
+                slot_fail(a, -r, err.message);
+                return a;
+        }
+        a->json = b.text;
+        a->json_len = b.len;
+        return a;
+}
+
+const answer *source_lookup(source *s, const answer_key *key, uint64_t now_usec, uint64_t max_age_usec) {
+        const mappings_filter all = MAPPINGS_FILTER_ALL;
+        iommu_error err = {};
+        answer *a;
+        int r;
+
+        if (!answer_kind_walks(key->kind))
+                return source_answer(s, key, now_usec, max_age_usec);
+        source_refresh(s, now_usec, max_age_usec);
+        a = cached(s, key);
+        if (a)
+                return a;
+        r = model_mappings_check(s->system, key->kind == ANSWER_MAPPINGS ? &key->filter : &all, &err);
+        if (r >= 0)
+                return NULL;
+        a = slot_reset(s, key);
+        slot_fail(a, -r, err.message);
+        return a;
+}
+
+void source_keep(source *s, const answer_key *key, uint64_t generation, const char *json, size_t len) {
+        answer *a;
+        char *copy;
+
+        if (generation != s->generation || len > SOURCE_KEEP_MAX)
+                return;
+        copy = malloc(len + 1);
+        if (!copy)
+                return; /* computed again next time */
+        memcpy(copy, json, len);
+        copy[len] = '\0';
+        a = slot_reset(s, key);
+        a->json = copy;
+        a->json_len = len;
 }
 
 int source_faults(source *s, const fault_log *log, uint64_t now_usec, uint64_t max_age_usec,

@@ -6,15 +6,23 @@
  * snapshot file, and the answers already serialized.
  *
  * A snapshot never changes: each answer is computed once and kept until the
- * source is reopened (SIGHUP, v1.reload).  Live answers belong to a
- * generation: a request finding the generation older than
- * RefreshIntervalSec (0: always) re-reads the unit registers
- * (iommu_system_refresh) and starts a new one, and answers of an older
- * generation are computed again.  So a live answer is never older than
- * RefreshIntervalSec (the translation tables in RAM included), and under
- * load each distinct request is computed at most once per interval.  The
- * fault poller re-reads the registers more often; it starts a new
+ * source is reopened (SIGHUP, v1.reload), except an answer too big to keep
+ * (over SOURCE_KEEP_MAX: v1.mappings of a busy machine), computed anew for
+ * each request.  Live answers belong to a generation: a request finding the
+ * generation older than RefreshIntervalSec (0: always) re-reads the unit
+ * registers (iommu_system_refresh) and starts a new one, and answers of an
+ * older generation are computed again.  So a live answer is never older
+ * than RefreshIntervalSec (the translation tables in RAM included), and
+ * under load each distinct request is computed at most once per interval.
+ * The fault poller re-reads the registers more often; it starts a new
  * generation only when one of them changed.
+ *
+ * Most answers are small and quick, computed on the event loop.  Two kinds
+ * walk every page table (answer_kind_walks()): v1.mappings, whose answer
+ * grows with the machine, and the bytes each domain maps (for the
+ * metrics).  The daemon computes those in a worker process (jobs.h), which
+ * writes their text with source_write_answer() and hands it back to be
+ * kept with source_keep(); source_lookup() says when one is needed.
  */
 
 #include <stdbool.h>
@@ -31,6 +39,8 @@
 /* Distinct answers kept (v1.mappings filters are many): least recently
  * used goes first. */
 #define SOURCE_CACHE_SIZE 64
+/* Answers larger than this are not kept (their text is streamed instead). */
+#define SOURCE_KEEP_MAX (1u << 20)
 
 typedef enum answer_kind {
         ANSWER_INFO,
@@ -38,8 +48,15 @@ typedef enum answer_kind {
         ANSWER_DMAR,
         ANSWER_MAPPINGS,
         ANSWER_DOMAINS,
+        ANSWER_MAPPED, /* model_mapped_bytes(): the metrics' bytes per domain */
         _ANSWER_KIND_MAX,
 } answer_kind;
+
+/* Whether the answer walks every page table (v1.mappings and the mapped
+ * bytes): the daemon computes it in a worker. */
+bool answer_kind_walks(answer_kind k);
+/* "v1.mappings", "the mapped bytes", ...: for messages. */
+const char *answer_kind_to_string(answer_kind k);
 
 typedef struct answer_key {
         answer_kind kind;
@@ -58,6 +75,7 @@ typedef struct answer {
 } answer;
 
 typedef struct source {
+        uint64_t id;    /* unique in the process: a new source is another one, wherever it lies */
         iommu_ctx *ctx; /* live only */
         iommu_system *system;
         char *snapshot; /* NULL: live */
@@ -88,8 +106,24 @@ void source_refresh(source *s, uint64_t now_usec, uint64_t max_age_usec);
 void source_reread(source *s, uint64_t now_usec);
 
 /* The answer for key, from the cache or computed now (after a refresh as
- * above).  Borrowed: valid until the next call. */
+ * above), whatever its kind.  Borrowed: valid until the next call.  For
+ * tools: an answer that walks is assembled whole in memory. */
 const answer *source_answer(source *s, const answer_key *key, uint64_t now_usec, uint64_t max_age_usec);
+
+/* The same, but of the kinds that walk only what is known without walking:
+ * the kept answer, or an error found up front (model_mappings_check());
+ * NULL when it is to be computed (by a worker: source_write_answer()). */
+const answer *source_lookup(source *s, const answer_key *key, uint64_t now_usec, uint64_t max_age_usec);
+
+/* The answer's text, written to write() in pieces as it is produced: in
+ * constant memory for v1.mappings (model_mappings_write_json()).  What
+ * source_answer() and the workers run. */
+int source_write_answer(source *s, const answer_key *key, mappings_write_fn write, void *userdata,
+                        iommu_error *err);
+
+/* A worker's answer for key, computed at generation: kept when that is
+ * still the source's and it is at most SOURCE_KEEP_MAX bytes. */
+void source_keep(source *s, const answer_key *key, uint64_t generation, const char *json, size_t len);
 
 /* The v1.faults result (never cached: the log moves on): model_faults()
  * after a refresh as above, with "log" the fault log's entries. */

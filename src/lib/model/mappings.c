@@ -400,22 +400,10 @@ static bool unit_walkable(const iommu_system *s, const iommu_unit *u) {
                walk_mode_of_rtaddr(u->rtaddr) != WALK_MODE_ABORT;
 }
 
-int model_mappings_stream(iommu_system *s, const mappings_filter *f, const mappings_sink *sink,
-                          void *userdata, iommu_error *err) {
-        static const walk_ops ops = {
-                .target = on_target,
-                .same_tables = on_same_tables,
-                .ranges = on_ranges,
-                .anomaly = on_anomaly,
-                .target_done = on_target_done,
-        };
-        producer p = { .s = s, .sink = sink, .userdata = userdata, .tree_ranges = HASHMAP_INIT };
-        int r = 0;
-
+int model_mappings_check(iommu_system *s, const mappings_filter *f, iommu_error *err) {
         if (!s->ram)
                 return iommu_error_set(err, s->ram_error.error ?: EIO,
                                        "Cannot read the translation tables: %s", s->ram_error.message);
-        /* every error that makes the answer an error, before any event */
         for (size_t i = 0; i < s->n_units; i++) {
                 iommu_unit *u = &s->units[i];
 
@@ -426,6 +414,25 @@ int model_mappings_stream(iommu_system *s, const mappings_filter *f, const mappi
                                                "Cannot read %s's registers: %s", u->name,
                                                u->regs_error.message);
         }
+        return 0;
+}
+
+int model_mappings_stream(iommu_system *s, const mappings_filter *f, const mappings_sink *sink,
+                          void *userdata, iommu_error *err) {
+        static const walk_ops ops = {
+                .target = on_target,
+                .same_tables = on_same_tables,
+                .ranges = on_ranges,
+                .anomaly = on_anomaly,
+                .target_done = on_target_done,
+        };
+        producer p = { .s = s, .sink = sink, .userdata = userdata, .tree_ranges = HASHMAP_INIT };
+        int r;
+
+        /* every error that makes the answer an error, before any event */
+        r = model_mappings_check(s, f, err);
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < s->n_units && r >= 0; i++) {
                 iommu_unit *u = &s->units[i];

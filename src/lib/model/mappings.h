@@ -91,6 +91,12 @@ typedef struct mappings_sink {
         int (*target_done)(void *userdata);
 } mappings_sink;
 
+/* The errors that make the whole answer an error (tables or registers
+ * that cannot be read), found without walking: what model_mappings_stream()
+ * checks before its first event.  A caller that hands the stream to
+ * another process answers these itself. */
+int model_mappings_check(iommu_system *s, const mappings_filter *f, iommu_error *err);
+
 /* Stream the mappings of the units f selects.  Errors that make the whole
  * answer an error (tables or registers that cannot be read) come before
  * the first event; after it, only running out of memory, a failed

@@ -472,42 +472,52 @@ static void unit_families(renderer *r, json_object *units) {
         cap_family(r, units, F_DOMAINS_SUPPORTED, CAP_ND);
 }
 
-/* A domain of a unit, and a range it maps. */
-typedef struct domain_range {
+/* A domain of a unit, as the devices or the mapped bytes name it. */
+typedef struct domain_entry {
         const char *unit; /* borrowed from the model */
         int64_t did;
-        uint64_t iova, length; /* length 0: the domain, without a range */
-} domain_range;
+        size_t order; /* in the model: the first entry of a domain decides */
+        bool mapped;  /* from the mapped bytes (else a device's) */
+        bool known;   /* mapped: bytes read */
+        uint64_t bytes;
+} domain_entry;
 
-typedef struct domain_ranges {
-        domain_range *v;
+typedef struct domain_entries {
+        domain_entry *v;
         size_t n, size;
-} domain_ranges;
+} domain_entries;
 
-static int add_range(domain_ranges *d, const char *unit, int64_t did, uint64_t iova, uint64_t length) {
-        if (!GREEDY_REALLOC_MIN(d->v, d->size, d->n + 1, 256))
+static int add_domain(domain_entries *d, const char *unit, int64_t did, bool mapped, bool known,
+                      uint64_t bytes) {
+        if (!GREEDY_REALLOC_MIN(d->v, d->size, d->n + 1, 64))
                 return -ENOMEM;
-        d->v[d->n++] = (domain_range){ .unit = unit, .did = did, .iova = iova, .length = length };
+        d->v[d->n] = (domain_entry){
+                .unit = unit, .did = did, .order = d->n, .mapped = mapped, .known = known, .bytes = bytes
+        };
+        d->n++;
         return 0;
 }
 
-static int cmp_range(const void *a, const void *b) {
-        const domain_range *x = a, *y = b;
+/* By unit and domain; within one, the mapped bytes first, in model order. */
+static int cmp_domain(const void *a, const void *b) {
+        const domain_entry *x = a, *y = b;
         int c = strcmp(x->unit, y->unit);
 
         if (c)
                 return c;
         if (x->did != y->did)
                 return x->did < y->did ? -1 : 1;
-        return (x->iova > y->iova) - (x->iova < y->iova);
+        if (x->mapped != y->mapped)
+                return x->mapped ? -1 : 1;
+        return (x->order > y->order) - (x->order < y->order);
 }
 
-static bool same_domain(const domain_range *a, const domain_range *b) {
+static bool same_domain(const domain_entry *a, const domain_entry *b) {
         return a->did == b->did && streq(a->unit, b->unit);
 }
 
-/* The unit and domain of a device or a mapping: false when it has none
- * (a device no unit translates, anomalies above any device). */
+/* The unit and domain of a device or a mapped-bytes entry: false when it
+ * has none (a device no unit translates). */
 static bool domain_of(json_object *o, const char **ret_unit, uint64_t *ret_did) {
         json_object *unit = member(o, "unit", json_type_string);
 
@@ -517,45 +527,37 @@ static bool domain_of(json_object *o, const char **ret_unit, uint64_t *ret_did) 
         return true;
 }
 
-/* The domains of devices and mappings, and the ranges of the mappings,
- * sorted by unit, domain and address. */
-static int collect_domains(json_object *devices, json_object *mappings, domain_ranges *d) {
+/* The domains of devices and of the mapped bytes, sorted by unit and
+ * domain. */
+static int collect_domains(json_object *devices, json_object *mapped, domain_entries *d) {
         const char *unit;
-        uint64_t did;
+        uint64_t did, bytes;
 
+        for (size_t i = 0; i < length_of(mapped); i++) {
+                json_object *o = object_at(mapped, i);
+                bool known;
+
+                if (!domain_of(o, &unit, &did))
+                        continue;
+                known = uint_member(o, "mapped_bytes", UINT64_MAX, &bytes);
+                if (add_domain(d, unit, (int64_t) did, true, known, known ? bytes : 0) < 0)
+                        return -ENOMEM;
+        }
         for (size_t i = 0; i < length_of(devices); i++)
                 if (domain_of(object_at(devices, i), &unit, &did) &&
-                    add_range(d, unit, (int64_t) did, 0, 0) < 0)
+                    add_domain(d, unit, (int64_t) did, false, false, 0) < 0)
                         return -ENOMEM;
-        for (size_t i = 0; i < length_of(mappings); i++) {
-                json_object *m = object_at(mappings, i);
-                json_object *ranges = array_of(m, "ranges");
-
-                if (!domain_of(m, &unit, &did))
-                        continue;
-                if (add_range(d, unit, (int64_t) did, 0, 0) < 0)
-                        return -ENOMEM;
-                for (size_t k = 0; k < length_of(ranges); k++) {
-                        json_object *rg = object_at(ranges, k);
-                        uint64_t iova, length;
-
-                        if (uint_member(rg, "iova", UINT64_MAX, &iova) &&
-                            uint_member(rg, "length", UINT64_MAX, &length) && length > 0 &&
-                            add_range(d, unit, (int64_t) did, iova, length) < 0)
-                                return -ENOMEM;
-                }
-        }
         if (d->n > 0)
-                qsort(d->v, d->n, sizeof *d->v, cmp_range);
+                qsort(d->v, d->n, sizeof *d->v, cmp_domain);
         return 0;
 }
 
-static void domain_families(renderer *r, json_object *units, json_object *devices, json_object *mappings) {
-        _cleanup_free_ domain_range *v = NULL;
-        domain_ranges d = {};
+static void domain_families(renderer *r, json_object *units, json_object *devices, json_object *mapped) {
+        _cleanup_free_ domain_entry *v = NULL;
+        domain_entries d = {};
         char did[32];
 
-        if (collect_domains(devices, mappings, &d) < 0) {
+        if (collect_domains(devices, mapped, &d) < 0) {
                 free(d.v);
                 fail(r, ENOMEM);
                 return;
@@ -575,31 +577,18 @@ static void domain_families(renderer *r, json_object *units, json_object *device
         }
         end(r);
 
-        if (!mappings)
+        if (!mapped)
                 return;
+        /* a domain only a device names maps nothing the walk found; one whose
+         * entry has no readable figure is left out */
         begin(r, F_MAPPED_BYTES);
-        for (size_t k = 0; k < d.n;) {
-                uint64_t bytes = 0, covered = 0; /* covered: end of the union so far */
-                size_t first = k;
-                bool any = false;
-
-                for (; k < d.n && same_domain(&v[first], &v[k]); k++) {
-                        uint64_t start = v[k].iova, stop = v[k].iova + v[k].length;
-
-                        if (v[k].length == 0)
-                                continue;
-                        if (stop < start)
-                                stop = UINT64_MAX; /* a range to the top of the address space */
-                        if (any && start < covered)
-                                start = covered;
-                        if (stop > start)
-                                bytes += stop - start;
-                        if (!any || stop > covered)
-                                covered = stop;
-                        any = true;
-                }
-                snprintf(did, sizeof did, "%" PRId64, v[first].did);
-                emit_u64(r, (const char *const[]){ "unit", v[first].unit, "domain", did, NULL }, bytes);
+        for (size_t k = 0; k < d.n; k++) {
+                if (k > 0 && same_domain(&v[k - 1], &v[k]))
+                        continue;
+                if (v[k].mapped && !v[k].known)
+                        continue;
+                snprintf(did, sizeof did, "%" PRId64, v[k].did);
+                emit_u64(r, (const char *const[]){ "unit", v[k].unit, "domain", did, NULL }, v[k].bytes);
         }
         end(r);
 }
@@ -750,7 +739,7 @@ static void invalidation_families(renderer *r, json_object *daemon_units) {
         end(r);
 }
 
-int metrics_render(json_object *info, json_object *devices, json_object *mappings, json_object *faults,
+int metrics_render(json_object *info, json_object *devices, json_object *mapped, json_object *faults,
                    json_object *daemon, char **ret, size_t *ret_size, iommu_error *err) {
         _cleanup_free_ char *text = NULL;
         json_object *units, *daemon_units;
@@ -767,8 +756,8 @@ int metrics_render(json_object *info, json_object *devices, json_object *mapping
                 faults = NULL;
         if (!json_object_is_type(devices, json_type_array))
                 devices = NULL;
-        if (!json_object_is_type(mappings, json_type_array))
-                mappings = NULL;
+        if (!json_object_is_type(mapped, json_type_array))
+                mapped = NULL;
         daemon_units = array_of(daemon, "units");
         version = member(daemon, "version", json_type_string);
 
@@ -778,7 +767,7 @@ int metrics_render(json_object *info, json_object *devices, json_object *mapping
         } parts[] = {
                 { "info", info },
                 { "devices", devices },
-                { "mappings", mappings },
+                { "mappings", mapped },
                 { "faults", faults },
         };
 
@@ -787,8 +776,8 @@ int metrics_render(json_object *info, json_object *devices, json_object *mapping
                 return iommu_error_set(err, ENOMEM, "Out of memory");
 
         unit_families(&r, units);
-        if (devices || mappings)
-                domain_families(&r, units, devices, mappings);
+        if (devices || mapped)
+                domain_families(&r, units, devices, mapped);
         if (devices)
                 device_family(&r, devices);
         fault_families(&r, faults, daemon_units);

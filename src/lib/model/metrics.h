@@ -3,9 +3,11 @@
 
 /*
  * Prometheus metrics (text exposition format 0.0.4), rendered from the same
- * JSON model the socket API and iommuctl use: model_info, model_devices,
- * model_mappings and model_faults results, plus a "daemon" object with the
- * counters only a long-running daemon has.  Metric names start with
+ * JSON model the socket API and iommuctl use: model_info, model_devices and
+ * model_faults results, the bytes each domain maps (model_mapped_bytes(),
+ * model/mapped.h: summed by a walk, never by reading the mappings
+ * document), plus a "daemon" object with the counters only a long-running
+ * daemon has.  Metric names start with
  * "iommu_" (the daemon's own: "iommud_"); counters end in "_total"; base
  * units; labels of bounded cardinality (unit, domain, device, translation,
  * reason, granularity).  Every metric is listed with its HELP in iommud(8).
@@ -17,16 +19,20 @@
 
 #include "basic/error.h"
 
-/* Any model argument may be NULL when it could not be computed (e.g.
- * mappings without readable RAM): its metrics are then left out, and
+/* Any model argument may be NULL when it could not be computed (e.g. the
+ * mapped bytes without readable RAM): its metrics are then left out, and
  * iommu_scrape_error{part="mappings"} says so.  A part of another shape
- * (info or faults not an object with a "units" list, devices or mappings
- * not a list) counts as missing too.  The model may come from another
+ * (info or faults not an object with a "units" list, devices or mapped not
+ * a list) counts as missing too.  The model may come from another
  * version: every member is read with its type, and one that is missing,
  * null or of another type (or an integer out of range) leaves out the
  * samples it feeds, and only those; where the model itself uses null
  * (a unit's version, mode or owner, a device's unit or translation) the
  * label says "unknown" or "none" as iommud(8) documents.
+ *
+ * iommu_domains_used counts the distinct domains of devices and mapped;
+ * iommu_mapped_bytes is mapped's "mapped_bytes" per domain (left out where
+ * that is not a number), and 0 for a domain only a device names.
  *
  * daemon (may be NULL or {}: no daemon metrics) holds, each member optional:
  *   "version": "0.1"                       iommud_build_info
@@ -44,7 +50,7 @@
  *                    [{"type", "granularity", "count"}],
  *                  "overruns": N}}]
  * The result is NUL-terminated; *ret_size excludes the NUL. */
-int metrics_render(json_object *info, json_object *devices, json_object *mappings, json_object *faults,
+int metrics_render(json_object *info, json_object *devices, json_object *mapped, json_object *faults,
                    json_object *daemon, char **ret, size_t *ret_size, iommu_error *err);
 
 /* Every metric family metrics_render can emit, in the order it emits them
