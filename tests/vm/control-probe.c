@@ -6,14 +6,19 @@
  * through its sysfs config file, its registers through sysfs resource0.
  *
  *   control-probe owned legacy|scalable 39|48 on|off   (intel_iommu=off iomem=relaxed)
- *     checks that CAP says the aw-bits and caching mode asked for; takes
- *     dmar0 with table memory on hugetlbfs (/dev/hugepages) and the
- *     pass-through default policy; powers it on; a paging domain with edu
- *     attached: DMA through a read-write and a read-only mapping, faults
- *     on an unmapped IOVA and their records, clearing them, a stale IOTLB
- *     entry shown and invalidated, unmap; detach to pass-through; power
- *     off; release.  Then takes it again with locked table memory, the
- *     blocked default policy and (legacy) register-based invalidation.
+ *     checks that CAP says the aw-bits and caching mode asked for; a take
+ *     refused for its configuration leaves GSTS 0.  Takes dmar0 with table
+ *     memory on hugetlbfs (/dev/hugepages) and the pass-through default
+ *     policy, powers it on; a paging domain with edu attached: DMA through
+ *     a read-write and a read-only mapping, faults on unmapped IOVAs and
+ *     their records, clearing them; a 2 MiB chunk of the table memory
+ *     mapped with a 2 MiB leaf, split by an unmap; a stale IOTLB entry
+ *     shown and invalidated page-selectively; the queue wrapped around;
+ *     unmap; detach to pass-through; power off; release.  Then with locked
+ *     table memory: the blocked default policy with (legacy) register-based
+ *     invalidation, an RMRR, domain-selective and global invalidation; and
+ *     the identity default policy, with the first GiB mapped by a 1 GiB
+ *     leaf in a paging domain and split by an unmap.
  *   control-probe kernel                                (intel_iommu=on iomem=relaxed)
  *     owned_unit_new is refused with its sentence, and VER..FSTS read the
  *     same before and after.
@@ -422,12 +427,19 @@ typedef struct probe {
         table_mem *mem; /* of the unit taken now */
 } probe;
 
-static owned_unit *take(probe *p, table_mem *mem, domain_type policy, bool registers) {
+/* rmrr: an RMRR for edu over the page low2 (QEMU's DMAR table has none). */
+static owned_unit *take(probe *p, table_mem *mem, domain_type policy, bool registers, bool rmrr) {
         static const uint16_t devices[] = { EDU_BUS << 8 | EDU_DEVFN };
+        rmrr_region region = { .base = p->low2.phys,
+                               .limit = p->low2.phys + 4095,
+                               .n_devices = 1,
+                               .devices = { { EDU_BUS, EDU_DEVFN } } };
         owned_unit_config c = { .mode = p->mode,
                                 .default_policy = policy,
                                 .devices = devices,
                                 .n_devices = ELEMENTSOF(devices),
+                                .rmrrs = rmrr ? &region : NULL,
+                                .n_rmrrs = rmrr ? 1 : 0,
                                 .register_invalidation = registers };
         owned_unit *unit = NULL;
         iommu_error err = {};
@@ -626,7 +638,7 @@ static void first_take(probe *p, table_mem *mem) {
         void *huge;
         int r;
 
-        unit = take(p, mem, DOMAIN_PASSTHROUGH, false);
+        unit = take(p, mem, DOMAIN_PASSTHROUGH, false, false);
         if (!unit)
                 return;
         r = owned_unit_domain_create(unit, DOMAIN_PAGING, -1, &did, &err);
@@ -760,7 +772,7 @@ static void second_take(probe *p, table_mem *mem) {
         uint16_t did;
         int r;
 
-        unit = take(p, mem, DOMAIN_BLOCKED, !scalable);
+        unit = take(p, mem, DOMAIN_BLOCKED, !scalable, true);
         if (!unit)
                 return;
         t(owned_unit_invalidator(unit) == (scalable ? INVALIDATOR_QUEUED : INVALIDATOR_REGISTER),
@@ -782,6 +794,15 @@ static void second_take(probe *p, table_mem *mem) {
                 diag("%s", err.message);
                 return;
         }
+        /* the RMRR: identity-mapped in the domain edu joined, and kept */
+        fill(p->rw.virt, XFER);
+        memcpy(want, p->rw.virt, XFER);
+        memset(p->low2.virt, 0, 4096);
+        t(round_trip(&p->edu, IOVA_RW, p->low2.phys, want, p->low2.virt) && !frcd(&p->u).f,
+          "the RMRR over 0x%" PRIx64 " is mapped 1:1 in the paging domain edu joined", p->low2.phys);
+        r = owned_unit_unmap(unit, did, p->low2.phys, 4096, &err);
+        diag("error: %s", r < 0 ? err.message : "(none)");
+        t(r == -EPERM, "unmapping the RMRR is refused (EPERM)");
         stale(p, unit, did, INVALIDATE_DOMAIN);
         stale(p, unit, did, INVALIDATE_GLOBAL);
         /* last, so that its translation is cached when it is unmapped */
