@@ -20,7 +20,8 @@ leaves (bench/scale-snapshot.py), then, one run each:
                    socket v1.info latency meanwhile
 Figures go to stdout as one table per count; "same" says whether every
 answer had exactly iommuctl --snapshot's bytes.  Needs the build's iommuctl,
-iommud and bench/mappings-limits (ninja -C build bench/mappings-limits).
+iommud, bench/mappings-limits and bench/maxrss
+(ninja -C build bench/mappings-limits bench/maxrss).
 """
 import argparse
 import hashlib
@@ -38,25 +39,39 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+MAXRSS = None
 
 
 def run_measured(argv, stdout=subprocess.DEVNULL):
-    """Wall seconds, peak RSS (KiB), exit status of one process."""
+    """Wall seconds, peak RSS (KiB), exit status of one process, run under
+    bench/maxrss (a child's own ru_maxrss would count the copy of this
+    Python it started as)."""
     t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
+    p = subprocess.run([MAXRSS, *argv], stdout=stdout, stderr=subprocess.PIPE)
     took = time.monotonic() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
+    err = p.stderr.decode(errors="replace").splitlines()
+    rss = int(err[-1].split()[1]) if err and err[-1].startswith("maxrss_kb ") else 0
     if p.returncode != 0:
-        print(f"  ! {' '.join(argv)}: exit {p.returncode}: {err.strip()}", file=sys.stderr)
-    return took, usage.ru_maxrss, p.returncode
+        print(f"  ! {' '.join(argv)}: exit {p.returncode}: {' '.join(err[:-1]).strip()}", file=sys.stderr)
+    return took, rss, p.returncode
 
 
 def sha_of_command(argv):
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return hashlib.sha256(p.stdout.rstrip(b"\n")).hexdigest(), len(p.stdout.rstrip(b"\n"))
+    """sha256 and length of what argv prints, read as it comes."""
+    h = hashlib.sha256()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    n, last = 0, b""
+    while chunk := p.stdout.read(1 << 20):
+        # the trailing newline is not part of the answer: hold the last byte back
+        chunk = last + chunk
+        last, chunk = chunk[-1:], chunk[:-1]
+        h.update(chunk)
+        n += len(chunk)
+    p.wait()
+    if last != b"\n":
+        h.update(last)
+        n += len(last)
+    return h.hexdigest(), n
 
 
 def vmrss(pid):
@@ -252,9 +267,12 @@ def main():
     ap.add_argument("--leaves", default="10000,100000,1000000")
     ap.add_argument("--keep", help="directory to keep (and reuse) the snapshots in")
     args = ap.parse_args()
-    for tool in ("src/cli/iommuctl", "src/daemon/iommud", "bench/mappings-limits"):
+    for tool in ("src/cli/iommuctl", "src/daemon/iommud", "bench/mappings-limits", "bench/maxrss"):
         if not os.access(os.path.join(args.build, tool), os.X_OK):
-            sys.exit(f"scale-bench: no {tool} in {args.build}: ninja -C {args.build} bench/mappings-limits")
+            sys.exit(f"scale-bench: no {tool} in {args.build}: "
+                     f"ninja -C {args.build} bench/mappings-limits bench/maxrss")
+    global MAXRSS
+    MAXRSS = os.path.join(args.build, "bench/maxrss")
     resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
     tmp = tempfile.mkdtemp(prefix="scale-bench-")
     try:

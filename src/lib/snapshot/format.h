@@ -125,9 +125,10 @@ struct snapshot {
         char *path;
         void *map;
         size_t size;
-        /* Table pages are read through the descriptor, never through the
-         * mapping: a million-range walk then holds a page of scratch, not
-         * the file's pages in its resident set. */
+        /* map: anonymous memory as large as the file, holding what was
+         * read of it (header, table, every section but PAGES); table pages
+         * are read through the descriptor when a walk needs them, so a
+         * million-range walk holds a scratch page, not the file, resident. */
         int fd;
         uint64_t pages_offset; /* of section PAGES in the file */
 

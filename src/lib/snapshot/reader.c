@@ -294,6 +294,31 @@ static int section_crc(const snapshot *s, const uint8_t *f, const section *sec, 
         return 0;
 }
 
+/* Bring [offset, offset + length) of the file into s->map (anonymous
+ * memory as large as the file, filled only where something is read, so
+ * that table pages never become resident: they are read by pread when a
+ * walk needs them). */
+static int fill(snapshot *s, uint64_t offset, uint64_t length, const char *path, iommu_error *err) {
+        uint8_t *m = s->map;
+
+        if (offset > s->size)
+                return 0;
+        if (length > s->size - offset)
+                length = s->size - offset;
+        for (uint64_t done = 0; done < length;) {
+                ssize_t k =
+                        pread(s->fd, m + offset + done, (size_t) (length - done), (off_t) (offset + done));
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return iommu_error_set(err, k < 0 ? errno : EIO, "Failed to read snapshot %s: %s",
+                                               path, k < 0 ? strerror(errno) : "short read");
+                done += (uint64_t) k;
+        }
+        return 0;
+}
+
 static int snapshot_parse(snapshot *s, const char *path, iommu_error *err) {
         _cleanup_free_ section *sections = NULL;
         const uint8_t *f = s->map;
@@ -304,6 +329,9 @@ static int snapshot_parse(snapshot *s, const char *path, iommu_error *err) {
         char label[32];
         int r;
 
+        r = fill(s, 0, HEADER_SIZE, path, err);
+        if (r < 0)
+                return r;
         /* Magic and version first: they say what the rest of the file is. */
         if (s->size < SNAPSHOT_MAGIC_SIZE) {
                 if (memcmp(f, SNAPSHOT_MAGIC, s->size) == 0)
@@ -331,6 +359,9 @@ static int snapshot_parse(snapshot *s, const char *path, iommu_error *err) {
         if (header_size > s->size)
                 return bad(err, path, "header is truncated (%zu bytes, expected %" PRIu32 ")", s->size,
                            header_size);
+        r = fill(s, 0, header_size, path, err);
+        if (r < 0)
+                return r;
         if (header_crc(f, header_size) != le32(f + HEADER_CRC))
                 return bad(err, path, "CRC mismatch in the header");
 
@@ -364,6 +395,9 @@ static int snapshot_parse(snapshot *s, const char *path, iommu_error *err) {
                            table_offset, table_length, s->size);
         if (table_length > 0 && table_offset < header_size)
                 return bad(err, path, "section table overlaps the header");
+        r = fill(s, table_offset, table_length, path, err);
+        if (r < 0)
+                return r;
         if (crc32_ieee(0, f + table_offset, table_length) != le32(f + HEADER_TABLE_CRC))
                 return bad(err, path, "CRC mismatch in the section table");
 
@@ -410,6 +444,11 @@ static int snapshot_parse(snapshot *s, const char *path, iommu_error *err) {
         for (uint32_t i = 0; i < n; i++) {
                 uint32_t crc = 0;
 
+                if (section_type_from_id(sections[i].id) != SECTION_PAGES) {
+                        r = fill(s, sections[i].offset, sections[i].length, path, err);
+                        if (r < 0)
+                                return r;
+                }
                 r = section_crc(s, f, &sections[i], &crc);
                 if (r < 0)
                         return iommu_error_set(err, -r, "snapshot %s: failed to read section %s: %s", path,
@@ -478,7 +517,8 @@ int snapshot_open(const char *path, snapshot **ret, iommu_error *err) {
         if (!s)
                 return iommu_error_set(err, ENOMEM, "Out of memory reading snapshot %s", path);
         s->fd = -EBADF;
-        s->map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        s->map = mmap(NULL, (size_t) st.st_size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (s->map == MAP_FAILED) {
                 s->map = NULL;
                 return iommu_error_set(err, errno, "Failed to map snapshot %s: %s", path, strerror(errno));

@@ -47,14 +47,15 @@ typedef struct snapshot_unit {
 
 typedef struct snapshot snapshot;
 
-/* Maps the file read-only and checks all of it (CRCs, bounds, every
+/* Reads the file and checks all of it (CRCs, bounds, every
  * section's contents, and across sections: META's members and their types,
  * UNITS one to one with the DMAR table's DRHDs, the registers each unit
  * needs) before returning.  -EBADMSG for anything corrupt, truncated or
  * inconsistent, -EPROTONOSUPPORT for another major format version,
  * -EOPNOTSUPP for format features (flags) this reader lacks; the sentence
- * names the file and the problem.  The file must not be changed while it
- * is open (it stays mapped). */
+ * names the file and the problem.  Table pages are read from the file
+ * when a walk needs them (only the rest is kept in memory): it must not be
+ * changed while it is open. */
 int snapshot_open(const char *path, snapshot **ret, iommu_error *err);
 snapshot *snapshot_free(snapshot *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(snapshot *, snapshot_free);
