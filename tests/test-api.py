@@ -75,9 +75,17 @@ bad = [n for n, m in methods.items()
        if m["access"] not in ("read", "changing")
        or (m["http"] and m["http"][0] != {"read": "GET", "changing": "POST"}[m["access"]])]
 ok(not bad, "reading methods take GET, changing ones POST", bad)
-bad = [(n, p, ty) for n, m in methods.items() for p, ty in m["params"].items()
-       if not re.fullmatch(r"integer 0\.\.\d+|PCI address \(.*\)", ty)]
-ok(not bad, "every param is an integer with its range or a PCI address", bad)
+TYPE = re.compile(r"(integer 0\.\.(\d+|2\^64-1)|PCI address \(.*\)|boolean|string|one of [a-z]+(\|[a-z]+)+)(, required)?")
+bad = [(n, p, ty) for n, m in methods.items() for p, ty in m["params"].items() if not TYPE.fullmatch(ty)]
+ok(not bad, "every param is an integer with its range, a PCI address, a boolean, a string or one of its values, "
+   "and may be required", bad)
+bad = [(n, m["http"][1]) for n, m in methods.items()
+       if m["http"] and m["http"][1] != "/v1/" + n[len("v1."):].replace(".", "/")]
+ok(not bad, "every HTTP path is /v1/ and the method's name after v1. with its dots as slashes", bad)
+
+
+def type_of(ty):
+    return ty[:-len(", required")] if ty.endswith(", required") else ty
 
 
 # ---- what iommud(8) says ----
@@ -152,8 +160,14 @@ bad = [n for n in both if (doc[n]["no_params"] != (not methods[n]["params"]))
 ok(not bad, 'each method\'s params as documented: "No params." or the same names, in the same order',
    [(n, doc[n]["params"], list(methods[n]["params"])) for n in bad])
 bad = [(n, p) for n in both for p, ty in methods[n]["params"].items()
-       if ty.startswith("integer") and f"0 to {ty.split('..')[1]}" not in doc[n]["params_text"]]
+       if ty.startswith("integer") and f"0 to {type_of(ty).split('..')[1]}" not in doc[n]["params_text"]]
 ok(not bad, "each integer param's range as documented (0 to MAX)", bad)
+bad = [(n, p) for n in both for p, ty in methods[n]["params"].items()
+       if ty.endswith(", required") and "required" not in doc[n]["params_text"]]
+ok(not bad, "a method with required params says which are required", bad)
+bad = [(n, p, v) for n in both for p, ty in methods[n]["params"].items() if type_of(ty).startswith("one of ")
+       for v in type_of(ty)[len("one of "):].split("|") if f'"{v}"' not in doc[n]["params_text"]]
+ok(not bad, "each value a param takes is documented, quoted", bad)
 
 documented_http, query = set(), {}
 for tag, _ in entries(section(src, "HTTP API", "Resources")):
@@ -196,8 +210,18 @@ with tempfile.TemporaryDirectory() as tmp:
         with d.client() as c:
             answers = {n: c.call(n, id=n) for n in methods}
             unknown = c.call("v1.nope", id=0)
-        bad = {n: a for n, a in answers.items() if a.get("id") != n or "result" not in a}
+        # without params a method that requires some says which; the changing
+        # methods of a unit find none iommud owns in a snapshot
+        required = {n: [p for p, ty in m["params"].items() if ty.endswith(", required")] for n, m in methods.items()}
+        bad = {n: a for n, a in answers.items()
+               if a.get("id") != n or ("result" not in a and a.get("error", {}).get("code") in (None, h.EOPNOTSUPP))}
         ok(not bad, f"every method of the table answers on the socket ({len(answers)})", bad)
+        bad = {n: answers[n] for n, req in required.items()
+               if req and answers[n].get("error", {}) != {"code": h.EINVAL, "message": f'{n} needs param "{req[0]}"'}}
+        ok(not bad, "a method called without a required param: EINVAL naming the first one missing", bad)
+        bad = {n: a for n, a in answers.items() if not required[n] and "result" not in a
+               and not (methods[n]["access"] == "changing" and a.get("error", {}).get("code") in (h.EINVAL, 1))}
+        ok(not bad, "the others answer a result, but for the changes of a unit a snapshot cannot make", bad)
         message = unknown.get("error", {}).get("message", "")
         listed = re.search(r"\((.*)\)$", message)
         ok(unknown.get("error", {}).get("code") == h.EOPNOTSUPP and listed

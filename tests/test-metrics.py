@@ -24,7 +24,10 @@ server by tests/metrics-dump:
    that the test changes between polls: faults by reason, PFO overflows,
    the last fault time, and invalidation descriptors by type and
    granularity, across the end of the queue and when it went round;
- - the same counters through iommud's own fault poll and GET /metrics."""
+ - the same counters through iommud's own fault poll and GET /metrics;
+ - the units iommud owns (the daemon object's "control"): owned units,
+   domains by type, attached devices, invalidations issued, fault records
+   cleared (against a running daemon in tests/test-daemon-control.py)."""
 import json
 import os
 import re
@@ -393,6 +396,14 @@ daemon_h = {
                                       "descriptors": [{"type": "iotlb", "granularity": "domain", "count": 9},
                                                       {"type": "wait", "granularity": "none", "count": 4}]}},
               {"name": "dmar1", "faults": [], "fault_overflows": 0, "invalidation_queue": {"observed": False}}],
+    "control": {"owned_units": 1,
+                "units": [{"name": HOSTILE, "owned": True,
+                           "domains": [{"type": "paging", "count": 2}, {"type": "passthrough", "count": 1}],
+                           "attached_devices": 3, "fault_records_cleared": 4,
+                           "invalidations": [{"type": "iotlb", "granularity": "page", "count": 7},
+                                             {"type": "context_cache", "granularity": "device", "count": 2}]},
+                          {"name": "dmar1", "owned": False, "fault_records_cleared": 1,
+                           "invalidations": [{"type": "iotlb", "granularity": "page", "count": 5}]}]},
 }
 with tempfile.TemporaryDirectory() as tmp:
     paths = []
@@ -441,6 +452,20 @@ with tempfile.TemporaryDirectory() as tmp:
        and m.get("iommu_invalidation_queue_overruns_total", unit="dmar1") is None,
        "invalidation counters from the daemon object; a queue never observed: observed 0, no counters",
        m.family("iommu_invalidations_total"))
+    ok(m.get("iommu_owned_units") == 1
+       and m.get("iommu_owned_domains", unit=HOSTILE, type="paging") == 2
+       and m.get("iommu_owned_domains", unit=HOSTILE, type="passthrough") == 1
+       and len(m.family("iommu_owned_domains")) == 2
+       and m.get("iommu_owned_attached_devices", unit=HOSTILE) == 3
+       and m.get("iommu_owned_attached_devices", unit="dmar1") is None
+       and m.get("iommu_invalidations_issued_total", unit=HOSTILE, type="iotlb", granularity="page") == 7
+       and m.get("iommu_invalidations_issued_total", unit=HOSTILE, type="context_cache", granularity="device") == 2
+       and m.get("iommu_invalidations_issued_total", unit="dmar1", type="iotlb", granularity="page") == 5
+       and m.get("iommu_fault_records_cleared_total", unit=HOSTILE) == 4
+       and m.get("iommu_fault_records_cleared_total", unit="dmar1") == 1,
+       "control counters from the daemon object: owned units, domains by type, attached devices only of a unit "
+       "owned now, invalidations issued and records cleared also of one given back",
+       "\n".join(line for line in out.splitlines() if "owned" in line or "issued" in line or "cleared" in line))
     dur = m.get("iommud_scrape_duration_seconds")
     ok(dur is not None and dur > 0 and m.order[-1] == "iommud_scrape_duration_seconds",
        "iommud_scrape_duration_seconds, rendered last", m.order[-3:])
@@ -483,6 +508,9 @@ UNIT_FAMILIES = ["iommu_unit_info", "iommu_unit_registers_readable", "iommu_tran
 DAEMON_UNIT_FAMILIES = ["iommu_faults_total", "iommu_fault_overflows_total", "iommu_last_fault_timestamp_seconds",
                         "iommu_invalidation_queue_observed", "iommu_invalidations_total",
                         "iommu_invalidation_queue_overruns_total"]
+CONTROL_UNIT_FAMILIES = ["iommu_owned_domains", "iommu_owned_attached_devices", "iommu_invalidations_issued_total",
+                         "iommu_fault_records_cleared_total"]
+CONTROL_FAMILIES = ["iommu_owned_units", *CONTROL_UNIT_FAMILIES]
 PART_FAMILIES = {"info": UNIT_FAMILIES, "devices": ["iommu_devices"], "mappings": ["iommu_mapped_bytes"],
                  "faults": ["iommu_fault_records_pending"]}
 PARTS = ["info", "devices", "mappings", "faults", "daemon"]
@@ -506,7 +534,13 @@ base = {
                               {"type": "iotlb", "granularity": "domain", "count": 9},
                               {"type": "wait", "granularity": "none", "count": 4}]}},
                          {"name": "dmar1", "faults": [], "fault_overflows": 0,
-                          "invalidation_queue": {"observed": False}}]},
+                          "invalidation_queue": {"observed": False}}],
+               "control": {"owned_units": 1,
+                           "units": [{"name": "dmar0", "owned": True, "domains": [{"type": "paging", "count": 2}],
+                                      "attached_devices": 1, "fault_records_cleared": 2,
+                                      "invalidations": [{"type": "iotlb", "granularity": "domain", "count": 5}]},
+                                     {"name": "dmar1", "owned": False, "fault_records_cleared": 0,
+                                      "invalidations": [{"type": "iotlb", "granularity": "domain", "count": 0}]}]}},
 }
 
 
@@ -573,6 +607,7 @@ def chain(*fs):
 
 SAME = chain()
 CAP = ["units", 0, "cap", "fields"]
+CTL = ["control"]
 INVQ = ["units", 0, "invalidation_queue"]
 unit0_gone = drop(*UNIT_FAMILIES, unit="dmar0")
 daemon_unit0_gone = drop(*DAEMON_UNIT_FAMILIES, unit="dmar0")
@@ -630,8 +665,8 @@ MEMBERS = [
     ("faults", ["units", 0, "name"], "string", drop("iommu_fault_records_pending", unit="dmar0"), None),
     ("faults", ["units", 0, "faults"], "array", drop("iommu_fault_records_pending", unit="dmar0"), None),
 
-    ("daemon", [], "object", drop(*DAEMON_UNIT_FAMILIES, "iommud_build_info", "iommud_scrape_duration_seconds"),
-     None),
+    ("daemon", [], "object", drop(*DAEMON_UNIT_FAMILIES, *CONTROL_FAMILIES, "iommud_build_info",
+                                  "iommud_scrape_duration_seconds"), None),
     ("daemon", ["version"], "string", drop("iommud_build_info"), None),
     ("daemon", ["scrape_started_usec"], "int", drop("iommud_scrape_duration_seconds"), None),
     ("daemon", ["units"], "array", drop(*DAEMON_UNIT_FAMILIES), None),
@@ -654,6 +689,25 @@ MEMBERS = [
        drop("iommu_invalidations_total", unit="dmar0", type="iotlb", granularity="domain"), None)
       for key, ty in (([], "object"), (["type"], "string"), (["granularity"], "string"), (["count"], "int"))],
     ("daemon", INVQ + ["overruns"], "int", drop("iommu_invalidation_queue_overruns_total", unit="dmar0"), None),
+
+    # the units iommud owns: only what each member feeds goes
+    ("daemon", CTL, "object", drop(*CONTROL_FAMILIES), None),
+    ("daemon", CTL + ["owned_units"], "int", drop("iommu_owned_units"), None),
+    ("daemon", CTL + ["units"], "array", drop(*CONTROL_UNIT_FAMILIES), None),
+    ("daemon", CTL + ["units", 0], "object", drop(*CONTROL_UNIT_FAMILIES, unit="dmar0"), None),
+    ("daemon", CTL + ["units", 0, "name"], "string", drop(*CONTROL_UNIT_FAMILIES, unit="dmar0"), None),
+    ("daemon", CTL + ["units", 0, "domains"], "array", drop("iommu_owned_domains", unit="dmar0"), None),
+    *[("daemon", CTL + ["units", 0, "domains", 0] + key, ty, drop("iommu_owned_domains", unit="dmar0"), None)
+      for key, ty in (([], "object"), (["type"], "string"), (["count"], "int"))],
+    ("daemon", CTL + ["units", 0, "attached_devices"], "int", drop("iommu_owned_attached_devices", unit="dmar0"),
+     None),
+    ("daemon", CTL + ["units", 0, "invalidations"], "array", drop("iommu_invalidations_issued_total", unit="dmar0"),
+     None),
+    *[("daemon", CTL + ["units", 0, "invalidations", 0] + key, ty,
+       drop("iommu_invalidations_issued_total", unit="dmar0"), None)
+      for key, ty in (([], "object"), (["type"], "string"), (["granularity"], "string"), (["count"], "int"))],
+    ("daemon", CTL + ["units", 0, "fault_records_cleared"], "int",
+     drop("iommu_fault_records_cleared_total", unit="dmar0"), None),
 ]
 # values of the right type out of range
 RANGES = {("devices", (2, "domain")): [65536, 2 ** 64 - 1], ("mappings", (0, "domain")): [65536],

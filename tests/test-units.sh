@@ -190,7 +190,7 @@ if [ -f "$daemon_keys" ]; then
         while read -r key; do
                 grep -q "^\.B[IR]\? $key=" "$source_dir/man/iommud.conf.5" &&
                         grep -q "^#\?$key=" "$conf" || undocumented+=("$key=")
-        done < <(sed -n 's/^ *KEY("[A-Za-z]*", "\([A-Za-z]*\)".*/\1/p' "$daemon_keys")
+        done < <(sed -n 's/^ *\(KEY\|CHOICE\)("[A-Za-z]*", "\([A-Za-z]*\)".*/\2/p' "$daemon_keys")
         check "iommud.conf(5) and the example iommud.conf have every key of src/daemon/conf.c" \
                 [ ${#undocumented[@]} -eq 0 ]
         [ ${#undocumented[@]} -eq 0 ] || printf '# missing: %s\n' "${undocumented[@]}"

@@ -26,7 +26,7 @@
 #include "daemon/jobs.h"
 #include "daemon/manager.h"
 
-#define API_PARAMS_MAX 4
+#define API_PARAMS_MAX 8
 
 typedef enum api_access {
         API_READ,     /* anyone who may connect; HTTP GET and HEAD */
@@ -37,23 +37,33 @@ typedef enum api_access {
 
 typedef enum api_param_type {
         API_PARAM_BDF,     /* a string: SSSS:BB:DD.F, BB:DD.F or B:D.F */
-        API_PARAM_INTEGER, /* 0 to max */
+        API_PARAM_INTEGER, /* 0 to max (up to 2^64-1) */
+        API_PARAM_BOOLEAN, /* true or false */
+        API_PARAM_STRING,  /* a name: letters, digits, "_-.", up to API_STRING_MAX bytes */
+        API_PARAM_CHOICE,  /* a string, one of choices */
         _API_PARAM_TYPE_MAX,
         _API_PARAM_TYPE_INVALID = -EINVAL,
 } api_param_type;
 
-/* Every param is optional; null is taken as absent. */
+#define API_STRING_MAX 64
+
+/* null is taken as absent; a required param absent is an error. */
 typedef struct api_param {
         const char *name;
         api_param_type type;
-        int64_t max; /* API_PARAM_INTEGER */
+        uint64_t max;               /* API_PARAM_INTEGER */
+        const char *const *choices; /* API_PARAM_CHOICE, NULL-terminated */
+        bool required;
 } api_param;
 
 /* A param as the request gave it, checked. */
 typedef struct api_value {
         bool set;
-        int64_t integer;  /* API_PARAM_INTEGER */
-        uint16_t segment; /* API_PARAM_BDF */
+        uint64_t integer;   /* API_PARAM_INTEGER */
+        bool boolean;       /* API_PARAM_BOOLEAN */
+        const char *string; /* API_PARAM_STRING, API_PARAM_CHOICE: borrowed from the request */
+        int choice;         /* API_PARAM_CHOICE: the index into choices */
+        uint16_t segment;   /* API_PARAM_BDF */
         uint8_t bus, devfn;
 } api_value;
 
@@ -102,7 +112,8 @@ const char *api_http_verb(const api_method *method);
 const char *api_method_names(char *buf, size_t size);
 
 /* params (a JSON object) checked against the method's schema into
- * args[0..n_params); EINVAL with the one-line reason otherwise. */
+ * args[0..n_params); EINVAL with the one-line reason otherwise (a param
+ * unknown, of another type or out of range, a required one missing). */
 int api_parse_params(const api_method *method, json_object *params, api_value args[static API_PARAMS_MAX],
                      iommu_error *err);
 
@@ -113,5 +124,7 @@ void api_reply_done(api_reply *out);
 
 /* iommud --list-methods: per method a line NAME, "VERB PATH" (or "-"),
  * and read or changing, tab-separated; then its params, one line each, a
- * tab, NAME, a tab, and its type. */
+ * tab, NAME, a tab, and its type ("integer 0..MAX", "PCI address (...)",
+ * "boolean", "string", "one of A|B|C"), with ", required" after it for a
+ * required one. */
 void api_list(FILE *f);

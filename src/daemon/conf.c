@@ -23,6 +23,8 @@ typedef enum conf_type {
         CONF_TIMESPAN, /* uint64_t usec */
         CONF_BOOL,
         CONF_LISTEN, /* char *: ADDR:PORT, or "no" for none */
+        CONF_CHOICE, /* int: the index of one of choices */
+        CONF_UNITS,  /* char *: unit names separated by blanks, or "all"; empty: NULL */
 } conf_type;
 
 typedef struct conf_key {
@@ -32,10 +34,27 @@ typedef struct conf_key {
         size_t offset;
         /* numbers and time spans (usec); a time span whose max is USEC_INFINITY takes "infinity" */
         uint64_t min, max;
+        const char *const *choices; /* CONF_CHOICE, NULL-terminated */
 } conf_key;
 
 #define KEY(sec, n, t, f, lo, hi) \
         { .section = sec, .name = n, .type = t, .offset = offsetof(daemon_conf, f), .min = lo, .max = hi }
+#define CHOICE(sec, n, f, c) \
+        { .section = sec, .name = n, .type = CONF_CHOICE, .offset = offsetof(daemon_conf, f), .choices = c }
+
+static const char *const mode_choices[] = {
+        [CONF_MODE_AUTO] = "auto",
+        [CONF_MODE_LEGACY] = "legacy",
+        [CONF_MODE_SCALABLE] = "scalable",
+        NULL,
+};
+static const char *const policy_choices[] = {
+        [CONF_POLICY_AUTO] = "auto",
+        [CONF_POLICY_PASSTHROUGH] = "passthrough",
+        [CONF_POLICY_IDENTITY] = "identity",
+        [CONF_POLICY_BLOCKED] = "blocked",
+        NULL,
+};
 
 static const conf_key keys[] = {
         KEY("Daemon", "Socket", CONF_PATH, socket, 0, 0),
@@ -59,12 +78,36 @@ static const conf_key keys[] = {
         KEY("HTTP", "MaxConnectionsPerIP", CONF_UNSIGNED, http_max_connections_per_ip, 1, 65536),
         KEY("HTTP", "ConnectionTimeoutSec", CONF_TIMESPAN, http_connection_timeout_usec, USEC_PER_SEC,
             3600 * USEC_PER_SEC),
+        KEY("Control", "Manage", CONF_UNITS, manage, 0, 0),
+        CHOICE("Control", "Mode", control_mode, mode_choices),
+        CHOICE("Control", "DefaultPolicy", default_policy, policy_choices),
+        KEY("Control", "TableMemory", CONF_PATH, table_memory, 0, 0),
 };
 
-static const char *const sections[] = { "Daemon", "HTTP" };
+static const char *const sections[] = { "Daemon", "HTTP", "Control" };
 
 static bool is_string(const conf_key *k) {
-        return k->type == CONF_STRING || k->type == CONF_PATH || k->type == CONF_LISTEN;
+        return k->type == CONF_STRING || k->type == CONF_PATH || k->type == CONF_LISTEN ||
+               k->type == CONF_UNITS;
+}
+
+bool conf_manages(const daemon_conf *c, const char *unit) {
+        const char *p = c->manage;
+
+        if (!p)
+                return false;
+        if (streq(p, "all"))
+                return true;
+        while (*p) {
+                size_t n;
+
+                p += strspn(p, " \t");
+                n = strcspn(p, " \t");
+                if (n > 0 && strlen(unit) == n && strncmp(p, unit, n) == 0)
+                        return true;
+                p += n;
+        }
+        return false;
 }
 
 daemon_conf *conf_free(daemon_conf *c) {
@@ -245,7 +288,11 @@ static int reset(daemon_conf *c, const conf_key *k) {
         case CONF_STRING:
         case CONF_PATH:
         case CONF_LISTEN:
+        case CONF_UNITS:
                 return set_string(field, *(char **) dfield);
+        case CONF_CHOICE:
+                *(int *) field = *(int *) dfield;
+                break;
         case CONF_MODE:
                 *(mode_t *) field = *(mode_t *) dfield;
                 break;
@@ -362,6 +409,42 @@ static int assign(daemon_conf *c, const conf_key *k, const char *value, iommu_er
                                                value);
                 *(bool *) field = r;
                 return 0;
+        case CONF_CHOICE: {
+                char names[128] = "";
+
+                for (size_t i = 0; k->choices[i]; i++)
+                        if (streq(value, k->choices[i])) {
+                                *(int *) field = (int) i;
+                                return 0;
+                        }
+                for (size_t i = 0; k->choices[i]; i++)
+                        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                                 i == 0              ? ""
+                                 : k->choices[i + 1] ? ", "
+                                                     : " or ",
+                                 k->choices[i]);
+                return iommu_error_set(err, EINVAL, "Invalid %s=%s: expected %s", k->name, value, names);
+        }
+        case CONF_UNITS: {
+                const char *p = value;
+
+                if (streq(value, "all"))
+                        return set_string(field, value) < 0 ? iommu_error_set(err, ENOMEM, "Out of memory")
+                                                            : 0;
+                for (; *p; p++)
+                        if (!isalnum((unsigned char) *p) && !strchr("_-. \t", *p))
+                                return iommu_error_set(err, EINVAL,
+                                                       "Invalid %s=%s: expected unit names such as dmar0, "
+                                                       "separated by blanks, or \"all\"",
+                                                       k->name, value);
+                if (strstr(value, "all"))
+                        for (const char *w = value; (w = strstr(w, "all")); w += 3)
+                                if ((w == value || strchr(" \t", w[-1])) && (!w[3] || strchr(" \t", w[3])))
+                                        return iommu_error_set(err, EINVAL,
+                                                               "Invalid %s=%s: \"all\" stands alone",
+                                                               k->name, value);
+                return set_string(field, value) < 0 ? iommu_error_set(err, ENOMEM, "Out of memory") : 0;
+        }
         }
         return iommu_error_set(err, EINVAL, "Invalid %s=", k->name);
 }

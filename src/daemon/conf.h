@@ -14,6 +14,8 @@
  *   [HTTP]                       (http-server.h, http-token.h)
  *   ListenHTTP=127.0.0.1:9917    AllowChanges=no   TokenFile=
  *   MaxConnections=64   MaxConnectionsPerIP=8   ConnectionTimeoutSec=10
+ *   [Control]                    (control.h)
+ *   Manage=   Mode=auto   DefaultPolicy=auto   TableMemory=
  *
  * "#" and ";" start comments; an empty value ("Key=") resets the default
  * (for SocketGroup= and AdminGroup=: no group); the last assignment wins.  Unknown sections and keys are
@@ -59,7 +61,31 @@ typedef struct daemon_conf {
         unsigned http_max_connections;
         unsigned http_max_connections_per_ip;
         uint64_t http_connection_timeout_usec;
+
+        /* [Control] (control.h) */
+        char *manage;       /* unit names separated by blanks, or "all"; NULL: none */
+        int control_mode;   /* CONF_MODE_* */
+        int default_policy; /* CONF_POLICY_* */
+        char *table_memory; /* a directory on hugetlbfs; NULL: found in /proc/mounts */
 } daemon_conf;
+
+/* Mode= */
+enum {
+        CONF_MODE_AUTO, /* scalable where ECAP.SMTS and ECAP.SSTS, else legacy */
+        CONF_MODE_LEGACY,
+        CONF_MODE_SCALABLE,
+};
+
+/* DefaultPolicy= */
+enum {
+        CONF_POLICY_AUTO, /* passthrough where ECAP.PT, else identity */
+        CONF_POLICY_PASSTHROUGH,
+        CONF_POLICY_IDENTITY,
+        CONF_POLICY_BLOCKED,
+};
+
+/* Whether Manage= names the unit. */
+bool conf_manages(const daemon_conf *c, const char *unit);
 
 /* What the command line set; NULL / false leave the file's value. */
 typedef struct conf_overrides {
@@ -69,6 +95,7 @@ typedef struct conf_overrides {
         const char *state_directory;
         const char *listen_http;
         bool no_http;
+        const char *simulate; /* --simulate: checked by the source, not here */
 } conf_overrides;
 
 /* Defaults, then path (a missing file is fine unless required), then the

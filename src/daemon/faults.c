@@ -119,6 +119,10 @@ static json_object *make_entry(json_object *record, const char *unit, uint64_t r
         return e;
 }
 
+void fault_log_forget(fault_log *l, const char *unit) {
+        json_object_object_del(l->seen, unit);
+}
+
 void fault_log_add(fault_log *l, json_object *entry) {
         push(l, json_object_get(entry));
 }

@@ -42,6 +42,11 @@ int fault_log_poll(fault_log *l, json_object *faults, uint64_t realtime_usec, fa
  * own reference. */
 void fault_log_add(fault_log *l, json_object *entry);
 
+/* The unit's records were cleared (iommud owns it): what the last poll
+ * saw there is gone, and the next fault in the same record, even one
+ * that reads the same, is new. */
+void fault_log_forget(fault_log *l, const char *unit);
+
 /* The logged entries, oldest first (a new array). */
 json_object *fault_log_to_json(const fault_log *l);
 size_t fault_log_clear(fault_log *l);

@@ -210,10 +210,36 @@ static json_object *query_value(const char *s, bool *ret_oom) {
 }
 
 typedef struct query {
+        const api_method *method;
         json_object *params;
         int error;
         char message[256];
 } query;
+
+/* A query value for a param that takes a string or a boolean: the string
+ * as it is (a unit named 0 stays a name), true and false as booleans. */
+static json_object *typed_value(const api_method *method, const char *key, const char *s, bool *ret_oom) {
+        json_object *o = NULL;
+
+        for (size_t i = 0; i < method->n_params; i++) {
+                const api_param *p = &method->params[i];
+
+                if (!streq(p->name, key))
+                        continue;
+                if (!s[0])
+                        break;
+                if (p->type == API_PARAM_BOOLEAN && (streq(s, "true") || streq(s, "false")))
+                        o = json_object_new_boolean(streq(s, "true"));
+                else if (p->type == API_PARAM_STRING || p->type == API_PARAM_CHOICE ||
+                         p->type == API_PARAM_BOOLEAN)
+                        o = json_object_new_string(s);
+                else
+                        break;
+                *ret_oom = !o;
+                return o;
+        }
+        return query_value(s, ret_oom);
+}
 
 static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
         query *q = cls;
@@ -225,7 +251,7 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
                 snprintf(q->message, sizeof q->message, "Param \"%.64s\" is given more than once", key);
                 return MHD_NO;
         }
-        v = query_value(value ? value : "", &oom);
+        v = typed_value(q->method, key, value ? value : "", &oom);
         if (oom || json_object_object_add(q->params, key, v) < 0) {
                 json_object_put(v);
                 q->error = ENOMEM;
@@ -236,8 +262,8 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
 }
 
 /* The query as the socket API's params; NULL with the error answered. */
-static json_object *query_params(struct MHD_Connection *c, enum MHD_Result *ret) {
-        query q = { .params = json_object_new_object() };
+static json_object *query_params(struct MHD_Connection *c, const api_method *method, enum MHD_Result *ret) {
+        query q = { .method = method, .params = json_object_new_object() };
 
         if (!q.params) {
                 *ret = MHD_NO;
@@ -288,7 +314,8 @@ static bool refuse_change(manager *m, struct MHD_Connection *c, const api_method
         }
         if (length && strtoull(length, NULL, 10) > HTTP_MAX_BODY) {
                 *ret = http_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL, NULL, E2BIG,
-                                        "The body is larger than %u bytes (%s takes no params)",
+                                        "The body is larger than %u bytes (%s takes its params in the query "
+                                        "string)",
                                         HTTP_MAX_BODY, method->name);
                 return true;
         }
@@ -311,7 +338,7 @@ static enum MHD_Result call(manager *m, struct MHD_Connection *c, const api_meth
 
         if (http_request_state(c))
                 return answer_pending(c, method);
-        params = query_params(c, &ret);
+        params = query_params(c, method, &ret);
         if (!params)
                 return ret;
         if (api_parse_params(method, params, args, &err) < 0)

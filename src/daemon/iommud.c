@@ -21,13 +21,16 @@ static conf_overrides arg_overrides;
 
 static void help(void) {
         printf("iommud [OPTIONS...]\n\n"
-               "Intel VT-d IOMMU diagnostics daemon: serves the units, devices, mappings and DMA faults\n"
-               "of this machine (or of a snapshot) over a Unix socket, one JSON object per line,\n"
-               "and over HTTP: GET /v1/..., the same JSON, and /metrics for Prometheus.\n\n"
+               "Intel VT-d IOMMU diagnostics and control daemon: serves the units, devices, mappings\n"
+               "and DMA faults of this machine (or of a snapshot) over a Unix socket, one JSON object\n"
+               "per line, and over HTTP: GET /v1/..., the same JSON, and /metrics for Prometheus;\n"
+               "takes over units the kernel left alone, to build domains and map buffers.\n\n"
                "Options:\n"
                "     --config FILE             Read this configuration (default " CONF_DEFAULT_PATH ")\n"
                "     --socket PATH             Listen on PATH (default " PROTOCOL_DEFAULT_SOCKET ")\n"
                "     --snapshot FILE           Serve a snapshot file instead of the hardware\n"
+               "     --simulate MODE[:OPTS]    Serve a simulated machine with one unit like QEMU's:\n"
+               "                               legacy or scalable; aw39|aw48, cm|nocm, kernel\n"
                "     --sysroot DIR             Read /sys, /proc and /dev below DIR\n"
                "     --state-dir DIR           State directory (default " CONF_DEFAULT_STATE_DIRECTORY
                "; nothing is kept there yet)\n"
@@ -46,6 +49,7 @@ static int parse_argv(int argc, char **argv) {
                 OPT_CONFIG = 0x100,
                 OPT_SOCKET,
                 OPT_SNAPSHOT,
+                OPT_SIMULATE,
                 OPT_SYSROOT,
                 OPT_STATE_DIR,
                 OPT_LISTEN_HTTP,
@@ -57,6 +61,7 @@ static int parse_argv(int argc, char **argv) {
                 { "config", required_argument, NULL, OPT_CONFIG },
                 { "socket", required_argument, NULL, OPT_SOCKET },
                 { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+                { "simulate", required_argument, NULL, OPT_SIMULATE },
                 { "sysroot", required_argument, NULL, OPT_SYSROOT },
                 { "state-dir", required_argument, NULL, OPT_STATE_DIR },
                 { "listen-http", required_argument, NULL, OPT_LISTEN_HTTP },
@@ -80,6 +85,17 @@ static int parse_argv(int argc, char **argv) {
                 case OPT_SNAPSHOT:
                         arg_overrides.snapshot = optarg;
                         break;
+                case OPT_SIMULATE: {
+                        iommu_sim_config sim;
+                        iommu_error err = {};
+
+                        if (iommu_sim_config_parse(optarg, &sim, &err) < 0) {
+                                log_error("--simulate %s: %s", optarg, err.message);
+                                return -EINVAL;
+                        }
+                        arg_overrides.simulate = optarg;
+                        break;
+                }
                 case OPT_SYSROOT:
                         arg_overrides.sysroot = optarg;
                         break;
@@ -113,6 +129,10 @@ static int parse_argv(int argc, char **argv) {
         }
         if (optind < argc) {
                 log_error("Unexpected argument '%s'; see 'iommud --help'", argv[optind]);
+                return -EINVAL;
+        }
+        if (arg_overrides.simulate && arg_overrides.snapshot) {
+                log_error("--simulate and --snapshot exclude each other");
                 return -EINVAL;
         }
         return 0;

@@ -8,6 +8,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "access/regs-sim.h"
 #include "basic/json-util.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
@@ -67,7 +68,9 @@ static const char *status_text(manager *m, char *buf, size_t size) {
                 k += snprintf(buf + k, size - (size_t) k, ", %u HTTP connection%s", http,
                               http == 1 ? "" : "s");
         if (workers > 0 && k >= 0 && (size_t) k < size)
-                snprintf(buf + k, size - (size_t) k, ", %u worker%s", workers, workers == 1 ? "" : "s");
+                k += snprintf(buf + k, size - (size_t) k, ", %u worker%s", workers, workers == 1 ? "" : "s");
+        if (m->control && control_n_owned(m->control) > 0 && k >= 0 && (size_t) k < size)
+                snprintf(buf + k, size - (size_t) k, ", owning %zu", control_n_owned(m->control));
         return buf;
 }
 
@@ -151,7 +154,11 @@ static void manager_poll_faults(manager *m) {
         r = fault_log_poll(m->faults, faults, manager_realtime(m), on_new_fault, m);
         if (r < 0)
                 log_error("Out of memory logging faults");
-        if (m->kmsg && source_is_live(m->source)) {
+        /* on the units iommud owns, nobody else clears the records: a
+         * record left full would drop the next fault there */
+        if (m->control && control_clear_faults(m->control, faults, m->faults))
+                source_reread(m->source, manager_now(m));
+        if (m->kmsg && source_is_live(m->source) && !source_is_simulated(m->source)) {
                 r = kmsg_reader_poll(m->kmsg, m->source->system, manager_realtime(m), manager_now(m),
                                      on_kmsg_fault, m);
                 if (r < 0)
@@ -232,8 +239,11 @@ int manager_reload(manager *m, iommu_error *err) {
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading the configuration",
                           (unsigned long long) manager_now(m));
         r = conf_load(m->config_path, m->config_required, &m->overrides, &conf, err);
-        if (r >= 0)
+        /* a simulated machine has no hardware to read again: it stays */
+        if (r >= 0 && !source_is_simulated(m->source))
                 r = source_open(conf->snapshot, conf->sysroot, manager_now(m), &src, err);
+        if (r >= 0 && src)
+                r = control_check_source(m->control, src, err);
         if (r < 0) {
                 log_error("Failed to reload, keeping the running configuration: %s", err->message);
                 (void) sd_notify(false, "READY=1");
@@ -253,13 +263,22 @@ int manager_reload(manager *m, iommu_error *err) {
                 http_token_setup(&m->token, conf);
         }
         metrics_text_forget(&m->metrics);
-        /* workers of the old source finish their answers, but keep nothing */
-        jobs_forget_source(m->jobs, m->source);
         conf_free(m->conf);
         m->conf = TAKE_PTR(conf);
-        source_free(m->source);
-        m->source = TAKE_PTR(src);
+        if (src) {
+                iommu_error cerr = {};
+
+                /* workers of the old source finish their answers, but keep nothing */
+                jobs_forget_source(m->jobs, m->source);
+                if (control_attach_source(m->control, src, &cerr) < 0)
+                        log_error("The units iommud owns are not shown as such: %s", cerr.message);
+                source_free(m->source);
+                m->source = TAKE_PTR(src);
+        }
         manager_resolve_admin_group(m);
+        control_configure(m->control, m->conf, m->admin_gid_valid, m->admin_gid);
+        control_manage(m->control, m->conf);
+        source_changed(m->source, manager_now(m));
         limits = limits_of(m->conf);
         server_set_limits(m->server, &limits);
         r = manager_start_fault_polling(m);
@@ -278,6 +297,24 @@ static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *si, voi
 
         log_info("SIGHUP: reloading the configuration");
         (void) manager_reload(m, &err);
+        return 0;
+}
+
+/* iommud --simulate: the fault QEMU records for edu's DMA write to an
+ * IOVA nothing maps (iommud(8), SIGNALS). */
+static int on_sigusr1(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata) {
+        manager *m = userdata;
+        iommu_unit *u = &m->source->system->units[0];
+        int r;
+
+        r = regs_sim_inject_fault(u->regs, &(regs_sim_fault){ .sid = SIMULATED_FAULT_SID,
+                                                              .addr = SIMULATED_FAULT_IOVA,
+                                                              .type = REGS_SIM_FAULT_WRITE,
+                                                              .reason = SIMULATED_FAULT_REASON });
+        if (r < 0)
+                log_info("SIGUSR1: the simulated fault was dropped (%s's fault records are full)", u->name);
+        else
+                log_info("SIGUSR1: %s recorded a simulated DMA fault in record %d", u->name, r);
         return 0;
 }
 
@@ -357,6 +394,9 @@ void manager_done(manager *m) {
         fault_log_free(m->faults);
         kmsg_reader_free(m->kmsg);
         stats_free(m->stats);
+        sd_event_source_disable_unref(m->sig_usr1);
+        /* before the source: a simulated unit's registers are the source's */
+        control_free(m->control);
         source_free(m->source);
         conf_free(m->conf);
         sd_event_unref(m->event);
@@ -365,7 +405,7 @@ void manager_done(manager *m) {
 
 int manager_metrics(manager *m, job_wait *wait, uint64_t started_usec, const char *caller, const char **ret,
                     size_t *ret_size, job_wait **ret_wait, iommu_error *err) {
-        _cleanup_json_ json_object *mapped = NULL;
+        _cleanup_json_ json_object *mapped = NULL, *owned = NULL;
         metrics_input in = {
                 .source = m->source,
                 .faults = m->faults,
@@ -403,6 +443,7 @@ int manager_metrics(manager *m, job_wait *wait, uint64_t started_usec, const cha
                 mapped = metrics_mapped_of(a);
         }
         in.mapped = mapped;
+        in.control = owned = control_metrics(m->control);
         r = metrics_text_render(&m->metrics, &in, ret, ret_size, err);
         return r < 0 ? r : 1;
 }
@@ -419,10 +460,24 @@ int manager_start(manager *m, const manager_transports *t) {
         r = conf_load(m->config_path, m->config_required, &m->overrides, &m->conf, &err);
         if (r < 0)
                 return log_error_errno(r, "%s", err.message);
-        r = source_open(m->conf->snapshot, m->conf->sysroot, 0, &m->source, &err);
+        if (m->overrides.simulate) {
+                iommu_sim_config sim;
+
+                r = iommu_sim_config_parse(m->overrides.simulate, &sim, &err);
+                if (r >= 0)
+                        r = source_open_simulated(&sim, 0, &m->source, &err);
+        } else
+                r = source_open(m->conf->snapshot, m->conf->sysroot, 0, &m->source, &err);
         if (r < 0)
                 return log_error_errno(r, "%s", err.message);
         manager_resolve_admin_group(m);
+        r = control_new(&m->control);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        control_configure(m->control, m->conf, m->admin_gid_valid, m->admin_gid);
+        r = control_attach_source(m->control, m->source, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err.message);
 
         /* MaxClients and MaxConnections connections need as many descriptors */
         if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur < rl.rlim_max &&
@@ -438,7 +493,8 @@ int manager_start(manager *m, const manager_transports *t) {
                 return log_error_errno(r, "Out of memory");
         /* the kernel clears the fault records of units it owns at once and
          * logs them: its log is where those faults are seen */
-        if (source_is_live(m->source) && m->conf->fault_interval_usec > 0) {
+        if (source_is_live(m->source) && !source_is_simulated(m->source) &&
+            m->conf->fault_interval_usec > 0) {
                 iommu_error kerr = {};
                 if (kmsg_reader_open(m->conf->sysroot, &m->kmsg, &kerr) < 0)
                         log_warning("%s", kerr.message);
@@ -457,11 +513,15 @@ int manager_start(manager *m, const manager_transports *t) {
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGCHLD); /* workers end: sd_event_add_child() wants it blocked */
+        if (source_is_simulated(m->source))
+                sigaddset(&mask, SIGUSR1);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %s", strerror(errno));
         if ((r = sd_event_add_signal(m->event, &m->sig_term, SIGTERM, on_exit_signal, m)) < 0 ||
             (r = sd_event_add_signal(m->event, &m->sig_int, SIGINT, on_exit_signal, m)) < 0 ||
-            (r = sd_event_add_signal(m->event, &m->sig_hup, SIGHUP, on_sighup, m)) < 0)
+            (r = sd_event_add_signal(m->event, &m->sig_hup, SIGHUP, on_sighup, m)) < 0 ||
+            (source_is_simulated(m->source) &&
+             (r = sd_event_add_signal(m->event, &m->sig_usr1, SIGUSR1, on_sigusr1, m)) < 0))
                 return log_error_errno(r, "Failed to watch signals: %s", strerror(-r));
 
         limits = limits_of(m->conf);
@@ -482,6 +542,11 @@ int manager_start(manager *m, const manager_transports *t) {
                 return log_error_errno(r, "%s", err.message);
         if (m->http)
                 http_token_setup(&m->token, m->conf);
+
+        /* Manage=: before the first fault poll, which then clears what the
+         * units held */
+        control_manage(m->control, m->conf);
+        source_changed(m->source, manager_now(m));
 
         r = manager_start_fault_polling(m);
         if (r < 0)

@@ -18,6 +18,7 @@
 
 #include "basic/error.h"
 #include "daemon/conf.h"
+#include "daemon/control.h"
 #include "daemon/faults.h"
 #include "daemon/http-server.h"
 #include "daemon/http-token.h"
@@ -50,12 +51,13 @@ typedef struct manager {
         http_server *http;    /* NULL: no HTTP */
         http_token token;     /* changes over HTTP: their bearer token, if enabled */
         jobs *jobs;           /* answers computed by workers */
+        control *control;     /* the units iommud owns */
         metrics_text metrics; /* GET /metrics as last rendered */
 
         bool admin_gid_valid;
         gid_t admin_gid;
 
-        sd_event_source *sig_term, *sig_int, *sig_hup;
+        sd_event_source *sig_term, *sig_int, *sig_hup, *sig_usr1;
         sd_event_source *fault_timer, *watchdog_timer, *status_timer;
         uint64_t watchdog_usec;
         char status[256]; /* the last STATUS= sent */

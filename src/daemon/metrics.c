@@ -133,6 +133,8 @@ int daemon_metrics_render(const metrics_input *in, char **ret, size_t *ret_size,
         json_object_object_add(daemon, "version", json_object_new_string(PACKAGE_VERSION));
         json_object_object_add(daemon, "scrape_started_usec", json_object_new_uint64(started));
         json_object_object_add(daemon, "units", units);
+        if (in->control)
+                json_object_object_add(daemon, "control", json_object_get(in->control));
 
         return metrics_render(info, devices, in->mapped, faults, daemon, ret, ret_size, err);
 }

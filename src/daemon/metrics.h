@@ -31,6 +31,7 @@ typedef struct metrics_input {
         uint64_t max_age_usec; /* RefreshIntervalSec= */
         json_object *mapped;   /* the mapped bytes (ANSWER_MAPPED's result); NULL: they failed */
         uint64_t started_usec; /* CLOCK_MONOTONIC when the scrape began (waiting for mapped); 0: now */
+        json_object *control;  /* the units iommud owns (control_metrics()); NULL: none */
 } metrics_input;
 
 /* The text, anew.  *ret is NUL-terminated; *ret_size excludes the NUL. */

@@ -26,6 +26,7 @@ source *source_free(source *s) {
         iommu_ctx_free(s->ctx);
         free(s->snapshot);
         free(s->sysroot);
+        free(s->simulated);
         free(s);
         return NULL;
 }
@@ -58,8 +59,27 @@ int source_open(const char *snapshot_path, const char *sysroot, uint64_t now_use
         return 0;
 }
 
+int source_open_simulated(const iommu_sim_config *c, uint64_t now_usec, source **ret, iommu_error *err) {
+        _cleanup_(source_freep) source *s = calloc(1, sizeof *s);
+        char what[64];
+        int r;
+
+        if (!s || !(s->simulated = strdup(iommu_sim_config_to_string(c, what, sizeof what))))
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        r = iommu_system_open_simulated(c, &s->system, err);
+        if (r < 0)
+                return r;
+        s->id = ++last_id;
+        s->generation = 1;
+        s->generation_usec = now_usec;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
 const char *source_describe(const source *s, char *buf, size_t size) {
-        if (s->snapshot)
+        if (s->simulated)
+                snprintf(buf, size, "a simulated %s machine", s->simulated);
+        else if (s->snapshot)
                 snprintf(buf, size, "snapshot %s", s->snapshot);
         else if (s->sysroot && *s->sysroot && !streq(s->sysroot, "/"))
                 snprintf(buf, size, "the hardware below %s", s->sysroot);
@@ -120,6 +140,12 @@ void source_reread(source *s, uint64_t now_usec) {
                 s->generation++;
                 s->generation_usec = now_usec;
         }
+}
+
+void source_changed(source *s, uint64_t now_usec) {
+        (void) iommu_system_refresh(s->system);
+        s->generation++;
+        s->generation_usec = now_usec;
 }
 
 static const char *const answer_kind_table[_ANSWER_KIND_MAX] = {
@@ -191,6 +217,8 @@ int source_write_answer(source *s, const answer_key *key, mappings_write_fn writ
         }
         if (r < 0)
                 return r;
+        if (s->decorate && (key->kind == ANSWER_INFO || key->kind == ANSWER_DOMAINS))
+                s->decorate(s->decorate_userdata, key->kind, o);
         return write_object(o, write, userdata, err);
 }
 

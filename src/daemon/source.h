@@ -2,8 +2,9 @@
 #pragma once
 
 /*
- * What iommud answers from: the live hardware (below a sysroot) or a
- * snapshot file, and the answers already serialized.
+ * What iommud answers from: the live hardware (below a sysroot), a
+ * snapshot file or a simulated machine (iommud --simulate, which answers
+ * like live hardware), and the answers already serialized.
  *
  * A snapshot never changes: each answer is computed once and kept until the
  * source is reopened (SIGHUP, v1.reload), except an answer too big to keep
@@ -74,12 +75,19 @@ typedef struct answer {
         char message[256]; /* error != 0 */
 } answer;
 
+/* Called with the model of v1.info and v1.domains before it is kept: the
+ * units iommud owns add to it (control.h). */
+typedef void (*source_decorate_fn)(void *userdata, answer_kind kind, json_object *result);
+
 typedef struct source {
         uint64_t id;    /* unique in the process: a new source is another one, wherever it lies */
         iommu_ctx *ctx; /* live only */
         iommu_system *system;
-        char *snapshot; /* NULL: live */
-        char *sysroot;  /* NULL: / */
+        char *snapshot;  /* NULL: live */
+        char *sysroot;   /* NULL: / */
+        char *simulated; /* the simulated machine ("legacy:aw48,cm"), else NULL */
+        source_decorate_fn decorate;
+        void *decorate_userdata;
         uint64_t generation;
         uint64_t generation_usec; /* CLOCK_MONOTONIC when it began */
         uint64_t clock;
@@ -88,13 +96,20 @@ typedef struct source {
 
 int source_open(const char *snapshot_path, const char *sysroot, uint64_t now_usec, source **ret,
                 iommu_error *err);
+/* iommud --simulate: the machine iommu_system_open_simulated() makes. */
+int source_open_simulated(const iommu_sim_config *c, uint64_t now_usec, source **ret, iommu_error *err);
 source *source_free(source *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(source *, source_free);
 
+/* Live hardware, or a simulated machine: registers that change. */
 static inline bool source_is_live(const source *s) {
         return !s->snapshot;
 }
-/* "snapshot FILE" or "the hardware" / "the hardware below SYSROOT" */
+static inline bool source_is_simulated(const source *s) {
+        return s->simulated;
+}
+/* "snapshot FILE", "the hardware" / "the hardware below SYSROOT", or
+ * "a simulated legacy:aw48,cm machine" */
 const char *source_describe(const source *s, char *buf, size_t size);
 
 /* For a request: re-read a live source's registers and start a new
@@ -104,6 +119,8 @@ void source_refresh(source *s, uint64_t now_usec, uint64_t max_age_usec);
 /* For the fault poller: re-read a live source's registers; a new
  * generation only if any changed. */
 void source_reread(source *s, uint64_t now_usec);
+/* iommud changed a unit it owns: the registers re-read, a new generation. */
+void source_changed(source *s, uint64_t now_usec);
 
 /* The answer for key, from the cache or computed now (after a refresh as
  * above), whatever its kind.  Borrowed: valid until the next call.  For

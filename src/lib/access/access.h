@@ -78,6 +78,23 @@ int iommu_ram_new_image(iommu_ram **ret);
 void *iommu_ram_image_page(iommu_ram *ram, uint64_t paddr);
 /* Declare [start, end] RAM without backing pages (reads there give zeros). */
 int iommu_ram_image_add_range(iommu_ram *ram, uint64_t start, uint64_t end);
+/* The caller's memory (4 KiB, page aligned, outliving its use here) is the
+ * page at paddr from now on: what the image held there is dropped, EBUSY
+ * when another caller's page is there.  iommud --simulate puts --alloc
+ * buffers, files a client maps, into the simulated machine's RAM so. */
+int iommu_ram_image_attach_page(iommu_ram *ram, uint64_t paddr, void *page);
+/* The caller's page at paddr leaves the image (it reads as zeros again). */
+void iommu_ram_image_detach_page(iommu_ram *ram, uint64_t paddr);
+
+/* Views over a base: a page that one of the views holds (the first that
+ * does) is read from it, any other from base (may be NULL: then only the
+ * views' pages exist).  Its ranges are the union of theirs, as they were
+ * at creation or at the last iommu_ram_overlay_update() (call it when a
+ * view grows).  The base and the views stay the caller's and must outlive
+ * it.  iommud reads the tables of the units it owns so: from its table
+ * memory (access/tablemem.h, table_mem_ram()), everything else as before. */
+int iommu_ram_new_overlay(iommu_ram *base, iommu_ram *const *views, size_t n_views, iommu_ram **ret);
+int iommu_ram_overlay_update(iommu_ram *ram);
 
 /* A wrapper that records every page read through it (for snapshots: the
  * pages a walk touched).  The inner RAM stays owned by the caller. */

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Reading RAM: the bounds every backend shares, the in-memory image backend
- * (tests, benchmarks: sparse 4 KiB pages in a hash map from frame number,
- * so a walker's peek is one multiply and a probe or two) and the recorder
- * (a wrapper noting which pages a walk read, for snapshots).
+ * (tests, benchmarks, iommud --simulate: sparse 4 KiB pages in a hash map
+ * from frame number, so a walker's peek is one multiply and a probe or
+ * two), the recorder (a wrapper noting which pages a walk read, for
+ * snapshots) and the overlay (table memory over the machine's RAM).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -142,14 +143,20 @@ static int ranges_add(phys_range **ranges, size_t *n, size_t *allocated, uint64_
 typedef struct image_ram {
         iommu_ram ram;
         size_t ranges_alloc;
-        hashmap pages; /* pfn -> its page */
+        hashmap pages; /* pfn -> its page; bit 0 set: the caller's (iommu_ram_image_attach_page) */
 } image_ram;
+
+#define IMAGE_PAGE_BORROWED UINT64_C(1)
 
 /* What absent pages of declared RAM read as. */
 static const uint8_t zero_page[VTD_PAGE_SIZE] __attribute__((aligned(VTD_PAGE_SIZE)));
 
 static uint8_t *image_lookup(const image_ram *im, uint64_t pfn) {
-        return hashmap_get_ptr(&im->pages, pfn);
+        uint64_t v;
+
+        if (!hashmap_get(&im->pages, pfn, &v))
+                return NULL;
+        return (uint8_t *) (uintptr_t) (v & ~IMAGE_PAGE_BORROWED);
 }
 
 static int image_read(iommu_ram *ram, uint64_t paddr, void *buf, size_t len, iommu_error *err) {
@@ -187,7 +194,8 @@ static void image_free(iommu_ram *ram) {
         uint64_t page;
 
         for (size_t i = 0; hashmap_next(&im->pages, &i, NULL, &page);)
-                free((void *) (uintptr_t) page);
+                if (!(page & IMAGE_PAGE_BORROWED))
+                        free((void *) (uintptr_t) page);
         hashmap_done(&im->pages);
         free(im);
 }
@@ -244,6 +252,34 @@ int iommu_ram_image_add_range(iommu_ram *ram, uint64_t start, uint64_t end) {
         if (!ram || ram->ops != &image_ops || start > end)
                 return -EINVAL;
         return ranges_add(&ram->ranges, &ram->n_ranges, &im->ranges_alloc, start, end);
+}
+
+int iommu_ram_image_attach_page(iommu_ram *ram, uint64_t paddr, void *page) {
+        image_ram *im = (image_ram *) ram;
+        uint64_t pfn = paddr / VTD_PAGE_SIZE, old;
+        int r;
+
+        if (!ram || ram->ops != &image_ops || (paddr & PAGE_MASK) || !page || ((uintptr_t) page & PAGE_MASK))
+                return -EINVAL;
+        r = ranges_add(&ram->ranges, &ram->n_ranges, &im->ranges_alloc, paddr, paddr + PAGE_MASK);
+        if (r < 0)
+                return r;
+        if (hashmap_get(&im->pages, pfn, &old)) {
+                if (old & IMAGE_PAGE_BORROWED)
+                        return -EBUSY;
+                free((void *) (uintptr_t) old);
+        }
+        return hashmap_replace(&im->pages, pfn, HASHMAP_PTR(page) | IMAGE_PAGE_BORROWED);
+}
+
+void iommu_ram_image_detach_page(iommu_ram *ram, uint64_t paddr) {
+        image_ram *im = (image_ram *) ram;
+        uint64_t v;
+
+        if (!ram || ram->ops != &image_ops || !hashmap_get(&im->pages, paddr / VTD_PAGE_SIZE, &v) ||
+            !(v & IMAGE_PAGE_BORROWED))
+                return;
+        (void) hashmap_remove(&im->pages, paddr / VTD_PAGE_SIZE, NULL);
 }
 
 /* ---- the recorder ---- */
@@ -371,4 +407,126 @@ uint64_t iommu_ram_recorder_reads(const iommu_ram *ram) {
         if (!ram || ram->ops != &recorder_ops)
                 return 0;
         return ((const recorder_ram *) ram)->reads;
+}
+
+/* ---- the overlay ---- */
+
+typedef struct overlay_ram {
+        iommu_ram ram;
+        iommu_ram *base;   /* borrowed; may be NULL */
+        iommu_ram **views; /* borrowed */
+        size_t n_views;
+} overlay_ram;
+
+/* The RAM that holds the page at paddr: a view where one has it, else
+ * the base. */
+static iommu_ram *overlay_layer(const overlay_ram *o, uint64_t page) {
+        for (size_t i = 0; i < o->n_views; i++)
+                if (iommu_ram_contains(o->views[i], page, VTD_PAGE_SIZE))
+                        return o->views[i];
+        return o->base;
+}
+
+static int overlay_read(iommu_ram *ram, uint64_t paddr, void *buf, size_t len, iommu_error *err) {
+        const overlay_ram *o = (const overlay_ram *) ram;
+        uint8_t *out = buf;
+
+        while (len > 0) {
+                uint64_t off = paddr & PAGE_MASK;
+                size_t n = VTD_PAGE_SIZE - off < len ? VTD_PAGE_SIZE - off : len;
+                iommu_ram *layer = overlay_layer(o, paddr - off);
+                int r;
+
+                if (!layer)
+                        return iommu_error_set(err, ERANGE,
+                                               "0x%" PRIx64 " is neither table memory nor readable RAM",
+                                               paddr);
+                r = iommu_ram_read(layer, paddr, out, n, err);
+                if (r < 0)
+                        return r;
+                out += n;
+                paddr += n;
+                len -= n;
+        }
+        return 0;
+}
+
+static const void *overlay_peek(iommu_ram *ram, uint64_t paddr, size_t len) {
+        const overlay_ram *o = (const overlay_ram *) ram;
+        uint64_t off = paddr & PAGE_MASK;
+        iommu_ram *layer;
+
+        if (len > VTD_PAGE_SIZE - off)
+                return NULL;
+        layer = overlay_layer(o, paddr - off);
+        if (!layer || !layer->ops->peek || !iommu_ram_contains(layer, paddr, len))
+                return NULL;
+        return layer->ops->peek(layer, paddr, len);
+}
+
+static void overlay_free(iommu_ram *ram) {
+        overlay_ram *o = (overlay_ram *) ram;
+
+        free(o->views);
+        free(o);
+}
+
+static const iommu_ram_ops overlay_ops = {
+        .name = "overlay",
+        .read = overlay_read,
+        .peek = overlay_peek,
+        .free = overlay_free,
+};
+
+int iommu_ram_overlay_update(iommu_ram *ram) {
+        overlay_ram *o = (overlay_ram *) ram;
+        phys_range *v = NULL;
+        size_t n = 0, alloc = 0;
+
+        if (!ram || ram->ops != &overlay_ops)
+                return -EINVAL;
+        for (size_t i = 0; o->base && i < o->base->n_ranges; i++)
+                if (ranges_add(&v, &n, &alloc, o->base->ranges[i].start, o->base->ranges[i].end) < 0)
+                        goto oom;
+        for (size_t k = 0; k < o->n_views; k++)
+                for (size_t i = 0; i < o->views[k]->n_ranges; i++)
+                        if (ranges_add(&v, &n, &alloc, o->views[k]->ranges[i].start,
+                                       o->views[k]->ranges[i].end) < 0)
+                                goto oom;
+        free(ram->ranges);
+        ram->ranges = v;
+        ram->n_ranges = n;
+        return 0;
+oom:
+        free(v);
+        return -ENOMEM;
+}
+
+int iommu_ram_new_overlay(iommu_ram *base, iommu_ram *const *views, size_t n_views, iommu_ram **ret) {
+        overlay_ram *o;
+        int r;
+
+        if (!ret || (n_views > 0 && !views))
+                return -EINVAL;
+        o = calloc(1, sizeof *o);
+        if (!o)
+                return -ENOMEM;
+        o->ram.ops = &overlay_ops;
+        o->base = base;
+        if (n_views > 0) {
+                o->views = calloc(n_views, sizeof *o->views);
+                if (!o->views) {
+                        free(o);
+                        return -ENOMEM;
+                }
+                memcpy(o->views, views, n_views * sizeof *views);
+                o->n_views = n_views;
+        }
+        r = iommu_ram_overlay_update(&o->ram);
+        if (r < 0) {
+                iommu_ram_free(&o->ram);
+                return r;
+        }
+        *ret = &o->ram;
+        return 0;
 }

@@ -47,6 +47,11 @@ typedef enum family_id {
         F_INVQ_OBSERVED,
         F_INVALIDATIONS,
         F_INVQ_OVERRUNS,
+        F_OWNED_UNITS,
+        F_OWNED_DOMAINS,
+        F_OWNED_ATTACHED,
+        F_INVALIDATIONS_ISSUED,
+        F_FAULT_RECORDS_CLEARED,
         F_SCRAPE_ERROR,
         F_BUILD_INFO,
         F_SCRAPE_DURATION,
@@ -156,6 +161,33 @@ static const struct family {
                 .type = METRIC_COUNTER,
                 .help = "Polls that found more descriptors had passed through the invalidation queue than "
                         "it holds: iommu_invalidations_total missed some",
+        },
+        [F_OWNED_UNITS] = {
+                .name = "iommu_owned_units",
+                .type = METRIC_GAUGE,
+                .help = "Remapping units iommud owns now",
+        },
+        [F_OWNED_DOMAINS] = {
+                .name = "iommu_owned_domains",
+                .type = METRIC_GAUGE,
+                .help = "Domains of a unit iommud owns, by type (the default policy's included)",
+        },
+        [F_OWNED_ATTACHED] = {
+                .name = "iommu_owned_attached_devices",
+                .type = METRIC_GAUGE,
+                .help = "Devices attached to a domain of a unit iommud owns (the others follow the default "
+                        "policy)",
+        },
+        [F_INVALIDATIONS_ISSUED] = {
+                .name = "iommu_invalidations_issued_total",
+                .type = METRIC_COUNTER,
+                .help = "Invalidations iommud issued to the units it owns since it started, by type and "
+                        "granularity",
+        },
+        [F_FAULT_RECORDS_CLEARED] = {
+                .name = "iommu_fault_records_cleared_total",
+                .type = METRIC_COUNTER,
+                .help = "Fault recording registers iommud cleared on the units it owns since it started",
         },
         [F_SCRAPE_ERROR] = {
                 .name = "iommu_scrape_error",
@@ -739,6 +771,71 @@ static void invalidation_families(renderer *r, json_object *daemon_units) {
         end(r);
 }
 
+/* The units iommud owns: the daemon object's "control". */
+static void control_families(renderer *r, json_object *control) {
+        json_object *units = array_of(control, "units");
+        size_t n = length_of(units);
+        uint64_t v;
+
+        begin(r, F_OWNED_UNITS);
+        if (uint_member(control, "owned_units", UINT64_MAX, &v))
+                emit_u64(r, NULL, v);
+        end(r);
+
+        begin(r, F_OWNED_DOMAINS);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = object_at(units, i), *types = array_of(u, "domains");
+
+                for (size_t k = 0; k < length_of(types); k++) {
+                        json_object *t = object_at(types, k), *type = member(t, "type", json_type_string);
+
+                        if (type && uint_member(t, "count", UINT64_MAX, &v))
+                                emit_u64(r,
+                                         (const char *const[]){ "unit", name_of(u), "type",
+                                                                json_object_get_string(type), NULL },
+                                         v);
+                }
+        }
+        end(r);
+
+        begin(r, F_OWNED_ATTACHED);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = object_at(units, i);
+
+                if (uint_member(u, "attached_devices", UINT64_MAX, &v))
+                        emit_u64(r, (const char *const[]){ "unit", name_of(u), NULL }, v);
+        }
+        end(r);
+
+        begin(r, F_INVALIDATIONS_ISSUED);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = object_at(units, i), *list = array_of(u, "invalidations");
+
+                for (size_t k = 0; k < length_of(list); k++) {
+                        json_object *c = object_at(list, k);
+                        json_object *type = member(c, "type", json_type_string);
+                        json_object *granularity = member(c, "granularity", json_type_string);
+
+                        if (type && granularity && uint_member(c, "count", UINT64_MAX, &v))
+                                emit_u64(r,
+                                         (const char *const[]){ "unit", name_of(u), "type",
+                                                                json_object_get_string(type), "granularity",
+                                                                json_object_get_string(granularity), NULL },
+                                         v);
+                }
+        }
+        end(r);
+
+        begin(r, F_FAULT_RECORDS_CLEARED);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = object_at(units, i);
+
+                if (uint_member(u, "fault_records_cleared", UINT64_MAX, &v))
+                        emit_u64(r, (const char *const[]){ "unit", name_of(u), NULL }, v);
+        }
+        end(r);
+}
+
 int metrics_render(json_object *info, json_object *devices, json_object *mapped, json_object *faults,
                    json_object *daemon, char **ret, size_t *ret_size, iommu_error *err) {
         _cleanup_free_ char *text = NULL;
@@ -782,6 +879,7 @@ int metrics_render(json_object *info, json_object *devices, json_object *mapped,
                 device_family(&r, devices);
         fault_families(&r, faults, daemon_units);
         invalidation_families(&r, daemon_units);
+        control_families(&r, member(daemon, "control", json_type_object));
 
         begin(&r, F_SCRAPE_ERROR);
         for (size_t i = 0; i < ELEMENTSOF(parts); i++)

@@ -49,6 +49,13 @@
  *                  "descriptors":          absent until first observed
  *                    [{"type", "granularity", "count"}],
  *                  "overruns": N}}]
+ *   "control":                             absent: no control (iommu_owned_*)
+ *     {"owned_units": N,
+ *      "units": [{"name": "dmar0",         owned now or before
+ *                 "domains": [{"type", "count"}],   absent: not owned now
+ *                 "attached_devices": N,            absent: not owned now
+ *                 "invalidations": [{"type", "granularity", "count"}],
+ *                 "fault_records_cleared": N}]}
  * The result is NUL-terminated; *ret_size excludes the NUL. */
 int metrics_render(json_object *info, json_object *devices, json_object *mapped, json_object *faults,
                    json_object *daemon, char **ret, size_t *ret_size, iommu_error *err);

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <inttypes.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <pci/pci.h>
+
+#include "access/regs-sim.h"
 #include "basic/json-util.h"
 #include "basic/string-table.h"
 #include "decode/layouts.h"
@@ -25,6 +29,8 @@ iommu_system *iommu_system_free(iommu_system *s) {
         for (size_t i = 0; i < s->n_units; i++)
                 iommu_regs_free(s->units[i].regs);
         free(s->units);
+        if (s->overlaid)
+                iommu_ram_free(s->machine_ram);
         iommu_ram_free(s->ram);
         free(s->ram_ranges);
         json_object_put(s->devices);
@@ -67,7 +73,9 @@ static uint64_t unit_register_span(uint64_t cap, uint64_t ecap) {
 }
 
 static void owner_from_state(iommu_unit *u) {
-        if (u->sysfs.present)
+        if (u->iommud_owned)
+                u->owner = UNIT_OWNER_IOMMUD;
+        else if (u->sysfs.present)
                 u->owner = UNIT_OWNER_KERNEL;
         /* Translation on with a root table iommud did not write: someone
          * else (the kernel, or firmware) runs it. */
@@ -390,6 +398,245 @@ int iommu_system_open_snapshot(const char *path, iommu_system **ret, iommu_error
         return 0;
 }
 
+/* ---- the simulated machine ---- */
+
+/* QEMU 7.2, intel-iommu,intremap=off (hw/i386/intel_iommu.c, vtd_init):
+ * FRO 0x22, NFR 0, ND 2 (256 domains), MAMV 0x12, PSI, SLLPS 2 MiB and
+ * 1 GiB, MGAW and SAGAW from aw-bits, CM with caching-mode=on; ECAP QI,
+ * IRO 0xf, PT, C 0 (QEMU snoops), and SMTS, SSTS, SRS, PASID with
+ * x-scalable-mode=on. */
+#define QEMU_CAP_AW48 UINT64_C(0x00d2008c222f0686)
+#define QEMU_CAP_AW39 UINT64_C(0x00d2008c22260286)
+#define QEMU_CAP_CM (UINT64_C(1) << 7)
+#define QEMU_ECAP_LEGACY UINT64_C(0xf42)
+#define QEMU_ECAP_SCALABLE UINT64_C(0x480080000f42)
+#define QEMU_DRHD_BASE UINT64_C(0xfed90000)
+/* where the pretend kernel's (empty) root table is */
+#define KERNEL_ROOT_TABLE UINT64_C(0x01000000)
+
+int iommu_sim_config_parse(const char *text, iommu_sim_config *ret, iommu_error *err) {
+        iommu_sim_config c = { .address_width = 48, .caching_mode = true };
+        const char *colon = strchr(text, ':'), *opt;
+        size_t n = colon ? (size_t) (colon - text) : strlen(text);
+
+        if (n == 6 && strncmp(text, "legacy", 6) == 0)
+                c.scalable = false;
+        else if (n == 8 && strncmp(text, "scalable", 8) == 0)
+                c.scalable = true;
+        else
+                return iommu_error_set(err, EINVAL,
+                                       "Unknown simulated mode '%.*s': legacy or scalable, then options "
+                                       "after ':' (aw39, aw48, cm, nocm, kernel)",
+                                       (int) (n > 32 ? 32 : n), text);
+        for (opt = colon ? colon + 1 : NULL; opt;) {
+                const char *comma = strchr(opt, ',');
+                size_t k = comma ? (size_t) (comma - opt) : strlen(opt);
+
+#define IS(word) (k == strlen(word) && strncmp(opt, word, k) == 0)
+                if (IS("aw39"))
+                        c.address_width = 39;
+                else if (IS("aw48"))
+                        c.address_width = 48;
+                else if (IS("cm"))
+                        c.caching_mode = true;
+                else if (IS("nocm"))
+                        c.caching_mode = false;
+                else if (IS("kernel"))
+                        c.kernel = true;
+                else
+                        return iommu_error_set(
+                                err, EINVAL,
+                                "Unknown simulation option '%.*s': aw39, aw48, cm, nocm or kernel",
+                                (int) (k > 32 ? 32 : k), opt);
+#undef IS
+                opt = comma ? comma + 1 : NULL;
+        }
+        *ret = c;
+        return 0;
+}
+
+const char *iommu_sim_config_to_string(const iommu_sim_config *c, char *buf, size_t size) {
+        snprintf(buf, size, "%s:aw%u,%s%s", c->scalable ? "scalable" : "legacy", c->address_width,
+                 c->caching_mode ? "cm" : "nocm", c->kernel ? ",kernel" : "");
+        return buf;
+}
+
+static void put_le(uint8_t *p, uint64_t v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                p[i] = (uint8_t) (v >> (8 * i));
+}
+
+/* QEMU's DMAR table for intel-iommu,intremap=off: one DRHD, INCLUDE_PCI_ALL. */
+static int simulated_dmar(iommu_system *s, unsigned address_width, iommu_error *err) {
+        uint8_t t[64] = {};
+        uint8_t sum = 0;
+
+        memcpy(t, "DMAR", 4);
+        put_le(t + 4, sizeof t, 4);
+        t[8] = 1; /* revision */
+        memcpy(t + 10, "BOCHS ", 6);
+        memcpy(t + 16, "BXPC    ", 8);
+        put_le(t + 24, 1, 4);
+        memcpy(t + 28, "BXPC", 4);
+        put_le(t + 32, 1, 4);
+        t[36] = (uint8_t) (address_width - 1); /* host address width, minus one */
+        t[37] = 0;                             /* flags: no interrupt remapping */
+        /* the DRHD */
+        put_le(t + 48, DMAR_TYPE_DRHD, 2);
+        put_le(t + 50, 16, 2);
+        t[52] = DMAR_DRHD_INCLUDE_PCI_ALL;
+        put_le(t + 54, 0, 2); /* segment */
+        put_le(t + 56, QEMU_DRHD_BASE, 8);
+        for (size_t i = 0; i < sizeof t; i++)
+                sum = (uint8_t) (sum + t[i]);
+        t[9] = (uint8_t) -sum;
+        return load_dmar(s, t, sizeof t, err);
+}
+
+/* libpci's default error handler ends the process: never that.  Name
+ * lookups only warn (no pci.ids: the numbers stand for the names); an
+ * error jumps back out of the lookup. */
+static jmp_buf pci_jump;
+
+_printf_(1, 2) static void pci_quiet(char *msg, ...) {
+        (void) msg;
+}
+
+_printf_(1, 2) _noreturn_ static void pci_error_jump(char *msg, ...) {
+        (void) msg;
+        longjmp(pci_jump, 1);
+}
+
+static void device_name(struct pci_access *pacc, char *buf, size_t size, uint16_t vendor, uint16_t device) {
+        if (setjmp(pci_jump)) {
+                snprintf(buf, size, "Device %04x:%04x", vendor, device);
+                return;
+        }
+        char name[256];
+
+        snprintf(buf, size, "%s",
+                 pci_lookup_name(pacc, name, sizeof name, PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE, vendor,
+                                 device));
+}
+
+/* QEMU's q35 with -device edu: what lspci shows in the guest. */
+static int simulated_devices(iommu_system *s, iommu_error *err) {
+        static const struct {
+                uint8_t devfn;
+                uint16_t vendor, device, class;
+        } q35[] = {
+                { 0x00, 0x8086, 0x29c0, 0x0600 }, /* host bridge */
+                { 0x08, 0x1234, 0x1111, 0x0300 }, /* VGA */
+                { 0x18, 0x1234, 0x11e8, 0x00ff }, /* edu */
+                { 0xf8, 0x8086, 0x2918, 0x0601 }, /* LPC */
+                { 0xfa, 0x8086, 0x2922, 0x0106 }, /* AHCI */
+                { 0xfb, 0x8086, 0x2930, 0x0c05 }, /* SMBus */
+        };
+        _cleanup_json_ json_object *list = json_object_new_array();
+        struct pci_access *pacc = pci_alloc();
+
+        if (!list || !pacc) {
+                if (pacc)
+                        pci_cleanup(pacc);
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        }
+        pacc->error = pci_error_jump;
+        pacc->warning = pci_quiet;
+        pacc->debug = pci_quiet;
+        for (size_t i = 0; i < ELEMENTSOF(q35); i++) {
+                json_object *o = json_object_new_object();
+                char bdf[BDF_STRING_MAX], name[256];
+
+                if (!o || json_object_array_add(list, o) < 0) {
+                        json_object_put(o);
+                        pci_cleanup(pacc);
+                        return iommu_error_set(err, ENOMEM, "Out of memory");
+                }
+                json_object_object_add(o, "bdf",
+                                       json_object_new_string(bdf_format(bdf, 0, 0, q35[i].devfn)));
+                json_object_object_add(o, "vendor", json_object_new_int(q35[i].vendor));
+                json_object_object_add(o, "device", json_object_new_int(q35[i].device));
+                json_object_object_add(o, "class", json_object_new_int(q35[i].class));
+                device_name(pacc, name, sizeof name, q35[i].vendor, q35[i].device);
+                json_object_object_add(o, "name", json_object_new_string(name));
+                json_object_object_add(o, "driver", NULL);
+                json_object_object_add(o, "group", NULL);
+                json_object_object_add(o, "iommu", NULL);
+        }
+        pci_cleanup(pacc);
+        s->devices = TAKE_PTR(list);
+        return 0;
+}
+
+/* The unit as the guest kernel's intel-iommu driver would leave it at
+ * first: a root table (empty: every device blocked) and translation on. */
+static int simulated_kernel(iommu_system *s, iommu_unit *u, bool scalable, iommu_error *err) {
+        uint64_t rtaddr = KERNEL_ROOT_TABLE | (scalable ? UINT64_C(1) << RTADDR_TTM_LO : 0);
+        int r;
+
+        if (!iommu_ram_image_page(s->image, KERNEL_ROOT_TABLE))
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        r = iommu_regs_write(u->regs, layout_rtaddr.offset, 64, rtaddr, err);
+        if (r >= 0)
+                r = iommu_regs_write(u->regs, layout_gcmd.offset, 32, FIELD_MASK64(GCMD, SRTP), err);
+        if (r >= 0)
+                r = iommu_regs_write(u->regs, layout_gcmd.offset, 32, FIELD_MASK64(GCMD, TE), err);
+        return r;
+}
+
+int iommu_system_open_simulated(const iommu_sim_config *c, iommu_system **ret, iommu_error *err) {
+        _cleanup_(iommu_system_freep) iommu_system *s = NULL;
+        regs_sim_config rc = {
+                .base = QEMU_DRHD_BASE,
+                .ver = 0x10,
+                .cap = (c->address_width == 39 ? QEMU_CAP_AW39 : QEMU_CAP_AW48) & ~QEMU_CAP_CM,
+                .ecap = c->scalable ? QEMU_ECAP_SCALABLE : QEMU_ECAP_LEGACY,
+        };
+        iommu_unit *u;
+        int r;
+
+        if (c->address_width != 39 && c->address_width != 48)
+                return iommu_error_set(err, EINVAL, "A simulated unit has aw-bits 39 or 48, not %u",
+                                       c->address_width);
+        if (c->caching_mode)
+                rc.cap |= QEMU_CAP_CM;
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        r = iommu_ram_new_image(&s->ram);
+        if (r >= 0)
+                r = iommu_ram_image_add_range(s->ram, 0, SIMULATED_RAM_END);
+        s->ram_ranges = calloc(1, sizeof *s->ram_ranges);
+        if (r < 0 || !s->ram_ranges)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        s->ram_ranges[0] = (phys_range){ 0, SIMULATED_RAM_END };
+        s->n_ram_ranges = 1;
+        s->image = s->ram;
+
+        r = simulated_dmar(s, c->address_width, err);
+        if (r < 0)
+                return r;
+        r = simulated_devices(s, err);
+        if (r < 0)
+                return r;
+        u = &s->units[0];
+        r = iommu_regs_new_sim(&rc, s->image, &u->regs, err);
+        if (r < 0)
+                return r;
+        u->size = u->regs->size;
+        if (c->kernel) {
+                r = simulated_kernel(s, u, c->scalable, err);
+                if (r < 0)
+                        return r;
+        }
+        r = read_unit_registers(u);
+        if (r < 0)
+                return iommu_error_set(err, -r, "%s", u->regs_error.message);
+        owner_from_state(u);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
 int iommu_system_dmar_json(iommu_system *s, json_object **ret, iommu_error *err) {
         json_object *o;
 
@@ -483,6 +730,52 @@ iommu_unit *iommu_system_unit_of(iommu_system *s, uint16_t segment, uint8_t bus,
                 if (s->units[i].segment == segment && s->units[i].include_pci_all)
                         return &s->units[i];
         return NULL;
+}
+
+int iommu_system_scope_device(iommu_system *s, uint16_t segment, const dmar_scope *sc, uint8_t *ret_bus,
+                              uint8_t *ret_devfn) {
+        unsigned b = sc->start_bus;
+
+        if ((sc->type_id != DMAR_SCOPE_ENDPOINT && sc->type_id != DMAR_SCOPE_BRIDGE) || sc->n_path == 0)
+                return -EINVAL;
+        for (size_t i = 0; i + 1 < sc->n_path; i++) {
+                uint8_t df = (uint8_t) (sc->path[i].device << 3 | (sc->path[i].function & 7));
+                json_object *d = devices_find(s->devices, segment, (uint8_t) b, df);
+
+                if (!d || !json_get(d, "secondary_bus"))
+                        return -ENODEV;
+                b = (unsigned) json_get_i64(d, "secondary_bus");
+        }
+        *ret_bus = (uint8_t) b;
+        *ret_devfn =
+                (uint8_t) (sc->path[sc->n_path - 1].device << 3 | (sc->path[sc->n_path - 1].function & 7));
+        return 0;
+}
+
+int iommu_system_set_table_memory(iommu_system *s, iommu_ram *const *views, size_t n) {
+        iommu_ram *base = s->overlaid ? s->machine_ram : s->ram, *overlay = NULL;
+        int r;
+
+        if (n > 0) {
+                r = iommu_ram_new_overlay(base, views, n, &overlay);
+                if (r < 0)
+                        return r;
+        }
+        if (s->overlaid)
+                iommu_ram_free(s->ram);
+        s->overlaid = n > 0;
+        s->ram = n > 0 ? overlay : base;
+        s->machine_ram = n > 0 ? base : NULL;
+        return 0;
+}
+
+int iommu_system_update_table_memory(iommu_system *s) {
+        return s->overlaid ? iommu_ram_overlay_update(s->ram) : 0;
+}
+
+void iommu_system_set_iommud_owned(iommu_system *s, iommu_unit *u, bool owned) {
+        u->iommud_owned = owned;
+        owner_from_state(u);
 }
 
 int iommu_system_refresh(iommu_system *s) {

@@ -2,12 +2,21 @@
 #pragma once
 
 /*
- * A machine's IOMMU state, from one of two sources that answer alike:
+ * A machine's IOMMU state, from one of three sources that answer alike:
  *  - live: the DMAR table from sysfs, each unit's registers through
  *    /dev/mem, RAM through /proc/kcore, devices from libpci and sysfs;
- *  - a snapshot file captured earlier (iommu-snapshot(5)).
+ *  - a snapshot file captured earlier (iommu-snapshot(5));
+ *  - a simulated machine (iommu_system_open_simulated()): one unit that
+ *    behaves like QEMU's (access/regs-sim.h), its memory an in-memory
+ *    image, QEMU's q35 devices.
  * Everything the model layer renders comes from here, so the JSON is the
  * same whichever source answered.
+ *
+ * A unit iommud owns reads its tables from iommud's table memory: the
+ * owner hands the system views of it (iommu_system_set_table_memory()),
+ * which the walker reads through an overlay over the machine's RAM, and
+ * marks the unit owned (iommu_system_set_iommud_owned()), so its model is
+ * built by the same code as every other unit's.
  */
 
 #include <stdbool.h>
@@ -53,6 +62,7 @@ typedef struct iommu_unit {
 
         unit_sysfs sysfs;
         unit_owner owner;
+        bool iommud_owned; /* iommud wrote its root table: owner is "iommud" */
 } iommu_unit;
 
 typedef struct iommu_system {
@@ -66,8 +76,11 @@ typedef struct iommu_system {
         size_t n_units;
         iommu_unit *units;
 
-        iommu_ram *ram; /* NULL when RAM cannot be read: ram_error says why */
+        iommu_ram *ram; /* what the walker reads; NULL when RAM cannot be read: ram_error says why */
         iommu_error ram_error;
+        iommu_ram *machine_ram; /* with table memory views: ram overlays them on this (may be NULL) */
+        bool overlaid;          /* ram is that overlay */
+        iommu_ram *image;       /* simulated: the machine's memory (also machine_ram) */
         phys_range *ram_ranges; /* System RAM, for the snapshot */
         size_t n_ram_ranges;
 
@@ -77,6 +90,39 @@ typedef struct iommu_system {
 
 int iommu_system_open_live(const iommu_ctx *ctx, iommu_system **ret, iommu_error *err);
 int iommu_system_open_snapshot(const char *path, iommu_system **ret, iommu_error *err);
+
+/* iommud --simulate legacy|scalable[:OPTION,...] */
+typedef struct iommu_sim_config {
+        bool scalable;
+        unsigned address_width; /* 39 or 48 (QEMU's aw-bits) */
+        bool caching_mode;
+        bool kernel; /* a pretend kernel took the unit: a root table and translation on */
+} iommu_sim_config;
+
+/* "legacy" or "scalable", then ":" and options separated by ",": aw39 or
+ * aw48 (default), cm (default) or nocm, kernel.  EINVAL with a sentence
+ * naming what is wrong. */
+int iommu_sim_config_parse(const char *text, iommu_sim_config *ret, iommu_error *err);
+/* "scalable:aw48,cm" (options spelled out) */
+const char *iommu_sim_config_to_string(const iommu_sim_config *c, char *buf, size_t size);
+
+/* The simulated machine (model/simulate.c): QEMU 7.2's intel-iommu,
+ * intremap=off at 0xfed90000, with the CAP and ECAP QEMU gives for the
+ * mode, aw-bits and caching mode; System RAM 0x0-0x3fffffff, an in-memory
+ * image (s->image); QEMU's q35 PCI devices with edu at 00:03.0; a DMAR
+ * table with one DRHD (INCLUDE_PCI_ALL).  The unit's registers
+ * (s->units[0].regs) are writable: a test or iommud takes it over.
+ * Physical memory from SIMULATED_TABLE_BASE up is left for table memory,
+ * from SIMULATED_BUFFER_BASE up for buffers: nothing else is there. */
+#define SIMULATED_RAM_END UINT64_C(0x3fffffff)
+#define SIMULATED_TABLE_BASE UINT64_C(0x20000000)
+#define SIMULATED_BUFFER_BASE UINT64_C(0x30000000)
+/* The DMA fault iommud --simulate injects on SIGUSR1: what QEMU records
+ * for edu (00:03.0) writing to an IOVA no domain of it maps. */
+#define SIMULATED_FAULT_SID UINT16_C(0x0018)
+#define SIMULATED_FAULT_IOVA UINT64_C(0x300000)
+#define SIMULATED_FAULT_REASON 0x05
+int iommu_system_open_simulated(const iommu_sim_config *c, iommu_system **ret, iommu_error *err);
 iommu_system *iommu_system_free(iommu_system *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(iommu_system *, iommu_system_free);
 
@@ -94,10 +140,30 @@ int iommu_system_devices(iommu_system *s, json_object **ret, iommu_error *err);
 iommu_unit *iommu_system_unit_of(iommu_system *s, uint16_t segment, uint8_t bus, uint8_t devfn);
 iommu_unit *iommu_system_unit_by_name(iommu_system *s, const char *name);
 
+/* The device a DMAR device scope names (its path followed through the
+ * bridges of the device list, which must have been read): ENODEV when a
+ * bridge on the way is not there; EINVAL for a scope that is not an
+ * endpoint or a bridge, or without a path. */
+int iommu_system_scope_device(iommu_system *s, uint16_t segment, const dmar_scope *sc, uint8_t *ret_bus,
+                              uint8_t *ret_devfn);
+
 /* Re-read the registers the model shows (VER..FSTS) of every unit that has
  * them, for a fresh answer from a long-lived system.  Snapshots answer
  * alike every time. */
 int iommu_system_refresh(iommu_system *s);
+
+/* The walker reads the pages of these views (table memory of the units
+ * iommud owns) from them, and everything else from the machine's RAM as
+ * before; n 0: from the machine's RAM alone again.  The views stay the
+ * caller's and must outlive their use here (until the next call or the
+ * system's free). */
+int iommu_system_set_table_memory(iommu_system *s, iommu_ram *const *views, size_t n);
+/* After a view grew (table memory took a new chunk). */
+int iommu_system_update_table_memory(iommu_system *s);
+
+/* iommud took the unit (its owner is "iommud" from now on, whatever its
+ * registers say), or gave it back. */
+void iommu_system_set_iommud_owned(iommu_system *s, iommu_unit *u, bool owned);
 
 /* Capture everything into a snapshot file. */
 int iommu_system_save_snapshot(iommu_system *s, const char *path, iommu_error *err);

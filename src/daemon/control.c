@@ -1,0 +1,1154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The units iommud owns (control.h). */
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "access/tablemem.h"
+#include "basic/alloc-util.h"
+#include "basic/json-util.h"
+#include "daemon/buffers.h"
+#include "daemon/control.h"
+#include "daemon/log.h"
+#include "decode/invq.h"
+#include "decode/regs.h"
+#include "model/devices.h"
+#include "snapshot/snapshot.h"
+
+#define MAX_RMRR_REGIONS 64
+
+/* A unit iommud owns. */
+typedef struct owned {
+        char name[SNAPSHOT_UNIT_NAME_MAX];
+        uint64_t base;
+        uint16_t segment;
+        owned_unit *unit;
+        iommu_regs *regs; /* writable */
+        bool regs_borrowed;
+        table_mem *mem;
+        char *mem_path;  /* hugetlbfs: the file */
+        char *directory; /* where its buffers go */
+        iommu_ram *view; /* the walker's view of mem */
+        buffer *buffers;
+} owned;
+
+/* What the metrics count per unit, over every time it was owned. */
+typedef struct unit_counts {
+        char name[SNAPSHOT_UNIT_NAME_MAX];
+        inv_counts issued;
+        uint64_t faults_cleared;
+} unit_counts;
+
+struct control {
+        source *source;
+        owned **units;
+        size_t n_units, units_alloc;
+        unit_counts *counts; /* of units given back */
+        size_t n_counts, counts_alloc;
+        buffer_region region; /* the simulated machine's buffers */
+
+        /* settings */
+        int mode, policy;
+        char *table_memory;
+        char *buffer_directory;
+        bool have_admin_gid;
+        gid_t admin_gid;
+};
+
+static void decorate(void *userdata, answer_kind kind, json_object *result);
+
+int control_new(control **ret) {
+        control *c = calloc(1, sizeof *c);
+
+        if (!c)
+                return -ENOMEM;
+        *ret = c;
+        return 0;
+}
+
+size_t control_n_owned(const control *c) {
+        return c->n_units;
+}
+
+static owned *owned_of(const control *c, const char *name) {
+        for (size_t i = 0; name && i < c->n_units; i++)
+                if (streq(c->units[i]->name, name))
+                        return c->units[i];
+        return NULL;
+}
+
+bool control_owns(const control *c, const char *unit) {
+        return owned_of(c, unit);
+}
+
+void control_configure(control *c, const daemon_conf *conf, bool have_admin_gid, gid_t admin_gid) {
+        _cleanup_free_ char *socket = strdup(conf->socket ? conf->socket : "/run/iommud/iommud.sock");
+        char *dir;
+
+        c->mode = conf->control_mode;
+        c->policy = conf->default_policy;
+        free(c->table_memory);
+        c->table_memory = conf->table_memory ? strdup(conf->table_memory) : NULL;
+        /* locked and simulated buffers: beside the socket, in iommud's
+         * runtime directory */
+        free(c->buffer_directory);
+        c->buffer_directory = NULL;
+        if (socket && asprintf(&dir, "%s/buffers", dirname(socket)) >= 0)
+                c->buffer_directory = dir;
+        c->have_admin_gid = have_admin_gid;
+        c->admin_gid = admin_gid;
+}
+
+/* ---- messages ---- */
+
+static int kernel_owns(const iommu_unit *u, iommu_error *err) {
+        return iommu_error_set(
+                err, EPERM,
+                "%s is owned by the kernel's intel-iommu driver; boot with intel_iommu=off to "
+                "let iommud manage it",
+                u->name);
+}
+
+static int not_owned(const char *name, iommu_error *err) {
+        return iommu_error_set(err, EINVAL, "%s is not owned by iommud: iommuctl power on --unit %s first",
+                               name, name);
+}
+
+static const char *unit_names(const iommu_system *s, char *buf, size_t size) {
+        buf[0] = '\0';
+        for (size_t i = 0; i < s->n_units; i++)
+                snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? ", " : "", s->units[i].name);
+        return buf;
+}
+
+/* The unit a request names, or (name NULL) the only one owned, or the
+ * machine's only one; its registers re-read. */
+static int find_unit(control *c, const char *name, iommu_unit **ret, iommu_error *err) {
+        iommu_system *s = c->source->system;
+        char names[256];
+        iommu_unit *u = NULL;
+
+        if (name) {
+                u = iommu_system_unit_by_name(s, name);
+                if (!u)
+                        return iommu_error_set(err, ENODEV, "No unit %s here (%s)", name,
+                                               s->n_units ? unit_names(s, names, sizeof names) : "none");
+        } else if (c->n_units == 1)
+                u = iommu_system_unit_by_name(s, c->units[0]->name);
+        else if (c->n_units > 1) {
+                names[0] = '\0';
+                for (size_t i = 0; i < c->n_units; i++)
+                        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                                 c->units[i]->name);
+                return iommu_error_set(err, EINVAL, "iommud owns several units (%s): name one with \"unit\"",
+                                       names);
+        } else if (s->n_units == 1)
+                u = &s->units[0];
+        else if (s->n_units == 0)
+                return iommu_error_set(err, ENODEV, "This machine has no remapping unit");
+        else
+                return iommu_error_set(
+                        err, EINVAL,
+                        "iommud owns no unit and this machine has %zu (%s): name one with \"unit\"",
+                        s->n_units, unit_names(s, names, sizeof names));
+        if (!u)
+                return iommu_error_set(err, ENODEV, "%s, which iommud owns, is gone", c->units[0]->name);
+        (void) iommu_system_refresh(s);
+        *ret = u;
+        return 0;
+}
+
+/* The owned unit a change is for: refused for the kernel's and nobody's. */
+static int find_owned(control *c, const char *name, owned **ret, iommu_error *err) {
+        iommu_unit *u;
+        owned *o;
+        int r;
+
+        r = find_unit(c, name, &u, err);
+        if (r < 0)
+                return r;
+        o = owned_of(c, u->name);
+        if (o) {
+                *ret = o;
+                return 0;
+        }
+        if (u->owner == UNIT_OWNER_KERNEL)
+                return kernel_owns(u, err);
+        return not_owned(u->name, err);
+}
+
+/* ---- the system's view of table memory ---- */
+
+static int update_views(control *c) {
+        _cleanup_free_ iommu_ram **views = NULL;
+
+        if (!c->source)
+                return 0;
+        if (c->n_units > 0) {
+                views = calloc(c->n_units, sizeof *views);
+                if (!views)
+                        return -ENOMEM;
+                for (size_t i = 0; i < c->n_units; i++)
+                        views[i] = c->units[i]->view;
+        }
+        return iommu_system_set_table_memory(c->source->system, views, c->n_units);
+}
+
+/* ---- taking a unit ---- */
+
+/* The hugetlbfs mount /proc/mounts names (2 MiB pages), below the
+ * sysroot; NULL when there is none. */
+static char *hugetlbfs_mount(const source *src) {
+        _cleanup_free_ void *data = NULL;
+        char *line, *save = NULL;
+        size_t size;
+
+        if (!src->ctx || iommu_ctx_read_file(src->ctx, "/proc/mounts", 1 << 20, &data, &size, NULL) < 0)
+                return NULL;
+        for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char dev[256], dir[PATH_MAX], type[64], opts[1024], path[PATH_MAX];
+                size_t k = 0;
+
+                if (sscanf(line, "%255s %4095s %63s %1023s", dev, dir, type, opts) != 4 ||
+                    !streq(type, "hugetlbfs"))
+                        continue;
+                if (strstr(opts, "pagesize=") && !strstr(opts, "pagesize=2M") &&
+                    !strstr(opts, "pagesize=2048k"))
+                        continue;
+                /* /proc/mounts escapes blanks and backslashes as \ooo */
+                for (const char *p = dir; *p && k + 1 < sizeof path; p++) {
+                        unsigned v;
+
+                        if (p[0] == '\\' && sscanf(p + 1, "%3o", &v) == 1 &&
+                            strspn(p + 1, "01234567") >= 3) {
+                                path[k++] = (char) v;
+                                p += 3;
+                        } else
+                                path[k++] = *p;
+                }
+                path[k] = '\0';
+                return iommu_ctx_path(src->ctx, path);
+        }
+        return NULL;
+}
+
+/* Table memory for unit u, and where its buffers go. */
+static int open_table_memory(control *c, owned *o, iommu_error *err) {
+        iommu_system *s = c->source->system;
+        _cleanup_free_ char *mount = NULL, *dir = NULL;
+        int r;
+
+        if (s->image) {
+                r = table_mem_open_image(s->image, SIMULATED_TABLE_BASE, &o->mem, err);
+                if (r < 0)
+                        return r;
+                table_mem_set_max_chunks(o->mem,
+                                         (SIMULATED_BUFFER_BASE - SIMULATED_TABLE_BASE) / TABLE_MEM_CHUNK);
+                o->directory = c->buffer_directory ? strdup(c->buffer_directory) : NULL;
+                return o->directory ? 0 : iommu_error_set(err, ENOMEM, "Out of memory");
+        }
+        if (c->table_memory)
+                dir = strdup(c->table_memory);
+        else if ((mount = hugetlbfs_mount(c->source)))
+                (void) asprintf(&dir, "%s/iommud", mount);
+        else {
+                log_warning(
+                        "%s: no hugetlbfs is mounted (and no TableMemory= set): its tables go to locked "
+                        "memory, which is freed if iommud is killed while the unit translates, so that the "
+                        "unit would walk freed memory; mount hugetlbfs with 2 MiB pages to avoid that",
+                        o->name);
+                r = table_mem_open_locked(&o->mem, err);
+                if (r < 0)
+                        return r;
+                o->directory = c->buffer_directory ? strdup(c->buffer_directory) : NULL;
+                return o->directory ? 0 : iommu_error_set(err, ENOMEM, "Out of memory");
+        }
+        if (!dir)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return iommu_error_set(err, errno, "Failed to make the table memory directory %s: %s", dir,
+                                       strerror(errno));
+        if (asprintf(&o->mem_path, "%s/%s", dir, o->name) < 0) {
+                o->mem_path = NULL;
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        }
+        r = table_mem_open_hugetlbfs(o->mem_path, &o->mem, err);
+        if (r < 0)
+                return r;
+        o->directory = TAKE_PTR(dir);
+        return 0;
+}
+
+static domain_type policy_of(const control *c, uint64_t ecap) {
+        switch (c->policy) {
+        case CONF_POLICY_PASSTHROUGH:
+                return DOMAIN_PASSTHROUGH;
+        case CONF_POLICY_IDENTITY:
+                return DOMAIN_IDENTITY;
+        case CONF_POLICY_BLOCKED:
+                return DOMAIN_BLOCKED;
+        default:
+                return FIELD_GET(ECAP, PT, &ecap) ? DOMAIN_PASSTHROUGH : DOMAIN_IDENTITY;
+        }
+}
+
+static unit_mode mode_of(const control *c, uint64_t ecap) {
+        switch (c->mode) {
+        case CONF_MODE_LEGACY:
+                return UNIT_MODE_LEGACY;
+        case CONF_MODE_SCALABLE:
+                return UNIT_MODE_SCALABLE;
+        default:
+                return FIELD_GET(ECAP, SMTS, &ecap) && FIELD_GET(ECAP, SSTS, &ecap) ? UNIT_MODE_SCALABLE
+                                                                                    : UNIT_MODE_LEGACY;
+        }
+}
+
+/* The devices unit u translates, and the RMRR regions of those. */
+typedef struct take_plan {
+        uint16_t *devices;
+        size_t n_devices;
+        rmrr_region rmrrs[MAX_RMRR_REGIONS];
+        size_t n_rmrrs;
+} take_plan;
+
+static int plan_take(iommu_system *s, iommu_unit *u, take_plan *p, iommu_error *err) {
+        json_object *devices;
+        int r;
+
+        r = iommu_system_devices(s, &devices, err);
+        if (r < 0)
+                return r;
+        p->devices = calloc(json_object_array_length(devices) + 1, sizeof *p->devices);
+        if (!p->devices)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        for (size_t i = 0; i < json_object_array_length(devices); i++) {
+                uint16_t seg;
+                uint8_t bus, devfn;
+
+                if (bdf_parse(json_get_string(json_object_array_get_idx(devices, i), "bdf"), &seg, &bus,
+                              &devfn) >= 0 &&
+                    iommu_system_unit_of(s, seg, bus, devfn) == u)
+                        p->devices[p->n_devices++] = (uint16_t) (bus << 8 | devfn);
+        }
+        for (size_t i = 0; s->dmar && i < s->dmar->n_structures && p->n_rmrrs < MAX_RMRR_REGIONS; i++) {
+                const dmar_structure *d = &s->dmar->structures[i];
+                rmrr_region *m = &p->rmrrs[p->n_rmrrs];
+
+                if (d->type != DMAR_TYPE_RMRR || d->segment != u->segment || d->limit < d->base)
+                        continue;
+                *m = (rmrr_region){ .base = d->base, .limit = d->limit };
+                for (size_t k = 0; k < d->n_scopes && m->n_devices < ELEMENTSOF(m->devices); k++) {
+                        uint8_t bus, devfn;
+
+                        if (iommu_system_scope_device(s, d->segment, &d->scopes[k], &bus, &devfn) >= 0 &&
+                            iommu_system_unit_of(s, d->segment, bus, devfn) == u)
+                                m->devices[m->n_devices++] = (typeof(m->devices[0])){ bus, devfn };
+                }
+                if (m->n_devices > 0)
+                        p->n_rmrrs++;
+        }
+        return 0;
+}
+
+static owned *owned_free(owned *o) {
+        if (!o)
+                return NULL;
+        /* tables and buffers go only once hardware cannot walk them: the
+         * unit was given back (owned_unit_free() keeps its tables else) */
+        o->unit = owned_unit_free(o->unit);
+        LIST_FOREACH_SAFE(buffers, b, n, o->buffers) {
+                LIST_REMOVE(buffers, o->buffers, b);
+                buffer_free(b);
+        }
+        iommu_ram_free(o->view);
+        table_mem_free(o->mem);
+        if (!o->regs_borrowed)
+                iommu_regs_free(o->regs);
+        free(o->mem_path);
+        free(o->directory);
+        free(o);
+        return NULL;
+}
+
+static int take(control *c, iommu_unit *u, iommu_error *err) {
+        iommu_system *s = c->source->system;
+        _cleanup_free_ uint16_t *devices = NULL;
+        owned *o;
+        take_plan plan = {};
+        owned_unit_config config;
+        int r;
+
+        if (u->owner == UNIT_OWNER_KERNEL)
+                return kernel_owns(u, err);
+        if (!u->have_regs)
+                return iommu_error_set(err, EIO, "%s's registers cannot be read: %s", u->name,
+                                       u->regs_error.message);
+        if (!GREEDY_REALLOC(c->units, c->units_alloc, c->n_units + 1))
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        r = plan_take(s, u, &plan, err);
+        devices = plan.devices;
+        if (r < 0)
+                return r;
+
+        o = calloc(1, sizeof *o);
+        if (!o)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        snprintf(o->name, sizeof o->name, "%s", u->name);
+        o->base = u->base;
+        o->segment = u->segment;
+        if (s->image) {
+                /* the simulated unit's registers take writes themselves */
+                o->regs = u->regs;
+                o->regs_borrowed = true;
+        } else {
+                r = iommu_regs_open_devmem_writable(c->source->ctx, u->base, u->size, &o->regs, err);
+                if (r < 0)
+                        goto fail;
+        }
+        r = open_table_memory(c, o, err);
+        if (r >= 0)
+                r = table_mem_ram(o->mem, &o->view) < 0 ? iommu_error_set(err, ENOMEM, "Out of memory") : 0;
+        if (r < 0)
+                goto fail;
+        config = (owned_unit_config){
+                .mode = mode_of(c, u->ecap),
+                .default_policy = policy_of(c, u->ecap),
+                .ram = s->ram_ranges,
+                .n_ram = s->n_ram_ranges,
+                .rmrrs = plan.rmrrs,
+                .n_rmrrs = plan.n_rmrrs,
+                .devices = plan.devices,
+                .n_devices = plan.n_devices,
+        };
+        r = owned_unit_new(u->name, o->regs, o->mem, &config, &o->unit, err);
+        if (r < 0)
+                goto fail;
+        r = owned_unit_power(o->unit, true, err);
+        if (r < 0) {
+                (void) owned_unit_release(o->unit, NULL);
+                goto fail;
+        }
+        c->units[c->n_units++] = o;
+        iommu_system_set_iommud_owned(s, u, true);
+        if (update_views(c) < 0)
+                log_warning("Out of memory: %s's tables are read from RAM, not from the table memory",
+                            u->name);
+        log_info("%s: taken over, %s mode, default policy %s, %s invalidation, table memory %s%s%s", u->name,
+                 unit_mode_to_string(config.mode), domain_type_to_string(config.default_policy),
+                 invalidator_backends[owned_unit_invalidator(o->unit)]->name,
+                 table_mem_kind_to_string(table_mem_get_kind(o->mem)), o->mem_path ? " " : "",
+                 o->mem_path ?: "");
+        return 0;
+
+fail:
+        /* nothing walks what was made: the take failed before translation */
+        if (o->mem)
+                table_mem_remove(o->mem);
+        owned_free(o);
+        return r;
+}
+
+static unit_counts *counts_of(control *c, const char *name) {
+        for (size_t i = 0; i < c->n_counts; i++)
+                if (streq(c->counts[i].name, name))
+                        return &c->counts[i];
+        if (!GREEDY_REALLOC(c->counts, c->counts_alloc, c->n_counts + 1))
+                return NULL;
+        c->counts[c->n_counts] = (unit_counts){};
+        snprintf(c->counts[c->n_counts].name, sizeof c->counts[0].name, "%s", name);
+        return &c->counts[c->n_counts++];
+}
+
+/* Translation off, the queue stopped; then its tables and buffers go. */
+static int give_back(control *c, owned *o, iommu_error *err) {
+        const inv_counts *ic = owned_unit_invalidations(o->unit);
+        unit_counts *k = counts_of(c, o->name);
+        iommu_unit *u;
+        size_t i;
+        int r;
+
+        r = owned_unit_release(o->unit, err);
+        if (r < 0)
+                return r;
+        if (k) {
+                for (int kind = 0; kind < _INV_KIND_MAX; kind++)
+                        for (unsigned g = 0; g < INV_GRANULARITY_MAX; g++)
+                                k->issued.issued[kind][g] += ic->issued[kind][g];
+                k->issued.write_buffer_flushes += ic->write_buffer_flushes;
+                k->issued.errors += ic->errors;
+                k->faults_cleared += owned_unit_faults_cleared(o->unit);
+        }
+        for (i = 0; i < c->n_units && c->units[i] != o; i++)
+                ;
+        memmove(c->units + i, c->units + i + 1, (c->n_units - i - 1) * sizeof *c->units);
+        c->n_units--;
+        if (c->source) {
+                u = iommu_system_unit_by_name(c->source->system, o->name);
+                if (u)
+                        iommu_system_set_iommud_owned(c->source->system, u, false);
+                (void) update_views(c);
+        }
+        table_mem_remove(o->mem);
+        owned_free(o);
+        return 0;
+}
+
+control *control_free(control *c) {
+        if (!c)
+                return NULL;
+        while (c->n_units > 0) {
+                owned *o = c->units[c->n_units - 1];
+                char name[SNAPSHOT_UNIT_NAME_MAX];
+                iommu_error err = {};
+
+                snprintf(name, sizeof name, "%s", o->name);
+                if (give_back(c, o, &err) < 0) {
+                        log_error("Failed to give %s back: %s; its table memory stays%s%s", o->name,
+                                  err.message, o->mem_path ? " in " : "", o->mem_path ?: "");
+                        /* owned_unit_free() keeps the tables of a unit that translates,
+                         * and a hugetlbfs file outlives the process */
+                        c->n_units--;
+                        o->unit = owned_unit_free(o->unit);
+                        LIST_FOREACH_SAFE(buffers, b, n, o->buffers) {
+                                /* still reachable: keep the file and its pages */
+                                free(b->path);
+                                b->path = NULL;
+                        }
+                        owned_free(o);
+                } else
+                        log_info("%s: given back (translation off)", name);
+        }
+        if (c->source && c->source->decorate == decorate)
+                c->source->decorate = NULL;
+        (void) update_views(c);
+        free(c->units);
+        free(c->counts);
+        buffer_region_done(&c->region);
+        free(c->table_memory);
+        free(c->buffer_directory);
+        free(c);
+        return NULL;
+}
+
+/* ---- the source ---- */
+
+int control_check_source(const control *c, const source *src, iommu_error *err) {
+        char what[PATH_MAX + 32];
+
+        for (size_t i = 0; i < c->n_units; i++) {
+                const owned *o = c->units[i];
+                iommu_unit *u = iommu_system_unit_by_name(src->system, o->name);
+
+                if (!source_is_live(src) || !u || u->base != o->base)
+                        return iommu_error_set(err, EBUSY,
+                                               "iommud owns %s, which %s does not have: power it off first",
+                                               o->name, source_describe(src, what, sizeof what));
+        }
+        return 0;
+}
+
+int control_attach_source(control *c, source *src, iommu_error *err) {
+        int r;
+
+        r = control_check_source(c, src, err);
+        if (r < 0)
+                return r;
+        if (c->source && c->source != src && c->source->decorate == decorate)
+                c->source->decorate = NULL;
+        c->source = src;
+        for (size_t i = 0; i < c->n_units; i++)
+                iommu_system_set_iommud_owned(
+                        src->system, iommu_system_unit_by_name(src->system, c->units[i]->name), true);
+        r = update_views(c);
+        if (r < 0)
+                return iommu_error_set(err, -r, "Out of memory");
+        src->decorate = decorate;
+        src->decorate_userdata = c;
+        if (src->system->image && !c->region.used) {
+                r = buffer_region_init(&c->region, src->system->image, SIMULATED_BUFFER_BASE,
+                                       SIMULATED_RAM_END);
+                if (r < 0)
+                        return iommu_error_set(err, -r, "Out of memory");
+        }
+        return 0;
+}
+
+void control_manage(control *c, const daemon_conf *conf) {
+        iommu_system *s = c->source->system;
+
+        if (!conf->manage)
+                return;
+        (void) iommu_system_refresh(s);
+        for (size_t i = 0; i < s->n_units; i++) {
+                iommu_unit *u = &s->units[i];
+                iommu_error err = {};
+
+                if (!conf_manages(conf, u->name) || owned_of(c, u->name))
+                        continue;
+                if (take(c, u, &err) < 0)
+                        log_error("Failed to take %s (Manage=): %s", u->name, err.message);
+        }
+        /* names that are no unit here */
+        for (const char *p = conf->manage; !streq(conf->manage, "all") && *p;) {
+                char name[SNAPSHOT_UNIT_NAME_MAX];
+                size_t n;
+
+                p += strspn(p, " \t");
+                n = strcspn(p, " \t");
+                if (n > 0) {
+                        snprintf(name, sizeof name, "%.*s", (int) n, p);
+                        if (!iommu_system_unit_by_name(s, name))
+                                log_warning("Manage= names %s, which is no unit here", name);
+                }
+                p += n;
+        }
+}
+
+/* ---- the methods ---- */
+
+int control_power(control *c, const char *unit, bool on, const char *caller, const char **ret_name,
+                  iommu_error *err) {
+        iommu_unit *u;
+        owned *o;
+        int r;
+
+        r = find_unit(c, unit, &u, err);
+        if (r < 0)
+                return r;
+        o = owned_of(c, u->name);
+        if (!o && u->owner == UNIT_OWNER_KERNEL)
+                return kernel_owns(u, err);
+        if (on && o) {
+                /* owned: translation on already, unless something turned it off */
+                r = owned_unit_power(o->unit, true, err);
+        } else if (on) {
+                r = take(c, u, err);
+                if (r >= 0)
+                        log_notice("%s: taken over and translating, as %s asked", u->name, caller);
+        } else if (o) {
+                r = give_back(c, o, err);
+                if (r >= 0)
+                        log_notice("%s: given back (translation off), as %s asked", u->name, caller);
+        }
+        if (r < 0)
+                return r;
+        *ret_name = u->name;
+        return 0;
+}
+
+static json_object *result_new(const char *unit) {
+        json_object *o = json_object_new_object();
+
+        if (o)
+                json_object_object_add(o, "unit", json_object_new_string(unit));
+        return o;
+}
+
+static int reply(json_object *o, json_object **ret, iommu_error *err) {
+        if (!o)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        *ret = o;
+        return 0;
+}
+
+int control_domain_create(control *c, const char *unit, domain_type type, int did, json_object **ret,
+                          iommu_error *err) {
+        unsigned aw = 0;
+        uint16_t id;
+        owned *o;
+        json_object *j;
+        int r;
+
+        r = find_owned(c, unit, &o, err);
+        if (r < 0)
+                return r;
+        r = owned_unit_domain_create(o->unit, type, did, &id, err);
+        if (r < 0)
+                return r;
+        (void) owned_unit_domain_info(o->unit, id, NULL, NULL, &aw);
+        (void) iommu_system_update_table_memory(c->source->system);
+        j = result_new(o->name);
+        if (j) {
+                json_object_object_add(j, "domain", json_object_new_int(id));
+                json_object_object_add(j, "type", json_object_new_string(domain_type_to_string(type)));
+                json_object_object_add(j, "address_width", aw ? json_object_new_int((int) aw) : NULL);
+        }
+        return reply(j, ret, err);
+}
+
+/* The buffers mapped in domain did go with it. */
+static void free_domain_buffers(owned *o, uint16_t did) {
+        LIST_FOREACH_SAFE(buffers, b, n, o->buffers)
+        if (b->did == did) {
+                LIST_REMOVE(buffers, o->buffers, b);
+                buffer_free(b);
+        }
+}
+
+int control_domain_destroy(control *c, const char *unit, uint16_t did, json_object **ret, iommu_error *err) {
+        owned *o;
+        json_object *j;
+        int r;
+
+        r = find_owned(c, unit, &o, err);
+        if (r < 0)
+                return r;
+        r = owned_unit_domain_destroy(o->unit, did, err);
+        if (r < 0)
+                return r;
+        free_domain_buffers(o, did);
+        j = result_new(o->name);
+        if (j)
+                json_object_object_add(j, "domain", json_object_new_int(did));
+        return reply(j, ret, err);
+}
+
+/* The owned unit translating a device of the device list. */
+static int find_device(control *c, uint16_t segment, uint8_t bus, uint8_t devfn, owned **ret,
+                       iommu_error *err) {
+        iommu_system *s = c->source->system;
+        char bdf[BDF_STRING_MAX];
+        json_object *devices;
+        iommu_unit *u;
+        owned *o;
+        int r;
+
+        r = iommu_system_devices(s, &devices, err);
+        if (r < 0)
+                return r;
+        bdf_format(bdf, segment, bus, devfn);
+        if (!devices_find(devices, segment, bus, devfn))
+                return iommu_error_set(err, ENODEV, "No PCI device %s here", bdf);
+        u = iommu_system_unit_of(s, segment, bus, devfn);
+        if (!u)
+                return iommu_error_set(err, ENODEV, "No remapping unit translates %s", bdf);
+        (void) iommu_system_refresh(s);
+        o = owned_of(c, u->name);
+        if (o) {
+                *ret = o;
+                return 0;
+        }
+        if (u->owner == UNIT_OWNER_KERNEL)
+                return kernel_owns(u, err);
+        return not_owned(u->name, err);
+}
+
+int control_attach(control *c, uint16_t segment, uint8_t bus, uint8_t devfn, uint16_t did,
+                   iommu_error *err) {
+        owned *o;
+        int r;
+
+        r = find_device(c, segment, bus, devfn, &o, err);
+        if (r < 0)
+                return r;
+        r = owned_unit_attach(o->unit, bus, devfn, did, err);
+        (void) iommu_system_update_table_memory(c->source->system);
+        return r;
+}
+
+int control_detach(control *c, uint16_t segment, uint8_t bus, uint8_t devfn, iommu_error *err) {
+        owned *o;
+        int r;
+
+        r = find_device(c, segment, bus, devfn, &o, err);
+        if (r < 0)
+                return r;
+        r = owned_unit_detach(o->unit, bus, devfn, err);
+        (void) iommu_system_update_table_memory(c->source->system);
+        return r;
+}
+
+typedef struct map_runs {
+        owned *o;
+        uint16_t did;
+        uint64_t iova;
+        unsigned perms;
+        uint64_t done; /* bytes mapped so far, from the start */
+        iommu_error *err;
+} map_runs;
+
+static int map_run(void *userdata, uint64_t offset, uint64_t phys, uint64_t n) {
+        map_runs *m = userdata;
+        int r;
+
+        r = owned_unit_map(m->o->unit, m->did, m->iova + offset, phys, n, m->perms, m->err);
+        if (r < 0)
+                return r;
+        m->done = offset + n;
+        return 0;
+}
+
+static int map_buffer(control *c, owned *o, const control_map_request *req, buffer **ret, iommu_error *err) {
+        _cleanup_(buffer_freep) buffer *b = NULL;
+        buffer_place place = {
+                .kind = c->source->system->image                            ? BUFFER_IMAGE
+                        : table_mem_get_kind(o->mem) == TABLE_MEM_HUGETLBFS ? BUFFER_HUGETLBFS
+                                                                            : BUFFER_LOCKED,
+                .directory = o->directory,
+                .unit = o->name,
+                .region = &c->region,
+                .have_gid = c->have_admin_gid,
+                .gid = c->admin_gid,
+        };
+        map_runs m = { .o = o, .did = req->did, .iova = req->iova, .perms = req->perms, .err = err };
+        domain_type type;
+        int r;
+
+        /* what the map would refuse, before memory is taken for it */
+        if (owned_unit_domain_info(o->unit, req->did, &type, NULL, NULL) < 0)
+                return iommu_error_set(err, ENOENT, "%s has no domain %u", o->name, req->did);
+        if (type != DOMAIN_PAGING)
+                return iommu_error_set(err, EINVAL,
+                                       "Domain %u is a %s domain: only paging domains take mappings",
+                                       req->did, domain_type_to_string(type));
+        if (req->iova % VTD_PAGE_SIZE || req->length % VTD_PAGE_SIZE || req->length == 0)
+                return iommu_error_set(err, EINVAL,
+                                       "IOVA 0x%" PRIx64 " and length 0x%" PRIx64
+                                       " must be non-zero multiples of 4 KiB (the length) and 4 KiB aligned",
+                                       req->iova, req->length);
+        if (!o->directory)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        r = buffer_new(&place, req->did, req->iova, req->length, &b, err);
+        if (r < 0)
+                return r;
+        r = buffer_foreach_run(b, map_run, &m);
+        if (r < 0) {
+                iommu_error ignored = {};
+
+                /* what was mapped goes again; then nothing reaches the buffer */
+                if (m.done > 0 && owned_unit_unmap(o->unit, req->did, req->iova, m.done, &ignored) < 0) {
+                        log_error("%s: failed to unmap the part of a buffer mapped before a failure: %s; "
+                                  "keeping it",
+                                  o->name, ignored.message);
+                        b->mapped = m.done;
+                        LIST_PREPEND(buffers, o->buffers, TAKE_PTR(b));
+                }
+                return r;
+        }
+        b->mapped = req->length;
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+int control_map(control *c, const control_map_request *req, json_object **ret, iommu_error *err) {
+        buffer *b = NULL;
+        owned *o;
+        json_object *j;
+        int r;
+
+        r = find_owned(c, req->unit, &o, err);
+        if (r < 0)
+                return r;
+        if (req->alloc)
+                r = map_buffer(c, o, req, &b, err);
+        else
+                r = owned_unit_map(o->unit, req->did, req->iova, req->phys, req->length, req->perms, err);
+        (void) iommu_system_update_table_memory(c->source->system);
+        if (r < 0)
+                return r;
+        if (b)
+                LIST_PREPEND(buffers, o->buffers, b);
+        j = result_new(o->name);
+        if (j) {
+                json_object_object_add(j, "domain", json_object_new_int(req->did));
+                json_object_object_add(j, "iova", json_object_new_uint64(req->iova));
+                json_object_object_add(j, "length", json_object_new_uint64(req->length));
+                json_object_object_add(j, "phys", json_object_new_uint64(b ? b->phys[0] : req->phys));
+                json_object_object_add(j, "read", json_object_new_boolean(req->perms & PT_READ));
+                json_object_object_add(j, "write", json_object_new_boolean(req->perms & PT_WRITE));
+                json_object_object_add(j, "buffer", b ? json_object_new_string(b->path) : NULL);
+        }
+        return reply(j, ret, err);
+}
+
+int control_unmap(control *c, const char *unit, uint16_t did, uint64_t iova, uint64_t length,
+                  json_object **ret, iommu_error *err) {
+        owned *o;
+        json_object *j;
+        int r;
+
+        r = find_owned(c, unit, &o, err);
+        if (r < 0)
+                return r;
+        r = owned_unit_unmap(o->unit, did, iova, length, err);
+        (void) iommu_system_update_table_memory(c->source->system);
+        if (r < 0)
+                return r;
+        /* the unmap invalidated before it returned: a buffer none of which
+         * is mapped now is no device's to reach */
+        LIST_FOREACH_SAFE(buffers, b, n, o->buffers) {
+                uint64_t lo = b->iova > iova ? b->iova : iova;
+                uint64_t hi = b->iova + b->length < iova + length ? b->iova + b->length : iova + length;
+
+                if (b->did != did || lo >= hi)
+                        continue;
+                b->mapped -= hi - lo < b->mapped ? hi - lo : b->mapped;
+                if (b->mapped == 0) {
+                        LIST_REMOVE(buffers, o->buffers, b);
+                        buffer_free(b);
+                }
+        }
+        j = result_new(o->name);
+        if (j) {
+                json_object_object_add(j, "domain", json_object_new_int(did));
+                json_object_object_add(j, "iova", json_object_new_uint64(iova));
+                json_object_object_add(j, "length", json_object_new_uint64(length));
+        }
+        return reply(j, ret, err);
+}
+
+int control_invalidate(control *c, const char *unit, invalidate_what what, int did, int64_t iova, int order,
+                       json_object **ret, iommu_error *err) {
+        static const char *const names[] = {
+                [INVALIDATE_GLOBAL] = "global",
+                [INVALIDATE_DOMAIN] = "domain",
+                [INVALIDATE_PAGE] = "page",
+        };
+        owned *o;
+        json_object *j;
+        int r;
+
+        r = find_owned(c, unit, &o, err);
+        if (r < 0)
+                return r;
+        r = owned_unit_invalidate(o->unit, what, did < 0 ? 0 : (uint16_t) did,
+                                  iova < 0 ? 0 : (uint64_t) iova, order < 0 ? 0 : (unsigned) order, err);
+        if (r < 0)
+                return r;
+        j = result_new(o->name);
+        if (j) {
+                json_object_object_add(j, "what", json_object_new_string(names[what]));
+                json_object_object_add(j, "domain", did >= 0 ? json_object_new_int(did) : NULL);
+                json_object_object_add(j, "iova",
+                                       iova >= 0 ? json_object_new_uint64((uint64_t) iova) : NULL);
+                json_object_object_add(j, "order", order >= 0 ? json_object_new_int(order) : NULL);
+        }
+        return reply(j, ret, err);
+}
+
+/* ---- faults ---- */
+
+bool control_clear_faults(control *c, json_object *faults, fault_log *log) {
+        json_object *units = json_get(faults, "units");
+        bool any = false;
+
+        for (size_t i = 0; i < json_array_length(units); i++) {
+                json_object *u = json_array_get(units, i), *records = json_get(u, "faults");
+                owned *o = owned_of(c, json_get_string(u, "name"));
+                uint64_t fsts = json_get_u64(json_get(u, "fsts"), "value");
+                size_t seen = json_array_length(records);
+                iommu_error err = {};
+                unsigned cleared = 0;
+
+                if (!o || (seen == 0 && !FIELD_GET(FSTS, PFO, &fsts)))
+                        continue;
+                if (owned_unit_clear_faults(o->unit, &cleared, &err) < 0) {
+                        log_warning("%s: failed to clear its fault records: %s", o->name, err.message);
+                        continue;
+                }
+                if (cleared > seen)
+                        log_warning(
+                                "%s: %zu fault record(s) filled while the poll read them, cleared unlogged",
+                                o->name, (size_t) cleared - seen);
+                fault_log_forget(log, o->name);
+                any = true;
+        }
+        return any;
+}
+
+/* ---- what the model and the metrics show ---- */
+
+static const char *translation_of(const owned *o, domain_type type) {
+        switch (type) {
+        case DOMAIN_PASSTHROUGH:
+                return "pass-through";
+        case DOMAIN_BLOCKED:
+                return "blocked";
+        default:
+                return owned_unit_mode(o->unit) == UNIT_MODE_SCALABLE ? "second-stage" : "multi-level";
+        }
+}
+
+static json_object *control_json(const owned *o) {
+        json_object *j = owned_unit_to_json(o->unit, o->segment);
+
+        if (!j)
+                return NULL;
+        json_object_object_add(j, "table_memory",
+                               json_object_new_string(table_mem_kind_to_string(table_mem_get_kind(o->mem))));
+        json_object_object_add(j, "table_memory_file",
+                               o->mem_path ? json_object_new_string(o->mem_path) : NULL);
+        return j;
+}
+
+static int unit_index(const control *c, const char *name) {
+        const iommu_system *s = c->source->system;
+
+        for (size_t i = 0; name && i < s->n_units; i++)
+                if (streq(s->units[i].name, name))
+                        return (int) i;
+        return INT_MAX;
+}
+
+static const control *sort_control;
+
+static int by_unit_domain(const void *a, const void *b) {
+        json_object *x = *(json_object *const *) a, *y = *(json_object *const *) b;
+        int ux = unit_index(sort_control, json_get_string(x, "unit"));
+        int uy = unit_index(sort_control, json_get_string(y, "unit"));
+        int64_t dx = json_get_i64(x, "domain"), dy = json_get_i64(y, "domain");
+
+        if (ux != uy)
+                return ux < uy ? -1 : 1;
+        return (dx > dy) - (dx < dy);
+}
+
+/* Domains of owned units the walk did not find (no device in them yet, or
+ * only blocked ones), as v1.domains has the others. */
+static void add_domains(const control *c, json_object *list) {
+        bool added = false;
+
+        for (size_t i = 0; i < c->n_units; i++) {
+                const owned *o = c->units[i];
+                _cleanup_json_ json_object *j = owned_unit_to_json(o->unit, o->segment);
+                json_object *domains = json_get(j, "domains");
+
+                for (size_t k = 0; k < json_array_length(domains); k++) {
+                        json_object *d = json_array_get(domains, k), *e;
+                        int64_t did = json_get_i64(d, "domain");
+                        domain_type type = domain_type_from_string(json_get_string(d, "type"));
+                        bool found = false;
+
+                        for (size_t n = 0; n < json_array_length(list) && !found; n++) {
+                                json_object *x = json_array_get(list, n);
+                                found = streq(json_get_string(x, "unit"), o->name) &&
+                                        json_get_i64(x, "domain") == did;
+                        }
+                        if (found)
+                                continue;
+                        e = json_object_new_object();
+                        if (!e || json_object_array_add(list, e) < 0) {
+                                json_object_put(e);
+                                return;
+                        }
+                        json_object_object_add(e, "unit", json_object_new_string(o->name));
+                        json_object_object_add(e, "domain", json_object_new_int((int) did));
+                        json_object_object_add(e, "devices", json_object_get(json_get(d, "devices")));
+                        json_object_object_add(e, "translation",
+                                               json_object_new_string(translation_of(o, type)));
+                        added = true;
+                }
+        }
+        if (added) {
+                sort_control = c;
+                json_object_array_sort(list, by_unit_domain);
+                sort_control = NULL;
+        }
+}
+
+static void decorate(void *userdata, answer_kind kind, json_object *result) {
+        const control *c = userdata;
+
+        if (kind == ANSWER_DOMAINS) {
+                add_domains(c, result);
+                return;
+        }
+        for (size_t i = 0; i < json_array_length(json_get(result, "units")); i++) {
+                json_object *u = json_array_get(json_get(result, "units"), i);
+                const owned *o = owned_of(c, json_get_string(u, "name"));
+
+                if (o)
+                        json_object_object_add(u, "control", control_json(o));
+        }
+}
+
+static json_object *invalidations_json(const inv_counts *a, const inv_counts *b) {
+        json_object *list = json_object_new_array();
+
+        for (int k = 0; list && k < _INV_KIND_MAX; k++)
+                for (unsigned g = 0; g < INV_GRANULARITY_MAX; g++) {
+                        const char *name = inv_granularity_to_string(k, g);
+                        uint64_t n = (a ? a->issued[k][g] : 0) + (b ? b->issued[k][g] : 0);
+                        json_object *e;
+
+                        /* every valid pair, so that rates start at 0 */
+                        if (!name || k == INV_KIND_OTHER)
+                                continue;
+                        e = json_object_new_object();
+                        if (!e)
+                                break;
+                        json_object_object_add(e, "type", json_object_new_string(inv_kind_to_string(k)));
+                        json_object_object_add(e, "granularity", json_object_new_string(name));
+                        json_object_object_add(e, "count", json_object_new_uint64(n));
+                        json_object_array_add(list, e);
+                }
+        return list;
+}
+
+static json_object *unit_metrics(const owned *o, const unit_counts *k, const char *name) {
+        json_object *j = json_object_new_object();
+
+        if (!j)
+                return NULL;
+        json_object_object_add(j, "name", json_object_new_string(name));
+        json_object_object_add(j, "owned", json_object_new_boolean(o != NULL));
+        if (o) {
+                _cleanup_json_ json_object *state = owned_unit_to_json(o->unit, o->segment);
+                json_object *domains = json_get(state, "domains"), *types = json_object_new_array();
+                uint64_t attached = 0;
+
+                for (int t = 0; types && t < _DOMAIN_TYPE_MAX; t++) {
+                        json_object *e = json_object_new_object();
+                        uint64_t n = 0;
+
+                        for (size_t i = 0; i < json_array_length(domains); i++)
+                                n += streq(json_get_string(json_array_get(domains, i), "type"),
+                                           domain_type_to_string(t));
+                        if (!e)
+                                break;
+                        json_object_object_add(e, "type", json_object_new_string(domain_type_to_string(t)));
+                        json_object_object_add(e, "count", json_object_new_uint64(n));
+                        json_object_array_add(types, e);
+                }
+                for (size_t i = 0; i < json_array_length(domains); i++)
+                        attached += json_array_length(json_get(json_array_get(domains, i), "devices"));
+                json_object_object_add(j, "domains", types);
+                json_object_object_add(j, "attached_devices", json_object_new_uint64(attached));
+        }
+        json_object_object_add(
+                j, "invalidations",
+                invalidations_json(k ? &k->issued : NULL, o ? owned_unit_invalidations(o->unit) : NULL));
+        json_object_object_add(j, "fault_records_cleared",
+                               json_object_new_uint64((k ? k->faults_cleared : 0) +
+                                                      (o ? owned_unit_faults_cleared(o->unit) : 0)));
+        return j;
+}
+
+json_object *control_metrics(const control *c) {
+        json_object *j = json_object_new_object(), *units = json_object_new_array();
+
+        if (!j || !units) {
+                json_object_put(j);
+                json_object_put(units);
+                return NULL;
+        }
+        json_object_object_add(j, "owned_units", json_object_new_uint64(c->n_units));
+        json_object_object_add(j, "units", units);
+        /* units owned now, then those given back, each once */
+        for (size_t i = 0; i < c->n_units; i++) {
+                const unit_counts *k = NULL;
+
+                for (size_t n = 0; n < c->n_counts && !k; n++)
+                        if (streq(c->counts[n].name, c->units[i]->name))
+                                k = &c->counts[n];
+                json_object_array_add(units, unit_metrics(c->units[i], k, c->units[i]->name));
+        }
+        for (size_t n = 0; n < c->n_counts; n++)
+                if (!owned_of(c, c->counts[n].name))
+                        json_object_array_add(units, unit_metrics(NULL, &c->counts[n], c->counts[n].name));
+        return j;
+}
