@@ -495,7 +495,9 @@ static int simulated_dmar(iommu_system *s, unsigned address_width, iommu_error *
 
 /* libpci's default error handler ends the process: never that.  Name
  * lookups only warn (no pci.ids: the numbers stand for the names); an
- * error jumps back out of the lookup. */
+ * error jumps back out of the lookup.  Names come from pci.ids alone, not
+ * udev's hwdb: the same wherever it runs (and libpci leaks a udev handle
+ * per lookup where the hwdb cannot be opened). */
 static jmp_buf pci_jump;
 
 _printf_(1, 2) static void pci_quiet(char *msg, ...) {
@@ -508,14 +510,15 @@ _printf_(1, 2) _noreturn_ static void pci_error_jump(char *msg, ...) {
 }
 
 static void device_name(struct pci_access *pacc, char *buf, size_t size, uint16_t vendor, uint16_t device) {
+        char name[256];
+
         if (setjmp(pci_jump)) {
                 snprintf(buf, size, "Device %04x:%04x", vendor, device);
                 return;
         }
-        char name[256];
-
         snprintf(buf, size, "%s",
-                 pci_lookup_name(pacc, name, sizeof name, PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE, vendor,
+                 pci_lookup_name(pacc, name, sizeof name,
+                                 PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_HWDB, vendor,
                                  device));
 }
 
