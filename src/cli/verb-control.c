@@ -28,8 +28,12 @@ static int parse_did(const char *s, uint16_t *ret) {
 /* IOVA, PHYS or LENGTH: a number, a multiple of 4 KiB; a LENGTH not 0. */
 static int parse_pages(const char *what, const char *s, uint64_t *ret) {
         uint64_t v;
+        int r;
 
-        if (cli_parse_number(s, UINT64_MAX, &v) < 0)
+        r = cli_parse_number(s, UINT64_MAX, &v);
+        if (r == -ERANGE)
+                return cli_usage("%s '%s' does not fit 64 bits", what, s);
+        if (r < 0)
                 return cli_usage("%s '%s' is not a number (decimal, or hex with 0x)", what, s);
         if (v % CONTROL_PAGE_SIZE != 0)
                 return cli_usage("%s '%s' is not a multiple of 4 KiB (0x1000)", what, s);
