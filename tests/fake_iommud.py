@@ -61,10 +61,6 @@ class FakeIommud:
         with self.lock:
             return self.accepted[path]
 
-    def forget(self, path):
-        with self.lock:
-            self.log[path].clear()
-
     def close(self):
         self.wake_w.send(b"q")
         self.thread.join(5)

@@ -3,20 +3,19 @@
 """The commands that change state (power, domain, attach, detach, map,
 unmap, invalidate) against a stand-in iommud (fake_iommud.py), which
 records every request: the exact request each command sends, written out
-here from the socket API's contract (iommud(8), ISSUE10-API), never from
-iommuctl's own code; the text line and the --json result for answers
+here from the socket API's contract (the methods iommud(8) lists), never
+from iommuctl's own code; the text line and the --json result for answers
 shaped as that contract says; iommud's errors as one line and exit 1; and
 every wrong command line refused with its own message and exit 2, with
 nothing sent at all."""
 import json
 import os
+import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_iommud import Error, FakeIommud  # noqa: E402
-
-import subprocess  # noqa: E402
 
 CTL = os.environ["IOMMUCTL"]
 n = failures = 0
@@ -86,6 +85,9 @@ CASES = [
      "dmar0: domain 3 created (paging, 48-bit)"),
     (["domain", "destroy", "2"], "v1.domain.destroy", {"domain": 2}, {"unit": "dmar0", "domain": 2},
      "dmar0: domain 2 destroyed"),
+    # decimal, whatever its leading zeros: never octal
+    (["domain", "destroy", "010"], "v1.domain.destroy", {"domain": 10}, {"unit": "dmar0", "domain": 10},
+     "dmar0: domain 10 destroyed"),
     (["domain", "destroy", "--unit", "dmar1", "0x2"], "v1.domain.destroy", {"unit": "dmar1", "domain": 2},
      {"unit": "dmar1", "domain": 2}, "dmar1: domain 2 destroyed"),
     (["attach", "00:03.0", "2"], "v1.attach", {"device": "0000:00:03.0", "domain": 2}, EDU,

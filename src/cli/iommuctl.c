@@ -80,7 +80,7 @@ static const option_row options[] = {
                            .verbs = "devices,domains,mappings,faults",
                            .help = "the columns to show in text; --output=help lists them" },
         [OPT_UNIT]     = { .name = "unit", .argument = "NAME", .verbs = "power,domain,map,unmap,invalidate",
-                           .help = "the unit, e.g. dmar0; may be left out where only one is owned (power on: exists)" },
+                           .help = "the unit, e.g. dmar0 (default: the one iommud owns; for power on, the only one)" },
         [OPT_TYPE]     = { .name = "type", .argument = "TYPE", .verbs = "domain create",
                            .help = "paging (the default), identity, blocked or passthrough" },
         [OPT_ID]       = { .name = "id", .argument = "DID", .verbs = "domain create",
