@@ -97,6 +97,9 @@ for args, want, pat, what in [
         (("--bogus", "dmar"), 2, r"unknown option", "an unknown option"),
         (("decode", "cap", "1", "--file", "x"), 2, r"--file does not apply", "an option of another command"),
         (("dmar", "--file"), 2, r"needs an argument", "an option without its argument"),
+        (("mappings", "--domain", "0x0x1"), 2, r"--domain '0x0x1' is not a domain ID", "a number with two 0x"),
+        (("mappings", "--domain", "+1"), 2, r"--domain '\+1' is not a domain ID", "a number with a sign"),
+        (("mappings", "--pasid", " 5"), 2, r"--pasid ' 5' is not a PASID", "a number after a blank"),
 ]:
     rc, out, err = run(*args)
     one_line_error(rc, out, err, want, what, pat)

@@ -5,9 +5,10 @@
 # split at the word breaks ':' and '=' as readline splits them, the function
 # called, COMPREPLY compared.
 #
-# test-completion.sh COMPLETION-FILE IOMMUCTL
+# test-completion.sh COMPLETION-FILE IOMMUCTL SNAPSHOT
+# (SNAPSHOT: a snapshot of a machine with one unit, dmar0)
 set -u
-completion=$1 iommuctl=$2
+completion=$1 iommuctl=$2 snapshot=$3
 
 N=0 FAILED=0
 skip_all() { echo "1..0 # SKIP $*"; exit 77; }
@@ -100,9 +101,10 @@ else
         echo "not ok $N - the file registers _iommuctl for iommuctl"
         FAILED=$((FAILED + 1))
 fi
-is '' 'decode devices dmar domains faults info mappings snapshot'
-is 'd' 'decode devices dmar domains'
-is 'ma' 'mappings'
+is '' 'attach decode detach devices dmar domain domains faults info invalidate map mappings power snapshot unmap'
+is 'd' 'decode detach devices dmar domain domains'
+is 'ma' 'map mappings'
+is 'mapp' 'mappings'
 has '-' -j --json -p --pretty --socket --direct --snapshot --sysroot -h --help --version
 lacks '-' --device --file --follow
 has 'mappings --' --device --domain --pasid --json
@@ -147,11 +149,38 @@ is 'mappings --output iova ' ''
 # options.
 commands=$("$iommuctl" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]\+\).*/\1/p' | LC_ALL=C sort -u | tr '\n' ' ' | sed 's/ $//')
 is '' "$commands"
-while read -r cmd opts; do
+while IFS=$'\t' read -r cmd opts; do
         # shellcheck disable=SC2086
         [ -n "$opts" ] && has "$cmd --" $opts
 done < <("$iommuctl" --help | sed -n '/^Commands:/,/^$/p' | grep '^  [a-z]' |
-        sed 's/  \{2,\}.*//; s/^  //' | awk '{ o = ""; for (i = 1; i <= NF; i++) if ($i ~ /^\[--/) o = o " " substr($i, 2); gsub(/\]/, "", o); print $1 o }')
+        sed 's/  \{2,\}.*//; s/^  //' |
+        awk '{ c = $1; for (i = 2; i <= NF && $i ~ /^[a-z]+$/; i++) c = c " " $i
+               o = ""; for (i = 1; i <= NF; i++) if ($i ~ /^\[--/) o = o " " substr($i, 2); gsub(/\]/, "", o); print c "\t" o }')
+
+# The commands that change state: sub-verbs, domain types, options by
+# sub-verb, BDFs, units from iommuctl info.
+is 'power ' 'off on'
+is 'domain ' 'create destroy'
+is 'invalidate ' 'domain global page'
+is 'inv p' 'page'
+is 'domain create --type ' 'blocked identity paging passthrough'
+is 'dom cr --type p' 'paging passthrough'
+is 'domain create --id ' ''
+has 'domain create --' --unit --type --id --socket
+lacks 'domain destroy --' --type --id
+lacks 'domain --' --type --id
+has 'invalidate page 1 0x1000 --' --order --unit
+lacks 'invalidate global --' --order
+is 'invalidate page 1 0x1000 --order ' ''
+has 'map 1 0x1000 --' --alloc --read --write --unit
+lacks 'unmap --' --alloc --read --write --order
+lacks 'attach --' --unit --alloc
+is "--sysroot $tmp/root attach " '0000:00:03.0 0000:00:1f.2 0001:02:00.0 00:03.0 00:1f.2'
+is "--sysroot $tmp/root detach 0000:00:1" '1f.2'
+is "--sysroot $tmp/root attach 00:03.0 " ''
+is "--snapshot $snapshot power on --unit " 'dmar0'
+is "--snapshot=$snapshot map 1 0 --alloc 0x1000 --unit d" 'dmar0'
+is "--sysroot $tmp/root power on --unit " ''
 
 # Files.
 is 'snapshot ' 'save'

@@ -240,9 +240,9 @@ START_TEST(legacy_queued_caching_mode) {
         /* caching mode: the not-present entry may be cached, so installing
          * invalidates as removing does; a map invalidates its pages */
         domain_life(UNIT_MODE_LEGACY, QEMU_CAP, QEMU_ECAP, false,
-                    "context_cache/3/1 iotlb/2/1 context_cache/3/2 iotlb/2/2",
+                    "context_cache/3/1 iotlb/2/1 context_cache/3/0 iotlb/2/2",
                     "iotlb/3/2@100000+1 iotlb/3/2@102000+0", "iotlb/3/2@101000+0",
-                    "context_cache/3/2 iotlb/2/2 context_cache/3/1 iotlb/2/1");
+                    "context_cache/3/2 iotlb/2/2 context_cache/3/0 iotlb/2/1");
 }
 END_TEST
 
@@ -256,9 +256,9 @@ END_TEST
 START_TEST(scalable_caching_mode) {
         domain_life(
                 UNIT_MODE_SCALABLE, QEMU_CAP, QEMU_ECAP_SM, false,
-                "context_cache/3/1 pasid_cache/1/1 iotlb/2/1 context_cache/3/2 pasid_cache/1/2 iotlb/2/2",
+                "context_cache/3/1 pasid_cache/1/1 iotlb/2/1 context_cache/3/0 pasid_cache/1/2 iotlb/2/2",
                 "iotlb/3/2@100000+1 iotlb/3/2@102000+0", "iotlb/3/2@101000+0",
-                "context_cache/3/2 pasid_cache/1/2 iotlb/2/2 context_cache/3/1 pasid_cache/1/1 iotlb/2/1");
+                "context_cache/3/2 pasid_cache/1/2 iotlb/2/2 context_cache/3/0 pasid_cache/1/1 iotlb/2/1");
 }
 END_TEST
 

@@ -33,11 +33,23 @@ typedef struct cli_options {
         int domain;         /* mappings --domain, -1 none */
         int64_t pasid;      /* mappings --pasid, -1 none */
         const char *output; /* --output COL,...: the listing's columns */
+        const char *unit;   /* --unit NAME of the changing commands, NULL none */
+        int type;           /* domain create --type, a domain_type, -1 none */
+        int id;             /* domain create --id, -1 none */
+        bool alloc;         /* map --alloc */
+        bool read, write;   /* map --read, --write */
+        int order;          /* invalidate page --order, -1 none */
 } cli_options;
 
 extern cli_options arg;
 
 struct column_table;
+
+enum {
+        /* It changes state, which only iommud may: --direct, --snapshot
+         * and --sysroot do not apply. */
+        VERB_CHANGES = 1 << 0,
+};
 
 /* A command, or an object whose sub-verbs are the commands (bpftool's
  * objects): "snapshot save".  Tables end with an empty row. */
@@ -45,6 +57,7 @@ typedef struct verb verb;
 struct verb {
         const char *name;
         unsigned min_args, max_args; /* positional, after the verb's options */
+        unsigned flags;              /* VERB_* */
         int (*handler)(int argc, char **argv);
         const verb *sub;                    /* sub-verbs, instead of a handler */
         const struct column_table *columns; /* what --output selects from */
@@ -73,6 +86,10 @@ int cli_write(const void *data, size_t size);
 int cli_write_flush(void);
 int cli_write_failed(int error);
 
+/* A number, decimal or 0x hex, at most max: 0, -EINVAL (not a number),
+ * -ERANGE (above max). */
+int cli_parse_number(const char *s, uint64_t max, uint64_t *ret);
+
 /* A path under --sysroot. */
 char *cli_path(const char *path);
 
@@ -84,6 +101,18 @@ int verb_domains(int argc, char **argv);
 int verb_mappings(int argc, char **argv);
 int verb_snapshot_save(int argc, char **argv);
 int verb_faults(int argc, char **argv);
+/* The changing commands, through iommud (verb-control.c). */
+int verb_power_on(int argc, char **argv);
+int verb_power_off(int argc, char **argv);
+int verb_domain_create(int argc, char **argv);
+int verb_domain_destroy(int argc, char **argv);
+int verb_attach(int argc, char **argv);
+int verb_detach(int argc, char **argv);
+int verb_map(int argc, char **argv);
+int verb_unmap(int argc, char **argv);
+int verb_invalidate_global(int argc, char **argv);
+int verb_invalidate_domain(int argc, char **argv);
+int verb_invalidate_page(int argc, char **argv);
 
 /* Ask iommud (client.c): the answer's result, of the JSON type the method
  * answers with, as a new reference; or the error printed as one line and
@@ -134,3 +163,12 @@ int mappings_text_finish(mappings_text *t, bool complete);
 void mappings_text_done(mappings_text *t);
 void render_faults(json_object *o);
 void render_fault_event(json_object *o);
+/* One line saying what a changing command did (render-control.c). */
+void render_power(json_object *o);
+void render_domain_created(json_object *o);
+void render_domain_destroyed(json_object *o);
+void render_attached(json_object *o);
+void render_detached(json_object *o);
+void render_mapped(json_object *o);
+void render_unmapped(json_object *o);
+void render_invalidated(json_object *o);

@@ -3,6 +3,7 @@
  * sub-verbs), from which getopt_long's table, the dispatch, the check that
  * a command takes the options given, and --help are all made. */
 #include <assert.h>
+#include <ctype.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/table.h"
 #include "config.h"
+#include "control/unit.h"
 #include "model/devices.h"
 #include "shared/protocol.h"
 
@@ -28,6 +30,13 @@ enum {
         OPT_FOLLOW,
         OPT_CLEAR,
         OPT_OUTPUT,
+        OPT_UNIT,
+        OPT_TYPE,
+        OPT_ID,
+        OPT_ALLOC,
+        OPT_READ,
+        OPT_WRITE,
+        OPT_ORDER,
         OPT_HELP,
         OPT_VERSION,
         _OPT_MAX,
@@ -70,6 +79,20 @@ static const option_row options[] = {
         [OPT_OUTPUT]   = { .name = "output", .short_name = 'o', .argument = "COL,...",
                            .verbs = "devices,domains,mappings,faults",
                            .help = "the columns to show in text; --output=help lists them" },
+        [OPT_UNIT]     = { .name = "unit", .argument = "NAME", .verbs = "power,domain,map,unmap,invalidate",
+                           .help = "the unit, e.g. dmar0 (default: the one iommud owns; for power on, the only one)" },
+        [OPT_TYPE]     = { .name = "type", .argument = "TYPE", .verbs = "domain create",
+                           .help = "paging (the default), identity, blocked or passthrough" },
+        [OPT_ID]       = { .name = "id", .argument = "DID", .verbs = "domain create",
+                           .help = "the domain ID to take (default: the lowest free one)" },
+        [OPT_ALLOC]    = { .name = "alloc", .verbs = "map",
+                           .help = "map a buffer iommud allocates, instead of PHYS" },
+        [OPT_READ]     = { .name = "read", .verbs = "map",
+                           .help = "the device may read (with neither --read nor --write: both)" },
+        [OPT_WRITE]    = { .name = "write", .verbs = "map",
+                           .help = "the device may write" },
+        [OPT_ORDER]    = { .name = "order", .argument = "N", .verbs = "invalidate page",
+                           .help = "2^N pages from IOVA, aligned to their size (default 0: one page)" },
         [OPT_HELP]     = { .name = "help", .short_name = 'h',
                            .help = "Show this help" },
         [OPT_VERSION]  = { .name = "version",
@@ -83,6 +106,35 @@ static_assert(_OPT_MAX <= 32, "given options fit a bit mask");
 static const verb snapshot_verbs[] = {
         { .name = "save", .min_args = 1, .max_args = 1, .handler = verb_snapshot_save, .usage = "FILE",
           .help = "Capture the whole IOMMU state into FILE (iommu-snapshot(5))" },
+        {}
+};
+
+static const verb power_verbs[] = {
+        { .name = "on", .handler = verb_power_on, .flags = VERB_CHANGES,
+          .help = "Take a unit nobody owns over and turn its translation on" },
+        { .name = "off", .handler = verb_power_off, .flags = VERB_CHANGES,
+          .help = "Turn the unit's translation off and give it up" },
+        {}
+};
+
+static const verb domain_verbs[] = {
+        { .name = "create", .handler = verb_domain_create, .flags = VERB_CHANGES,
+          .help = "Create a domain on a unit iommud owns" },
+        { .name = "destroy", .min_args = 1, .max_args = 1, .handler = verb_domain_destroy,
+          .flags = VERB_CHANGES, .usage = "DID",
+          .help = "Destroy a domain no device is attached to" },
+        {}
+};
+
+static const verb invalidate_verbs[] = {
+        { .name = "global", .handler = verb_invalidate_global, .flags = VERB_CHANGES,
+          .help = "Invalidate everything the unit caches" },
+        { .name = "domain", .min_args = 1, .max_args = 1, .handler = verb_invalidate_domain,
+          .flags = VERB_CHANGES, .usage = "DID",
+          .help = "Invalidate what the unit caches for a domain" },
+        { .name = "page", .min_args = 2, .max_args = 2, .handler = verb_invalidate_page,
+          .flags = VERB_CHANGES, .usage = "DID IOVA",
+          .help = "Invalidate the IOTLB's entries for 2^N pages at IOVA in a domain" },
         {}
 };
 
@@ -102,11 +154,28 @@ static const verb verbs[] = {
         { .name = "faults", .handler = verb_faults, .columns = &fault_columns,
           .help = "Show fault status and records; iommud's log, --follow new faults, --clear the log" },
         { .name = "snapshot", .sub = snapshot_verbs },
+        { .name = "power", .sub = power_verbs },
+        { .name = "domain", .sub = domain_verbs },
+        { .name = "attach", .min_args = 2, .max_args = 2, .handler = verb_attach, .flags = VERB_CHANGES,
+          .usage = "BDF DID",
+          .help = "Attach a device to a domain of its unit" },
+        { .name = "detach", .min_args = 1, .max_args = 1, .handler = verb_detach, .flags = VERB_CHANGES,
+          .usage = "BDF",
+          .help = "Return a device to its unit's default policy" },
+        { .name = "map", .min_args = 3, .max_args = 4, .handler = verb_map, .flags = VERB_CHANGES,
+          .usage = "DID IOVA (PHYS | --alloc) LENGTH",
+          .help = "Map LENGTH bytes at IOVA in a domain onto PHYS or a new buffer" },
+        { .name = "unmap", .min_args = 3, .max_args = 3, .handler = verb_unmap, .flags = VERB_CHANGES,
+          .usage = "DID IOVA LENGTH",
+          .help = "Unmap LENGTH bytes at IOVA in a domain" },
+        { .name = "invalidate", .sub = invalidate_verbs },
         {}
 };
 /* clang-format on */
 
 static unsigned given_options; /* 1 << OPT_* */
+/* The options that read state without iommud. */
+#define WITHOUT_DAEMON (1u << OPT_DIRECT | 1u << OPT_SNAPSHOT | 1u << OPT_SYSROOT)
 
 /* Whether the option row takes the command path ("snapshot save"): an
  * entry of its list names the command or an object above it. */
@@ -128,13 +197,25 @@ static void join_path(char *buf, size_t size, const char *parent, const char *na
         snprintf(buf, size, "%s%s%s", parent ? parent : "", parent ? " " : "", name);
 }
 
-/* "mappings [--device BDF] ...": the command, its arguments, its options. */
+/* Whether the verb's usage names the option ("(PHYS | --alloc)"). */
+static bool usage_names(const verb *v, const option_row *o) {
+        size_t len = strlen(o->name);
+
+        for (const char *p = v->usage; p && (p = strstr(p, "--")); p += 2)
+                if (strncmp(p + 2, o->name, len) == 0 && !isalnum((unsigned char) p[2 + len]) &&
+                    p[2 + len] != '-')
+                        return true;
+        return false;
+}
+
+/* "mappings [--device BDF] ...": the command, its arguments, its options
+ * (those its usage does not name already). */
 static void synopsis(const char *path, const verb *v, char *buf, size_t size) {
         size_t n =
                 (size_t) snprintf(buf, size, "%s%s%s", path, v->usage ? " " : "", v->usage ? v->usage : "");
 
         for (size_t i = 0; i < _OPT_MAX && n < size; i++)
-                if (options[i].verbs && option_applies(&options[i], path))
+                if (options[i].verbs && option_applies(&options[i], path) && !usage_names(v, &options[i]))
                         n += (size_t) snprintf(buf + n, size - n, " [--%s%s%s]", options[i].name,
                                                options[i].argument ? " " : "",
                                                options[i].argument ? options[i].argument : "");
@@ -180,12 +261,14 @@ static void help_options(void) {
 
 static void help(void) {
         printf("iommuctl [OPTIONS...] COMMAND [ARGS...]\n\n"
-               "Inspect Intel VT-d IOMMUs: registers, the DMAR table and translation structures.\n\n"
+               "Inspect Intel VT-d IOMMUs: registers, the DMAR table and translation structures;\n"
+               "take a unit over through iommud: domains, devices, mappings, invalidation.\n\n"
                "Commands:\n");
         help_verbs(verbs, NULL);
         printf("\nOptions:\n");
         help_options();
-        printf("\nNumbers are decimal or 0x-prefixed hex. Exit status: 0 success, 1 failure, 2 usage "
+        printf("\nNumbers are decimal or 0x-prefixed hex; IOVA, PHYS and LENGTH multiples of 4 KiB.\n"
+               "BDFs are SSSS:BB:DD.F, BB:DD.F or B:D.F. Exit status: 0 success, 1 failure, 2 usage "
                "error.\n"
                "See iommuctl(8).\n");
 }
@@ -265,6 +348,9 @@ static int run_verb(const verb *table, const char *parent, int argc, char **argv
         for (size_t i = 0; i < _OPT_MAX; i++)
                 if ((given_options & (1u << i)) && !option_applies(&options[i], path))
                         return cli_usage("Option --%s does not apply to '%s'", options[i].name, path);
+        if ((v->flags & VERB_CHANGES) && (given_options & WITHOUT_DAEMON))
+                return cli_usage("Option --%s does not apply to '%s': changing state needs iommud",
+                                 options[__builtin_ctz(given_options & WITHOUT_DAEMON)].name, path);
 
         if (given_options & (1u << OPT_OUTPUT)) {
                 r = check_output(v);
@@ -283,20 +369,17 @@ static int run_verb(const verb *table, const char *parent, int argc, char **argv
         return v->handler(argc - 1, argv + 1);
 }
 
-static int parse_number(const char *s, uint64_t max, uint64_t *ret) {
-        char *end;
-        unsigned long long v;
+/* "paging, identity, blocked or passthrough", from the one string table. */
+static void domain_type_names(char *buf, size_t size) {
+        size_t n = 0;
 
-        if (!s || !*s || *s == '-' || *s == '+')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 0);
-        if (errno || *end)
-                return -EINVAL;
-        if (v > max)
-                return -ERANGE;
-        *ret = v;
-        return 0;
+        buf[0] = '\0';
+        for (int t = 0; t < _DOMAIN_TYPE_MAX && n < size; t++)
+                n += (size_t) snprintf(buf + n, size - n, "%s%s",
+                                       t == 0                      ? ""
+                                       : t == _DOMAIN_TYPE_MAX - 1 ? " or "
+                                                                   : ", ",
+                                       domain_type_to_string((domain_type) t));
 }
 
 /* The option row getopt_long() answered with c. */
@@ -377,17 +460,49 @@ static int parse_argv(int argc, char **argv) {
                         arg.have_device = true;
                         break;
                 case OPT_DOMAIN:
-                        if (parse_number(optarg, UINT16_MAX, &v) < 0)
+                        if (cli_parse_number(optarg, UINT16_MAX, &v) < 0)
                                 return cli_usage("--domain '%s' is not a domain ID (0..65535)", optarg);
                         arg.domain = (int) v;
                         break;
                 case OPT_PASID:
-                        if (parse_number(optarg, (1u << 20) - 1, &v) < 0)
+                        if (cli_parse_number(optarg, (1u << 20) - 1, &v) < 0)
                                 return cli_usage("--pasid '%s' is not a PASID (0..1048575)", optarg);
                         arg.pasid = (int64_t) v;
                         break;
                 case OPT_OUTPUT:
                         arg.output = optarg;
+                        break;
+                case OPT_UNIT:
+                        if (!*optarg)
+                                return cli_usage("--unit needs a unit name, e.g. dmar0");
+                        arg.unit = optarg;
+                        break;
+                case OPT_TYPE:
+                        arg.type = domain_type_from_string(optarg);
+                        if (arg.type < 0) {
+                                char names[128];
+                                domain_type_names(names, sizeof names);
+                                return cli_usage("--type '%s' is not a domain type: %s", optarg, names);
+                        }
+                        break;
+                case OPT_ID:
+                        if (cli_parse_number(optarg, UINT16_MAX, &v) < 0)
+                                return cli_usage("--id '%s' is not a domain ID (0..65535)", optarg);
+                        arg.id = (int) v;
+                        break;
+                case OPT_ALLOC:
+                        arg.alloc = true;
+                        break;
+                case OPT_READ:
+                        arg.read = true;
+                        break;
+                case OPT_WRITE:
+                        arg.write = true;
+                        break;
+                case OPT_ORDER:
+                        if (cli_parse_number(optarg, 63, &v) < 0)
+                                return cli_usage("--order '%s' is not an order of pages (0..63)", optarg);
+                        arg.order = (int) v;
                         break;
                 case OPT_HELP:
                         help();

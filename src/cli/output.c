@@ -6,7 +6,7 @@
 
 #include "cli/cli.h"
 
-cli_options arg = { .sysroot = "", .domain = -1, .pasid = -1 };
+cli_options arg = { .sysroot = "", .domain = -1, .pasid = -1, .type = -1, .id = -1, .order = -1 };
 
 static int write_error; /* the first failed write to stdout (cli_write), a negative errno */
 static bool mid_line;   /* what cli_write wrote last does not end a line */

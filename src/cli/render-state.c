@@ -18,15 +18,6 @@ static bool field_set(json_object *reg, const char *name) {
         return json_get_u64(field(reg, name), "raw") != 0;
 }
 
-static const char *on_off(json_object *o, const char *key) {
-        json_object *v = json_get(o, key);
-        if (!v)
-                return "unknown";
-        if (!json_object_is_type(v, json_type_boolean))
-                return "?";
-        return json_object_get_boolean(v) ? "on" : "off";
-}
-
 /* ---- devices ---------------------------------------------------------------------------------- */
 
 static void device_id(const column *c, json_object *d, text_buf *out) {
@@ -346,8 +337,8 @@ void render_info(json_object *o) {
                        text_int(json_get(u, "gsts"), "value", TEXT_HEX8));
                 print_capabilities(cap, ecap);
                 printf("  translation %s, queued invalidation %s, interrupt remapping %s\n",
-                       on_off(u, "translation_enabled"), on_off(u, "queued_invalidation"),
-                       on_off(u, "interrupt_remapping"));
+                       text_on_off(u, "translation_enabled"), text_on_off(u, "queued_invalidation"),
+                       text_on_off(u, "interrupt_remapping"));
                 printf("  root table %s, %s mode\n", text_int(u, "root_table", TEXT_HEX),
                        text_string(u, "mode"));
                 printf("  faults: ");

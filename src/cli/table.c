@@ -127,6 +127,15 @@ const char *text_string_or(json_object *o, const char *key, const char *dash) {
         return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "?";
 }
 
+const char *text_on_off(json_object *o, const char *key) {
+        json_object *v = json_get(o, key);
+        if (!v)
+                return "unknown";
+        if (!json_object_is_type(v, json_type_boolean))
+                return "?";
+        return json_object_get_boolean(v) ? "on" : "off";
+}
+
 static void text_buf_vprintf(text_buf *b, const char *fmt, va_list ap) _printf_(2, 0);
 static void text_buf_vprintf(text_buf *b, const char *fmt, va_list ap) {
         va_list aq;

@@ -45,6 +45,10 @@ const char *text_string(json_object *o, const char *key);
 /* A string member, or dash when missing or JSON null, "?" when another type. */
 const char *text_string_or(json_object *o, const char *key, const char *dash);
 
+/* A boolean member as "on" or "off"; "unknown" when missing or JSON null,
+ * "?" when another type. */
+const char *text_on_off(json_object *o, const char *key);
+
 /* A cell's text, built by the column's formatter. */
 typedef struct text_buf {
         char *s;

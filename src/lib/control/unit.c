@@ -144,9 +144,27 @@ static int inv_entry_gone(owned_unit *u, uint8_t bus, uint8_t devfn, uint16_t di
  * may be cached (the same invalidations as above, for the new domain);
  * otherwise a write-buffer flush where CAP.RWBF. */
 static int inv_entry_new(owned_unit *u, uint8_t bus, uint8_t devfn, uint16_t did, iommu_error *err) {
-        if (u->cm)
-                return inv_entry_gone(u, bus, devfn, did, err);
-        return invalidator_flush_write_buffer(u->inv, err);
+        inv_request r[3];
+        size_t n = 0;
+
+        if (!u->cm)
+                return invalidator_flush_write_buffer(u->inv, err);
+        /* a not-present context entry is cached under DID 0 in caching
+         * mode (VT-d 6.1; Linux's domain_context_mapping_one flushes so) */
+        r[n++] = (inv_request){ .kind = INV_KIND_CONTEXT_CACHE,
+                                .granularity = INV_GRANULARITY_DEVICE,
+                                .did = 0,
+                                .sid = (uint16_t) (bus << 8 | devfn) };
+        if (scalable(u))
+                r[n++] = (inv_request){ .kind = INV_KIND_PASID_CACHE,
+                                        .granularity = 1 /* PASID */,
+                                        .did = did };
+        r[n++] = (inv_request){ .kind = INV_KIND_IOTLB,
+                                .granularity = INV_GRANULARITY_DOMAIN,
+                                .did = did,
+                                .drain_read = FIELD_GET(CAP, DRD, &u->hw.cap),
+                                .drain_write = FIELD_GET(CAP, DWD, &u->hw.cap) };
+        return inv(u, r, n, err);
 }
 
 /* After entries became present in domain did's tables. */
