@@ -26,7 +26,10 @@ the socket API and HTTP, against what is known without iommud:
    token;
  - a [Control] configuration that takes the unit at start (Manage=,
    Mode=, DefaultPolicy=), a reload that keeps it, a stop that gives it
-   back."""
+   back;
+ - the live path below a sysroot as far as a register file lets it go:
+   table memory from /proc/mounts or TableMemory=, locked memory with its
+   warning, /dev/mem written, a unit that never answers refused."""
 import importlib.util
 import json
 import mmap
@@ -35,6 +38,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -731,7 +735,82 @@ def over_http(tmp):
     stop_clean(d, what)
 
 
+# ---- a live machine below a sysroot ----
+#
+# Registers in a plain file (sysroot/dev/mem): they take writes but never
+# answer, so a take must stop at its first wait, with the registers as far
+# as it got.  What is checked is the live path up to there: /proc/mounts
+# and TableMemory=, /dev/mem opened for writing.
+
+LIVE_BASE = 0xFED90000
+
+
+def live_tree(root, mounts):
+    for sub in ("sys/firmware/acpi/tables", "sys/bus/pci/devices", "dev", "proc"):
+        os.makedirs(os.path.join(root, sub), exist_ok=True)
+    drhd = struct.pack("<HHBBHQ", 0, 16, 0x01, 0, 0, LIVE_BASE)
+    table = bytearray(b"DMAR" + struct.pack("<IBB", 48 + len(drhd), 1, 0) + b"BOCHS " + b"BXPC    "
+                      + struct.pack("<I", 1) + b"BXPC" + struct.pack("<I", 1) + bytes([47, 0]) + bytes(10) + drhd)
+    table[9] = (-sum(table)) & 0xFF
+    with open(os.path.join(root, "sys/firmware/acpi/tables/DMAR"), "wb") as f:
+        f.write(table)
+    with open(os.path.join(root, "proc/iomem"), "w") as f:
+        f.write("00100000-001fffff : System RAM\n")
+    with open(os.path.join(root, "proc/mounts"), "w") as f:
+        f.write(mounts)
+    with open(os.path.join(root, "dev/mem"), "wb") as f:
+        f.truncate(LIVE_BASE + 0x1000)
+        f.seek(LIVE_BASE)
+        f.write(struct.pack("<IIQQ", 0x10, 0, QEMU_CAP[48], QEMU_ECAP["legacy"]))
+    with open(os.path.join(root, "dev/mem"), "rb") as f:
+        f.seek(LIVE_BASE)
+        return f.read(0x1000)
+
+
+def registers(root):
+    with open(os.path.join(root, "dev/mem"), "rb") as f:
+        f.seek(LIVE_BASE)
+        return f.read(0x1000)
+
+
+def live(tmp):
+    if os.geteuid() != 0:
+        t.skip("a live unit below a sysroot", "needs root (physical addresses from /proc/self/pagemap)")
+        return
+    for name, mounts, config, expect in (
+            ("nohuge", "proc /proc proc rw 0 0\n", "", None),
+            ("huge", "hugetlbfs /hp hugetlbfs rw,relatime,pagesize=2M 0 0\n", "", "/hp/iommud/dmar0"),
+            ("tablemem", "", "[Control]\nTableMemory=@/tm\n", "/tm/dmar0")):
+        root = os.path.join(tmp, f"live-{name}")
+        os.makedirs(os.path.join(root, "hp"))
+        before = live_tree(root, mounts)
+        d = h.Daemon(tmp, f"live-{name}", ["--sysroot", root],
+                     config="[Daemon]\nFaultIntervalSec=0\n" + config.replace("@", root))
+        what = f"live, {name}"
+        if not ok(d.wait_ready(), f"{what}: iommud serves the fixture tree", d.stderr()):
+            d.kill()
+            continue
+        with d.client() as c:
+            a = c.call("v1.power", {"on": True}, 1)
+            info = c.call("v1.info", None, 2)["result"]["units"][0]
+        after = registers(root)
+        if expect is None:
+            # locked table memory, said; the queue started through /dev/mem, whose GSTS never answers
+            ok(err(a, 110, ("gsts did not become",)) and "no hugetlbfs is mounted" in d.stderr() and "locked memory" in d.stderr()
+               and after[0x18:0x1C] != bytes(4) and info["owner"] == "none",
+               f"{what}: locked table memory with a warning; the take writes GCMD through /dev/mem and, with no "
+               "answer in GSTS, fails in one line; the unit stays nobody's", (a, d.stderr()[-800:]))
+        else:
+            path = root + expect
+            ok(err(a, 22, f"{path} is not on hugetlbfs (TableMemory=)") and after == before
+               and info["owner"] == "none",
+               f"{what}: table memory {expect} (below the sysroot) is no hugetlbfs: refused in one line, nothing "
+               "written to the registers", (a, after == before))
+        stop_clean(d, what)
+
+
 with tempfile.TemporaryDirectory() as tmp:
+    live(tmp)
     for mode, aw, cm in (("legacy", 48, True), ("legacy", 39, False), ("scalable", 48, True),
                          ("scalable", 48, False)):
         run(tmp, mode, aw, cm)
