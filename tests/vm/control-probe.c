@@ -44,25 +44,9 @@
 #include "decode/entries.h"
 #include "decode/layouts.h"
 #include "decode/regs.h"
+#include "edu.h"
 
-#define EDU_SYSFS "/sys/bus/pci/devices/0000:00:03.0"
-#define EDU_BUS 0
-#define EDU_DEVFN 0x18
 #define HUGETLBFS_FILE "/dev/hugepages/iommud-control-probe"
-
-/* edu's registers (QEMU docs/specs/edu.rst) */
-#define EDU_IDENT 0x00
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_CNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_CMD_START 0x1
-#define EDU_CMD_TO_RAM 0x2
-#define EDU_BUFFER 0x40000 /* device address of its 4 KiB buffer */
-/* a transfer ending exactly at the buffer's end aborts QEMU 7.2; half a page */
-#define XFER 2048u
-/* edu masks DMA addresses to 28 bits */
-#define EDU_REACH (UINT64_C(1) << 28)
 
 #define IOVA_RW UINT64_C(0x100000)
 #define IOVA_RO UINT64_C(0x200000)
@@ -104,13 +88,6 @@ static void _printf_(1, 2) diag(const char *fmt, ...) {
         va_end(ap);
         putchar('\n');
         fflush(stdout);
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
 /* ---- the unit's registers, from the DMAR table ---- */
@@ -223,71 +200,11 @@ static void clear_faults(owned_unit *unit, const unit_regs *u, const char *what)
 
 /* ---- edu ---- */
 
-typedef struct edu {
-        volatile uint8_t *bar;
-        size_t size;
-} edu;
-
-/* edu answers only 32-bit accesses below 0x80 (all ones otherwise), 32-
- * or 64-bit ones to its DMA registers */
-static uint64_t edu_read(const edu *e, unsigned off) {
-        if (off < EDU_DMA_SRC)
-                return *(volatile uint32_t *) (e->bar + off);
-        return *(volatile uint64_t *) (e->bar + off);
-}
-
-static void edu_write(const edu *e, unsigned off, uint64_t v) {
-        *(volatile uint64_t *) (e->bar + off) = v;
-}
-
-static int edu_open(edu *ret) {
-        _cleanup_close_ int cfg = -EBADF, bar = -EBADF;
-        uint16_t command = 0;
-        struct stat st;
-        void *p;
-
-        cfg = open(EDU_SYSFS "/config", O_RDWR | O_CLOEXEC);
-        if (cfg < 0 || pread(cfg, &command, 2, 4) != 2) {
-                diag("%s/config: %s", EDU_SYSFS, strerror(errno));
-                return -errno;
-        }
-        /* bus mastering is off at boot and no driver turns it on */
-        command |= 0x6; /* memory space, bus master */
-        if (pwrite(cfg, &command, 2, 4) != 2) {
-                diag("enabling bus mastering: %s", strerror(errno));
-                return -errno;
-        }
-        bar = open(EDU_SYSFS "/resource0", O_RDWR | O_SYNC | O_CLOEXEC);
-        if (bar < 0 || fstat(bar, &st) < 0) {
-                diag("%s/resource0: %s", EDU_SYSFS, strerror(errno));
-                return -errno;
-        }
-        p = mmap(NULL, (size_t) st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, bar, 0);
-        if (p == MAP_FAILED) {
-                diag("mapping edu's BAR0: %s", strerror(errno));
-                return -errno;
-        }
-        *ret = (edu){ .bar = p, .size = (size_t) st.st_size };
-        return 0;
-}
-
-/* One transfer of XFER bytes, waiting for edu (its DMA runs on a 100 ms
- * timer); to_ram: from its buffer to addr, else from addr into it. */
-static bool edu_dma(const edu *e, uint64_t addr, bool to_ram) {
-        uint64_t deadline = now_usec() + 3 * 1000 * 1000;
-
-        edu_write(e, EDU_DMA_SRC, to_ram ? EDU_BUFFER : addr);
-        edu_write(e, EDU_DMA_DST, to_ram ? addr : EDU_BUFFER);
-        edu_write(e, EDU_DMA_CNT, XFER);
-        edu_write(e, EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
-        while (edu_read(e, EDU_DMA_CMD) & EDU_CMD_START) {
-                if (now_usec() > deadline) {
-                        diag("edu's DMA did not finish within 3 s");
-                        return false;
-                }
-                usleep(2000);
-        }
-        return true;
+static bool edu_dma_said(const edu *e, uint64_t addr, bool to_ram) {
+        if (edu_dma(e, addr, to_ram))
+                return true;
+        diag("edu's DMA did not finish within 3 s");
+        return false;
 }
 
 /* ---- buffers: locked pages of the probe's own ---- */
@@ -371,7 +288,7 @@ static bool zero(const uint8_t *p, size_t n) {
  * to dst: whether want (XFER bytes) arrived at dst_virt. */
 static bool round_trip(const edu *e, uint64_t src, uint64_t dst, const uint8_t *want,
                        const uint8_t *dst_virt) {
-        return edu_dma(e, src, false) && edu_dma(e, dst, true) && same(dst_virt, want, XFER);
+        return edu_dma_said(e, src, false) && edu_dma_said(e, dst, true) && same(dst_virt, want, XFER);
 }
 
 /* The second-stage entry that translates iova for edu and its level (1: a
@@ -522,7 +439,8 @@ static void stale(probe *p, owned_unit *unit, uint16_t did, invalidate_what what
                 saved = *leaf;
                 __atomic_store_n(leaf, 0, __ATOMIC_SEQ_CST);
                 memset(p->stale.virt, 0, 4096);
-                t(edu_dma(&p->edu, IOVA_STALE, true) && same(p->stale.virt, want, XFER) && !frcd(&p->u).f,
+                t(edu_dma_said(&p->edu, IOVA_STALE, true) && same(p->stale.virt, want, XFER) &&
+                          !frcd(&p->u).f,
                   "%s: with the leaf cleared and nothing invalidated, DMA still arrives (QEMU's IOTLB "
                   "caches)",
                   name);
@@ -531,7 +449,7 @@ static void stale(probe *p, owned_unit *unit, uint16_t did, invalidate_what what
                        IOVA_STALE))
                         diag("%s", err.message);
                 memset(p->stale.virt, 0, 4096);
-                t(edu_dma(&p->edu, IOVA_STALE, true) && zero(p->stale.virt, 4096),
+                t(edu_dma_said(&p->edu, IOVA_STALE, true) && zero(p->stale.virt, 4096),
                   "%s: after it the DMA does not land", name);
                 check_record(&p->u, name, IOVA_STALE, true, FR_WRITE);
                 clear_faults(unit, &p->u, name);
@@ -578,11 +496,11 @@ static void large_page(probe *p, owned_unit *unit, uint16_t did) {
                   !entry_of(p->mem, owned_unit_rtaddr(unit), p->mode == UNIT_MODE_SCALABLE, cut, &level),
           "the leaf was split into 4 KiB pages, the cut one not present");
         memset(p->huge.virt + 0x100000, 0, 0x2000);
-        t(edu_dma(&p->edu, cut + 0x800, true) && zero(p->huge.virt + 0x100000, 0x1000),
+        t(edu_dma_said(&p->edu, cut + 0x800, true) && zero(p->huge.virt + 0x100000, 0x1000),
           "edu's write to the cut page does not land (the cached 2 MiB translation went)");
         check_record(&p->u, "write to the cut page", cut, true, FR_WRITE);
         clear_faults(unit, &p->u, "write to the cut page");
-        t(edu_dma(&p->edu, cut + 0x1800, true) && same(p->huge.virt + 0x101800, want, XFER) &&
+        t(edu_dma_said(&p->edu, cut + 0x1800, true) && same(p->huge.virt + 0x101800, want, XFER) &&
                   !frcd(&p->u).f,
           "its neighbour 0x%" PRIx64 " still translates", cut + 0x1000);
         r = owned_unit_unmap(unit, did, IOVA_HUGE, cut - IOVA_HUGE, &err);
@@ -672,7 +590,7 @@ static void first_take(probe *p, table_mem *mem) {
         fill(p->ro.virt, 4096);
         memcpy(before, p->ro.virt, XFER);
         fill(p->rw.virt, XFER);
-        t(edu_dma(&p->edu, IOVA_RW, false) && edu_dma(&p->edu, IOVA_RO, true) &&
+        t(edu_dma_said(&p->edu, IOVA_RW, false) && edu_dma_said(&p->edu, IOVA_RO, true) &&
                   same(p->ro.virt, before, XFER),
           "edu's write to the read-only mapping does not land");
         check_record(&p->u, "write to read-only", IOVA_RO, true, FR_WRITE);
@@ -684,7 +602,7 @@ static void first_take(probe *p, table_mem *mem) {
          * that hits it is refused without a record: QEMU 7.2 checks the
          * permission only when it walks.  Said, not judged. */
         fill(p->rw.virt, XFER);
-        t(edu_dma(&p->edu, IOVA_RW, false) && edu_dma(&p->edu, IOVA_RO, true) &&
+        t(edu_dma_said(&p->edu, IOVA_RW, false) && edu_dma_said(&p->edu, IOVA_RO, true) &&
                   same(p->ro.virt, before, XFER),
           "edu's write to the read-only mapping, cached now, does not land either");
         f = frcd(&p->u);
@@ -694,14 +612,14 @@ static void first_take(probe *p, table_mem *mem) {
 
         /* unmapped: the record, a second fault dropped while F is set,
          * recorded once it is cleared */
-        t(edu_dma(&p->edu, IOVA_UNMAPPED, true), "edu writes unmapped IOVA 0x%" PRIx64, IOVA_UNMAPPED);
+        t(edu_dma_said(&p->edu, IOVA_UNMAPPED, true), "edu writes unmapped IOVA 0x%" PRIx64, IOVA_UNMAPPED);
         check_record(&p->u, "write to unmapped", IOVA_UNMAPPED, true, FR_WRITE);
-        t(edu_dma(&p->edu, IOVA_UNMAPPED2, false) && frcd(&p->u).addr == IOVA_UNMAPPED,
+        t(edu_dma_said(&p->edu, IOVA_UNMAPPED2, false) && frcd(&p->u).addr == IOVA_UNMAPPED,
           "a second fault (read of 0x%" PRIx64
           ") while F is set is not recorded: the record keeps 0x%" PRIx64,
           IOVA_UNMAPPED2, IOVA_UNMAPPED);
         clear_faults(unit, &p->u, "write to unmapped");
-        t(edu_dma(&p->edu, IOVA_UNMAPPED2, false), "edu reads unmapped IOVA 0x%" PRIx64 " again",
+        t(edu_dma_said(&p->edu, IOVA_UNMAPPED2, false), "edu reads unmapped IOVA 0x%" PRIx64 " again",
           IOVA_UNMAPPED2);
         check_record(&p->u, "second fault, after clearing", IOVA_UNMAPPED2, false, FR_READ);
         clear_faults(unit, &p->u, "second fault");
@@ -725,7 +643,7 @@ static void first_take(probe *p, table_mem *mem) {
         if (!t(r >= 0, "IOVA 0x%" PRIx64 " unmapped (it was used: its translation is cached)", IOVA_RW))
                 diag("%s", err.message);
         memset(p->rw.virt, 0, 4096);
-        t(edu_dma(&p->edu, IOVA_RW + XFER, true) && zero(p->rw.virt, 4096),
+        t(edu_dma_said(&p->edu, IOVA_RW + XFER, true) && zero(p->rw.virt, 4096),
           "edu's write to the old IOVA 0x%" PRIx64 " does not land (the IOTLB was invalidated)",
           IOVA_RW + XFER);
         check_record(&p->u, "write after unmap", IOVA_RW, true, FR_WRITE);
@@ -780,7 +698,7 @@ static void second_take(probe *p, table_mem *mem) {
         /* blocked, and edu never had an entry: no root entry for its bus */
         fill(p->rw.virt, 4096);
         memcpy(want, p->rw.virt, XFER);
-        t(edu_dma(&p->edu, IOVA_RW, true) && same(p->rw.virt, want, XFER),
+        t(edu_dma_said(&p->edu, IOVA_RW, true) && same(p->rw.virt, want, XFER),
           "blocked: edu's write does not land");
         check_record(&p->u, "blocked, no entry", IOVA_RW, true, FR_ROOT_ENTRY_P);
         clear_faults(unit, &p->u, "blocked, no entry");
@@ -815,7 +733,7 @@ static void second_take(probe *p, table_mem *mem) {
         if (!t(r >= 0, "IOVA 0x%" PRIx64 " unmapped", IOVA_RW))
                 diag("%s", err.message);
         memset(p->rw.virt, 0, 4096);
-        t(edu_dma(&p->edu, IOVA_RW + XFER, true) && zero(p->rw.virt, 4096),
+        t(edu_dma_said(&p->edu, IOVA_RW + XFER, true) && zero(p->rw.virt, 4096),
           "edu's write to the old IOVA does not land (%s invalidation)",
           invalidator_backends[owned_unit_invalidator(unit)]->name);
         check_record(&p->u, "write after unmap", IOVA_RW, true, FR_WRITE);
@@ -827,7 +745,7 @@ static void second_take(probe *p, table_mem *mem) {
         if (!t(r >= 0, "mapped again, then edu detached: the default policy, blocked"))
                 diag("%s", err.message);
         memset(p->rw.virt, 0, 4096);
-        t(edu_dma(&p->edu, IOVA_RW, true) && zero(p->rw.virt, 4096),
+        t(edu_dma_said(&p->edu, IOVA_RW, true) && zero(p->rw.virt, 4096),
           "blocked: edu's write to the mapped IOVA does not land");
         /* legacy: the context entry's present bit is clear; scalable: the
          * PASID entry's, which QEMU reports as an invalid PASID entry */
@@ -879,12 +797,12 @@ static void gib_page(probe *p, owned_unit *unit, uint16_t did) {
                   l2 == 2,
           "the leaf was split: 4 KiB pages around the cut, 2 MiB leaves elsewhere");
         memset(p->low.virt, 0, 4096);
-        t(edu_dma(&p->edu, p->low.phys, true) && zero(p->low.virt, 4096),
+        t(edu_dma_said(&p->edu, p->low.phys, true) && zero(p->low.virt, 4096),
           "edu's write to the cut page does not land (the cached 1 GiB translation went)");
         check_record(&p->u, "write to the cut page", p->low.phys, true, FR_WRITE);
         clear_faults(unit, &p->u, "write to the cut page");
         memset(p->low2.virt, 0, 4096);
-        t(edu_dma(&p->edu, p->low2.phys, true) && same(p->low2.virt, want, XFER) && !frcd(&p->u).f,
+        t(edu_dma_said(&p->edu, p->low2.phys, true) && same(p->low2.virt, want, XFER) && !frcd(&p->u).f,
           "its neighbour 0x%" PRIx64 " still translates", p->low2.phys);
         r = owned_unit_unmap(unit, did, 0, p->low.phys, &err);
         if (r >= 0)
@@ -936,7 +854,7 @@ static void third_take(probe *p, const iommu_ctx *c, table_mem *mem) {
         if (!t(r >= 0, "edu attached to an empty paging domain (DID %u)", did))
                 diag("%s", err.message);
         memset(p->low.virt + XFER, 0, XFER);
-        t(edu_dma(&p->edu, p->low.phys + XFER, true) && zero(p->low.virt + XFER, XFER),
+        t(edu_dma_said(&p->edu, p->low.phys + XFER, true) && zero(p->low.virt + XFER, XFER),
           "edu's write to 0x%" PRIx64 " does not land in the paging domain", p->low.phys + XFER);
         check_record(&p->u, "identity address in the paging domain", p->low.phys + XFER, true, FR_WRITE);
         clear_faults(unit, &p->u, "identity address in the paging domain");
@@ -962,6 +880,7 @@ static int run_owned(const iommu_ctx *c, unit_mode mode, unsigned aw, bool cm) {
         _cleanup_(table_mem_freep) table_mem *locked = NULL;
         probe p = { .mode = mode };
         iommu_error err = {};
+        const char *what = "";
         uint64_t gsts;
         int r;
 
@@ -974,7 +893,9 @@ static int run_owned(const iommu_ctx *c, unit_mode mode, unsigned aw, bool cm) {
         gsts = reg(&p.u, &layout_gsts);
         t(gsts == 0, "nobody owns dmar0 (intel_iommu=off): GSTS 0x%08" PRIx64, gsts);
 
-        r = edu_open(&p.edu);
+        r = edu_open(&p.edu, &what);
+        if (r < 0)
+                diag("%s: %s", what, strerror(-r));
         if (!t(r >= 0 && (edu_read(&p.edu, EDU_IDENT) & 0xff) == 0xed,
                "edu's BAR0 mapped (ident 0x%08" PRIx64 "), bus mastering on",
                r >= 0 ? edu_read(&p.edu, EDU_IDENT) : 0))
@@ -1058,7 +979,7 @@ static int run_kernel(const iommu_ctx *c) {
 int main(int argc, char *argv[]) {
         _cleanup_(iommu_ctx_freep) iommu_ctx *c = NULL;
         const char *what = argc > 1 ? argv[1] : "";
-        uint64_t start = now_usec();
+        uint64_t start = edu_now_usec();
 
         if (!((streq(what, "owned") && argc == 5 &&
                (streq(argv[2], "legacy") || streq(argv[2], "scalable")) &&
@@ -1078,7 +999,7 @@ int main(int argc, char *argv[]) {
         else
                 (void) run_owned(c, streq(argv[2], "scalable") ? UNIT_MODE_SCALABLE : UNIT_MODE_LEGACY,
                                  (unsigned) atoi(argv[3]), streq(argv[4], "on"));
-        diag("probe ran %.2f s", (double) (now_usec() - start) / 1e6);
+        diag("probe ran %.2f s", (double) (edu_now_usec() - start) / 1e6);
         printf("1..%u\n", n_tests);
         fflush(stdout);
         return n_failed == 0 && n_tests > 0 ? 0 : 1;
