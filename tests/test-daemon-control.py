@@ -44,6 +44,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 spec = importlib.util.spec_from_file_location("harness", os.path.join(HERE, "test-daemon-harness.py"))
@@ -86,6 +87,34 @@ def start(tmp, name, sim, config=CONFIG, http=False, extra=()):
     d = h.Daemon(tmp, name, args, config=config)
     d.port = port
     return d
+
+
+def read_state(d):
+    """The control state file, read as iommud(8) documents it, by this
+    test's own reader: header line, length, zlib's CRC-32, one JSON object."""
+    try:
+        with open(os.path.join(d.state_dir, "control.state"), "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    header, _, body = data.partition(b"\n")
+    fields = header.split(b" ")
+    if (len(fields) != 4 or fields[0] != b"iommud-control-state" or fields[1] != b"1"
+            or int(fields[2]) != len(body) or int(fields[3], 16) != zlib.crc32(body) or not body.endswith(b"\n")):
+        return None
+    return json.loads(body)
+
+
+def coalesce(ranges):
+    """(iova, phys, length, read, write) with neighbours that continue each
+    other in IOVA and physical address, with the same access, as one."""
+    out = []
+    for iova, phys, length, read, write, *_ in ranges:
+        if out and out[-1][0] + out[-1][2] == iova and out[-1][1] + out[-1][2] == phys and out[-1][3:] == (read, write):
+            out[-1] = (out[-1][0], out[-1][1], out[-1][2] + length, read, write)
+        else:
+            out.append((iova, phys, length, read, write))
+    return out
 
 
 def stop_clean(d, what):
@@ -307,13 +336,32 @@ def run(tmp, mode, aw, cm):
     by_domain = api.result("v1.mappings", domain=dom)
     ok([m["bdf"] for m in by_domain] == [EDU], f"{what}: v1.mappings by domain: edu's", by_domain)
 
+    # the state saved before each answer: what the answers say
+    st = read_state(d)
+    su = st["units"][0] if st and len(st.get("units", [])) == 1 else {}
+    sd = {x["domain"]: x for x in su.get("domains", [])}
+    info = unit0(api)
+    ok(su.get("name") == "dmar0" and su.get("address") == info["address"] and su.get("mode") == mode
+       and su.get("default_policy") == "passthrough" and su.get("table_memory") == {"kind": "image", "path": None}
+       and su.get("root_table") == info["rtaddr"]["value"] & ~0xfff
+       and sorted(sd) == sorted(x["domain"] for x in api.result("v1.domains"))
+       and [(m["iova"], m["phys"], m["length"], m["read"], m["write"]) for m in sd.get(dom, {}).get("mappings", [])]
+       == coalesce(want) and su.get("devices") == [{"bdf": EDU, "domain": dom}]
+       and sorted((b["iova"], b["length"]) for b in su.get("buffers", [])) == [(0x100000, 0x2000), (0x400000, 4 * MiB)],
+       f"{what}: the state file (read here: header, zlib's CRC-32, JSON) holds what the answers say: the unit, its "
+       "root table, the domains, edu's mappings, the attachment, the buffers", json.dumps(st)[:1500])
+
     # what a map refuses, each one line, nothing changed
     refusals = [
-        (dict(domain=dom, iova=0x200000, phys=0x20000000, length=0x1000), EEXIST, None, "an overlap: EEXIST"),
-        (dict(domain=dom, iova=0x200800, phys=0x20000000, length=0x1000), 22, None, "an unaligned IOVA: EINVAL"),
-        (dict(domain=dom, iova=0x300000, phys=0x20000000, length=0x1800), 22, None, "an odd length: EINVAL"),
-        (dict(domain=dom, iova=1 << aw, phys=0x20000000, length=0x1000), ERANGE, None,
+        (dict(domain=dom, iova=0x200000, phys=0x10000000, length=0x1000), EEXIST, None, "an overlap: EEXIST"),
+        (dict(domain=dom, iova=0x200800, phys=0x10000000, length=0x1000), 22, None, "an unaligned IOVA: EINVAL"),
+        (dict(domain=dom, iova=0x300000, phys=0x10000000, length=0x1800), 22, None, "an odd length: EINVAL"),
+        (dict(domain=dom, iova=1 << aw, phys=0x10000000, length=0x1000), ERANGE, None,
          f"an IOVA beyond {aw} bits: ERANGE"),
+        # the simulated machine's table memory starts at 0x20000000 (model/system.c)
+        (dict(domain=dom, iova=0x400000, phys=0x1ffff000, length=0x2000), 1,
+         "0x1ffff000+0x2000 overlaps the table memory of dmar0 (0x20000000-0x201fffff): a device must never reach "
+         "translation tables", "a range reaching iommud's own tables: EPERM"),
         (dict(domain=dom, iova=0x300000, phys=0x1000, alloc=True, length=0x1000), 22,
          'v1.map takes exactly one of "phys" and "alloc": true', "phys and alloc: EINVAL"),
         (dict(domain=dom, iova=0x300000, length=0x1000), 22, 'v1.map takes exactly one of "phys" and "alloc": true',
@@ -336,7 +384,7 @@ def run(tmp, mode, aw, cm):
     msa, _ = metrics(d.port)
     page = dict(unit="dmar0", type="iotlb", granularity="page")
     before = metric(msa, "iommu_invalidations_issued_total", **page)
-    api.result("v1.map", domain=dom, iova=0x300000, phys=0x20000000, length=0x1000)
+    api.result("v1.map", domain=dom, iova=0x300000, phys=0x10000000, length=0x1000)
     msb, _ = metrics(d.port)
     mapped = metric(msb, "iommu_invalidations_issued_total", **page) - before
     ok(mapped == (1 if cm else 0),
@@ -390,7 +438,7 @@ def run(tmp, mode, aw, cm):
        and wait(settled), f"{what}: the fault poll watches the queue iommud fills, and saw every page-selective "
        "IOTLB invalidation it issued", both(metrics(d.port)[0], type="iotlb", granularity="page"))
     start_counts = settled() or (0, 0)
-    api.result("v1.map", domain=dom, iova=0x300000, phys=0x20000000, length=0x2000)
+    api.result("v1.map", domain=dom, iova=0x300000, phys=0x10000000, length=0x2000)
     api.result("v1.unmap", domain=dom, iova=0x300000, length=0x2000)
     api.result("v1.invalidate", what="page", domain=dom, iova=0x200000)
     grown = (2 if cm else 1) + 1
@@ -502,6 +550,7 @@ def run(tmp, mode, aw, cm):
        and metric(ms, "iommu_invalidations_issued_total", unit="dmar0", type="iotlb", granularity="page") >= 3
        and ("iommu_owned_attached_devices", frozenset({("unit", "dmar0")})) not in ms,
        f"{what}: /metrics after power off: none owned, the counters kept")
+    ok(read_state(d) == {"units": []}, f"{what}: the state file after power off: no unit", read_state(d))
     api.close()
     stop_clean(d, what)
 
@@ -809,7 +858,43 @@ def live(tmp):
         stop_clean(d, what)
 
 
+def earlier_states(tmp):
+    """What an earlier iommud left in the state directory: set aside at the
+    first save, and said; a torn file refused in one line."""
+    good = b'{"units":[{"name":"dmar0","address":4275634176,"segment":0,"mode":"legacy",' \
+        b'"default_policy":"passthrough","invalidation":"queued","table_memory":{"kind":"image","path":null},' \
+        b'"root_table":536870912,"domains":[],"devices":[],"buffers":[]}]}\n'
+    whole = b"iommud-control-state 1 %d %08x\n" % (len(good), zlib.crc32(good)) + good
+    for name, data, says in (
+            ("earlier-owned", whole, "dmar0: an earlier iommud owned it"),
+            ("earlier-torn", whole[:-20], "is refused: it is torn: its header says"),
+            ("earlier-v2", whole.replace(b"state 1 ", b"state 2 ", 1),
+             "is refused: it is of format version 2; this iommud reads version 1")):
+        state_dir = os.path.join(tmp, name + ".state")
+        os.makedirs(state_dir)
+        with open(os.path.join(state_dir, "control.state"), "wb") as f:
+            f.write(data)
+        d, what = start(tmp, name, "legacy"), name
+        if not ok(d.wait_ready(), f"{what}: iommud serves the simulated machine", d.stderr()):
+            d.kill()
+            continue
+        with d.client() as c:
+            a = c.call("v1.power", {"on": True}, 1)
+        lines = [x for x in d.stderr().splitlines() if says in x]
+        try:
+            with open(os.path.join(state_dir, "control.state.earlier"), "rb") as f:
+                aside = f.read()
+        except OSError:
+            aside = None
+        st = read_state(d)
+        ok("result" in a and len(lines) == 1 and aside == data and st and [u["name"] for u in st["units"]] == ["dmar0"],
+           f"{name}: at the first save the earlier state is set aside (control.state.earlier) with one line "
+           f"({says}...), and the new state written", (a, lines, d.stderr()[-600:]))
+        stop_clean(d, what)
+
+
 with tempfile.TemporaryDirectory() as tmp:
+    earlier_states(tmp)
     live(tmp)
     for mode, aw, cm in (("legacy", 48, True), ("legacy", 39, False), ("scalable", 48, True),
                          ("scalable", 48, False)):

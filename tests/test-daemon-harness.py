@@ -95,6 +95,10 @@ class Daemon:
             cmd += ["--socket", self.socket]
         if not any(a == "--no-http" or a.startswith("--listen-http") for a in args):
             cmd.append("--no-http")
+        # the control state goes to the test's own directory, never /var/lib
+        self.state_dir = os.path.join(tmp, name + ".state")
+        if "--state-dir" not in args and "StateDirectory=" not in config:
+            cmd += ["--state-dir", self.state_dir]
         e = dict(os.environ)
         e.pop("NOTIFY_SOCKET", None)
         e.pop("LISTEN_FDS", None)

@@ -292,6 +292,85 @@ START_TEST(free_hands_back_everything) {
 }
 END_TEST
 
+/* page_table_ranges (what iommud persists) against the walker, the
+ * independent reader, after random maps and unmaps of every page size */
+typedef struct gathered {
+        uint64_t iova[4096], phys[4096], length[4096];
+        unsigned perms[4096];
+        size_t n;
+} gathered;
+
+static int gather(void *u, uint64_t iova, uint64_t phys, uint64_t length, unsigned perms) {
+        gathered *g = u;
+
+        ck_assert_uint_lt(g->n, 4096);
+        g->iova[g->n] = iova;
+        g->phys[g->n] = phys;
+        g->length[g->n] = length;
+        g->perms[g->n++] = perms;
+        return 0;
+}
+
+static int gather_walk(void *u, const walk_target *t, const walk_range *r) {
+        gathered *g = u;
+        unsigned perms = (r->read ? PT_READ : 0) | (r->write ? PT_WRITE : 0);
+
+        if (g->n > 0 && g->iova[g->n - 1] + g->length[g->n - 1] == r->iova &&
+            g->phys[g->n - 1] + g->length[g->n - 1] == r->phys && g->perms[g->n - 1] == perms) {
+                g->length[g->n - 1] += r->length;
+                return 0;
+        }
+        return gather(u, r->iova, r->phys, r->length, perms);
+}
+
+static int stop_at_second(void *u, uint64_t iova, uint64_t phys, uint64_t length, unsigned perms) {
+        return ++*(unsigned *) u == 2 ? -ECANCELED : 0;
+}
+
+START_TEST(ranges_agree_with_walker) {
+        static const walk_ops ops = { .range = gather_walk, .anomaly = on_anomaly };
+        _cleanup_(page_table_freep) page_table *pt = new_table(4, CAP(3));
+        static gathered mine, theirs;
+        uint64_t seed = 0x9e3779b97f4a7c15;
+        iommu_error err = {};
+        unsigned calls = 0;
+
+        for (unsigned i = 0; i < 400; i++) {
+                static const uint64_t sizes[] = { K4, 3 * K4, M2, M2 + K4, G1 };
+                uint64_t size, iova, phys;
+
+                seed = seed * 6364136223846793005u + 1442695040888963407u;
+                size = sizes[(seed >> 33) % 5];
+                iova = ((seed >> 20) % 64) * M2 + ((seed >> 40) % 2) * K4 * 16;
+                phys = ((seed >> 10) % 64) * M2;
+                if (size == G1)
+                        iova = phys = ((seed >> 12) % 4 + 1) * 64 * G1;
+                if ((seed >> 7) % 3 == 0)
+                        (void) page_table_unmap(pt, iova, size, &(page_table_garbage){}, &err);
+                else
+                        (void) page_table_map(pt, iova, phys, size,
+                                              (seed >> 50) % 2 ? PT_READ : PT_READ | PT_WRITE, &err);
+        }
+        mine.n = theirs.n = 0;
+        ck_assert_int_eq(page_table_ranges(pt, gather, &mine), 0);
+        ck_assert_int_eq(walk_page_table(view, CAP(3), page_table_root(pt), page_table_levels(pt), false,
+                                         NULL, &ops, &theirs),
+                         0);
+        ck_assert_uint_gt(mine.n, 10);
+        ck_assert_uint_eq(mine.n, theirs.n);
+        for (size_t i = 0; i < mine.n; i++)
+                ck_assert_msg(mine.iova[i] == theirs.iova[i] && mine.phys[i] == theirs.phys[i] &&
+                                      mine.length[i] == theirs.length[i] && mine.perms[i] == theirs.perms[i],
+                              "range %zu: 0x%" PRIx64 "+0x%" PRIx64 " -> 0x%" PRIx64
+                              " against the walker's 0x%" PRIx64 "+0x%" PRIx64 " -> 0x%" PRIx64,
+                              i, mine.iova[i], mine.length[i], mine.phys[i], theirs.iova[i],
+                              theirs.length[i], theirs.phys[i]);
+        /* the callback's error stops the walk */
+        ck_assert_int_eq(page_table_ranges(pt, stop_at_second, &calls), -ECANCELED);
+        ck_assert_uint_eq(calls, 2);
+}
+END_TEST
+
 static Suite *make_suite(void) {
         Suite *s = suite_create("pagetable");
         TCase *tc = tcase_create("pagetable");
@@ -303,6 +382,7 @@ static Suite *make_suite(void) {
         tcase_add_test(tc, split_on_partial_unmap);
         tcase_add_test(tc, whole_after_every_store);
         tcase_add_test(tc, free_hands_back_everything);
+        tcase_add_test(tc, ranges_agree_with_walker);
         suite_add_tcase(s, tc);
         return s;
 }

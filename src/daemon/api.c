@@ -168,9 +168,14 @@ static void method_version(manager *m, const api_call *call, api_reply *out) {
 /* --- Changing a unit iommud owns (control.h) ------------------------------- */
 
 /* After a change (or a refused one: a failed change may still have
- * touched the registers): every answer anew. */
-static void changed(manager *m) {
+ * touched the registers): every answer anew, and the state saved
+ * (control_persist) before the change is acknowledged.  r is the change's
+ * result; the state's failure to be saved becomes the answer's. */
+static int changed(manager *m, int r, iommu_error *err) {
         source_changed(m->source, manager_now(m));
+        if (r < 0)
+                return r;
+        return control_persist(m->control, err);
 }
 
 static void reply_control(api_reply *out, int r, const iommu_error *err, json_object *o) {
@@ -217,7 +222,7 @@ static void method_power(manager *m, const api_call *call, api_reply *out) {
 
         r = control_power(m->control, string_arg(&a[POWER_UNIT]), a[POWER_ON].boolean, call->caller, &name,
                           &err);
-        changed(m);
+        r = changed(m, r, &err);
         if (r < 0)
                 api_reply_error(out, err.error, "%s", err.message);
         else {
@@ -238,7 +243,7 @@ static void method_domain_create(manager *m, const api_call *call, api_reply *ou
         r = control_domain_create(m->control, string_arg(&a[CREATE_UNIT]),
                                   a[CREATE_TYPE].set ? (domain_type) a[CREATE_TYPE].choice : DOMAIN_PAGING,
                                   a[CREATE_ID].set ? (int) a[CREATE_ID].integer : -1, &o, &err);
-        changed(m);
+        r = changed(m, r, &err);
         reply_control(out, r, &err, o);
 }
 
@@ -252,7 +257,7 @@ static void method_domain_destroy(manager *m, const api_call *call, api_reply *o
 
         r = control_domain_destroy(m->control, string_arg(&a[DESTROY_UNIT]),
                                    (uint16_t) a[DESTROY_DOMAIN].integer, &o, &err);
-        changed(m);
+        r = changed(m, r, &err);
         reply_control(out, r, &err, o);
 }
 
@@ -276,7 +281,7 @@ static void method_attach(manager *m, const api_call *call, api_reply *out) {
 
         r = control_attach(m->control, a[ATTACH_DEVICE].segment, a[ATTACH_DEVICE].bus,
                            a[ATTACH_DEVICE].devfn, (uint16_t) a[ATTACH_DOMAIN].integer, &err);
-        changed(m);
+        r = changed(m, r, &err);
         if (r < 0)
                 api_reply_error(out, err.error, "%s", err.message);
         else
@@ -292,7 +297,7 @@ static void method_detach(manager *m, const api_call *call, api_reply *out) {
 
         r = control_detach(m->control, a[DETACH_DEVICE].segment, a[DETACH_DEVICE].bus,
                            a[DETACH_DEVICE].devfn, &err);
-        changed(m);
+        r = changed(m, r, &err);
         if (r < 0)
                 api_reply_error(out, err.error, "%s", err.message);
         else
@@ -341,7 +346,7 @@ static void method_map(manager *m, const api_call *call, api_reply *out) {
                 return;
         }
         r = control_map(m->control, &req, &o, &err);
-        changed(m);
+        r = changed(m, r, &err);
         reply_control(out, r, &err, o);
 }
 
@@ -355,7 +360,7 @@ static void method_unmap(manager *m, const api_call *call, api_reply *out) {
 
         r = control_unmap(m->control, string_arg(&a[UNMAP_UNIT]), (uint16_t) a[UNMAP_DOMAIN].integer,
                           a[UNMAP_IOVA].integer, a[UNMAP_LENGTH].integer, &o, &err);
-        changed(m);
+        r = changed(m, r, &err);
         reply_control(out, r, &err, o);
 }
 
@@ -402,7 +407,7 @@ static void method_invalidate(manager *m, const api_call *call, api_reply *out) 
                                : what == INVALIDATE_PAGE ? 0
                                                          : -1,
                                &o, &err);
-        changed(m);
+        source_changed(m->source, manager_now(m));
         reply_control(out, r, &err, o);
 }
 

@@ -10,6 +10,7 @@
 #include "access/tablemem.h"
 #include "basic/alloc-util.h"
 #include "basic/json-util.h"
+#include "control/state.h"
 #include "daemon/buffers.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
@@ -54,11 +55,14 @@ struct control {
         int mode, policy;
         char *table_memory;
         char *buffer_directory;
+        char *state_path;   /* StateDirectory=/control.state */
+        bool state_checked; /* what an earlier iommud left was looked at */
         bool have_admin_gid;
         gid_t admin_gid;
 };
 
 static void decorate(void *userdata, answer_kind kind, json_object *result);
+static int persist_logged(control *c);
 
 int control_new(control **ret) {
         control *c = calloc(1, sizeof *c);
@@ -98,6 +102,10 @@ void control_configure(control *c, const daemon_conf *conf, bool have_admin_gid,
         c->buffer_directory = NULL;
         if (socket && asprintf(&dir, "%s/buffers", dirname(socket)) >= 0)
                 c->buffer_directory = dir;
+        free(c->state_path);
+        c->state_path = NULL;
+        if (conf->state_directory && asprintf(&dir, "%s/control.state", conf->state_directory) >= 0)
+                c->state_path = dir;
         c->have_admin_gid = have_admin_gid;
         c->admin_gid = admin_gid;
 }
@@ -521,6 +529,7 @@ control *control_free(control *c) {
                         owned_free(o);
                 } else
                         log_info("%s: given back (translation off)", name);
+                (void) persist_logged(c);
         }
         if (c->source && c->source->decorate == decorate)
                 c->source->decorate = NULL;
@@ -530,6 +539,7 @@ control *control_free(control *c) {
         buffer_region_done(&c->region);
         free(c->table_memory);
         free(c->buffer_directory);
+        free(c->state_path);
         free(c);
         return NULL;
 }
@@ -591,6 +601,8 @@ void control_manage(control *c, const daemon_conf *conf) {
                         continue;
                 if (take(c, u, &err) < 0)
                         log_error("Failed to take %s (Manage=): %s", u->name, err.message);
+                else
+                        (void) persist_logged(c);
         }
         /* names that are no unit here */
         for (const char *p = conf->manage; !streq(conf->manage, "all") && *p;) {
@@ -606,6 +618,180 @@ void control_manage(control *c, const daemon_conf *conf) {
                 }
                 p += n;
         }
+}
+
+/* ---- the state file (control/state.h) ---- */
+
+typedef struct ranges_json {
+        json_object *list;
+} ranges_json;
+
+static int add_range(void *userdata, uint64_t iova, uint64_t phys, uint64_t length, unsigned perms) {
+        json_object *m = json_object_new_object();
+
+        if (!m || json_object_array_add(((ranges_json *) userdata)->list, m) < 0) {
+                json_object_put(m);
+                return -ENOMEM;
+        }
+        json_object_object_add(m, "iova", json_object_new_uint64(iova));
+        json_object_object_add(m, "phys", json_object_new_uint64(phys));
+        json_object_object_add(m, "length", json_object_new_uint64(length));
+        json_object_object_add(m, "read", json_object_new_boolean(perms & PT_READ));
+        json_object_object_add(m, "write", json_object_new_boolean(perms & PT_WRITE));
+        return 0;
+}
+
+/* One unit as the state file has it: what owned_unit_to_json() says, each
+ * domain with what its tables map, and the buffers. */
+static json_object *unit_state(const owned *o) {
+        _cleanup_json_ json_object *info = owned_unit_to_json(o->unit, o->segment);
+        _cleanup_json_ json_object *u = json_object_new_object();
+        json_object *domains = json_object_new_array(), *devices = json_object_new_array(),
+                    *buffers = json_object_new_array(), *tm = json_object_new_object(), *list;
+
+        if (!info || !u || !domains || !devices || !buffers || !tm) {
+                json_object_put(domains);
+                json_object_put(devices);
+                json_object_put(buffers);
+                json_object_put(tm);
+                return NULL;
+        }
+        json_object_object_add(u, "name", json_object_new_string(o->name));
+        json_object_object_add(u, "address", json_object_new_uint64(o->base));
+        json_object_object_add(u, "segment", json_object_new_int(o->segment));
+        json_object_object_add(u, "mode", json_object_get(json_get(info, "mode")));
+        json_object_object_add(u, "default_policy", json_object_get(json_get(info, "default_policy")));
+        json_object_object_add(u, "invalidation", json_object_get(json_get(info, "invalidation")));
+        json_object_object_add(tm, "kind",
+                               json_object_new_string(table_mem_kind_to_string(table_mem_get_kind(o->mem))));
+        json_object_object_add(tm, "path", o->mem_path ? json_object_new_string(o->mem_path) : NULL);
+        json_object_object_add(u, "table_memory", tm);
+        json_object_object_add(u, "root_table",
+                               json_object_new_uint64(owned_unit_rtaddr(o->unit) & ~UINT64_C(0xfff)));
+        list = json_get_array(info, "domains");
+        for (size_t i = 0; i < json_array_length(list); i++) {
+                json_object *d = json_array_get(list, i), *devs = json_get_array(d, "devices");
+                uint16_t did = (uint16_t) json_get_u64(d, "domain");
+                ranges_json r = { .list = json_object_new_array() };
+                json_object *j = json_object_new_object();
+
+                if (!j || !r.list || owned_unit_domain_ranges(o->unit, did, add_range, &r) < 0) {
+                        json_object_put(j);
+                        json_object_put(r.list);
+                        goto oom;
+                }
+                json_object_array_add(domains, j);
+                json_object_object_add(j, "domain", json_object_new_int(did));
+                json_object_object_add(j, "type", json_object_get(json_get(d, "type")));
+                json_object_object_add(j, "address_width", json_object_get(json_get(d, "address_width")));
+                json_object_object_add(j, "default", json_object_new_boolean(json_get_bool(d, "default")));
+                json_object_object_add(j, "mappings", r.list);
+                for (size_t k = 0; k < json_array_length(devs); k++) {
+                        json_object *dev = json_object_new_object();
+
+                        if (!dev)
+                                goto oom;
+                        json_object_array_add(devices, dev);
+                        json_object_object_add(dev, "bdf", json_object_get(json_array_get(devs, k)));
+                        json_object_object_add(dev, "domain", json_object_new_int(did));
+                }
+        }
+        LIST_FOREACH(buffers, b, o->buffers) {
+                json_object *j = json_object_new_object();
+
+                if (!j)
+                        goto oom;
+                json_object_array_add(buffers, j);
+                json_object_object_add(j, "path", json_object_new_string(b->path));
+                json_object_object_add(j, "domain", json_object_new_int(b->did));
+                json_object_object_add(j, "iova", json_object_new_uint64(b->iova));
+                json_object_object_add(j, "length", json_object_new_uint64(b->length));
+                json_object_object_add(j, "phys", json_object_new_uint64(b->phys[0]));
+        }
+        json_object_object_add(u, "domains", domains);
+        json_object_object_add(u, "devices", devices);
+        json_object_object_add(u, "buffers", buffers);
+        return TAKE_PTR(u);
+oom:
+        json_object_put(domains);
+        json_object_put(devices);
+        json_object_put(buffers);
+        return NULL;
+}
+
+/* What an earlier iommud left: units it owned are not taken back by this
+ * one, so the file is kept aside for the administrator and said. */
+static void check_earlier_state(control *c) {
+        _cleanup_json_ json_object *old = NULL;
+        _cleanup_free_ char *aside = NULL;
+        iommu_error err = {};
+        json_object *units;
+        int r;
+
+        c->state_checked = true;
+        r = control_state_load(c->state_path, &old, &err);
+        if (r == -ENOENT)
+                return;
+        if (r < 0) {
+                log_warning("%s", err.message);
+        } else {
+                units = json_get_array(old, "units");
+                if (json_array_length(units) == 0)
+                        return;
+                for (size_t i = 0; i < json_array_length(units); i++)
+                        log_warning(
+                                "%s: an earlier iommud owned it (%s) and did not give it back; this iommud "
+                                "does not take units back: its translation stays as that one left it",
+                                json_get_string(json_array_get(units, i), "name"), c->state_path);
+        }
+        if (asprintf(&aside, "%s.earlier", c->state_path) >= 0 && rename(c->state_path, aside) >= 0)
+                log_warning("The earlier control state is kept in %s", aside);
+}
+
+int control_persist(control *c, iommu_error *err) {
+        _cleanup_json_ json_object *state = json_object_new_object();
+        _cleanup_free_ char *dir = NULL;
+        json_object *units = json_object_new_array();
+        iommu_error e = {};
+        int r;
+
+        if (!c->state_path)
+                return 0;
+        if (!c->state_checked)
+                check_earlier_state(c);
+        if (!state || !units) {
+                json_object_put(units);
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        }
+        json_object_object_add(state, "units", units);
+        for (size_t i = 0; i < c->n_units; i++) {
+                json_object *u = unit_state(c->units[i]);
+
+                if (!u || json_object_array_add(units, u) < 0) {
+                        json_object_put(u);
+                        return iommu_error_set(err, ENOMEM, "Out of memory");
+                }
+        }
+        /* StateDirectory= as systemd makes it, when iommud runs without */
+        dir = strdup(c->state_path);
+        if (!dir)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        if (mkdir(dirname(dir), 0700) < 0 && errno != EEXIST)
+                return iommu_error_set(err, errno, "The change was made but not saved: creating %s: %s", dir,
+                                       strerror(errno));
+        r = control_state_save(c->state_path, state, &e);
+        if (r < 0)
+                return iommu_error_set(err, -r, "The change was made but not saved: %s", e.message);
+        return 0;
+}
+
+static int persist_logged(control *c) {
+        iommu_error err = {};
+        int r = control_persist(c, &err);
+
+        if (r < 0)
+                log_error("%s", err.message);
+        return r;
 }
 
 /* ---- the methods ---- */
@@ -834,6 +1020,30 @@ static int map_buffer(control *c, owned *o, const control_map_request *req, buff
         return 0;
 }
 
+/* A device that reached the tables that translate it could rewrite its own
+ * reach (or another's): physical ranges of any owned unit's table memory
+ * (its tables and invalidation queue) are never mapped. */
+static int refuse_table_memory(const control *c, uint64_t phys, uint64_t length, iommu_error *err) {
+        uint64_t last = phys + length - 1;
+
+        if (length == 0 || last < phys)
+                return 0; /* the library refuses these with its own words */
+        for (size_t i = 0; i < c->n_units; i++) {
+                const iommu_ram *v = c->units[i]->view;
+
+                for (size_t k = 0; v && k < v->n_ranges; k++)
+                        if (phys <= v->ranges[k].end && v->ranges[k].start <= last)
+                                return iommu_error_set(
+                                        err, EPERM,
+                                        "0x%" PRIx64 "+0x%" PRIx64 " overlaps the table memory of %s "
+                                        "(0x%" PRIx64 "-0x%" PRIx64 "): a device must never reach "
+                                        "translation tables",
+                                        phys, length, c->units[i]->name, v->ranges[k].start,
+                                        v->ranges[k].end);
+        }
+        return 0;
+}
+
 int control_map(control *c, const control_map_request *req, json_object **ret, iommu_error *err) {
         buffer *b = NULL;
         owned *o;
@@ -843,6 +1053,11 @@ int control_map(control *c, const control_map_request *req, json_object **ret, i
         r = find_owned(c, req->unit, &o, err);
         if (r < 0)
                 return r;
+        if (!req->alloc) {
+                r = refuse_table_memory(c, req->phys, req->length, err);
+                if (r < 0)
+                        return r;
+        }
         if (req->alloc)
                 r = map_buffer(c, o, req, &b, err);
         else

@@ -61,6 +61,11 @@ int control_attach_source(control *c, source *src, iommu_error *err);
 /* Take the units Manage= names that are nobody's (logging what fails). */
 void control_manage(control *c, const daemon_conf *conf);
 
+/* Save what iommud owns to StateDirectory=/control.state (control/state.h):
+ * after every change, before it is acknowledged.  The first save sets
+ * aside, and logs, a state an earlier iommud left with units in it. */
+int control_persist(control *c, iommu_error *err);
+
 size_t control_n_owned(const control *c);
 bool control_owns(const control *c, const char *unit);
 

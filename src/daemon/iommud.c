@@ -32,8 +32,8 @@ static void help(void) {
                "     --simulate MODE[:OPTS]    Serve a simulated machine with one unit like QEMU's:\n"
                "                               legacy or scalable; aw39|aw48, cm|nocm, kernel\n"
                "     --sysroot DIR             Read /sys, /proc and /dev below DIR\n"
-               "     --state-dir DIR           State directory (default " CONF_DEFAULT_STATE_DIRECTORY
-               "; nothing is kept there yet)\n"
+               "     --state-dir DIR           Save the control state there "
+               "(default " CONF_DEFAULT_STATE_DIRECTORY ")\n"
                "     --listen-http ADDR:PORT   HTTP address (default " CONF_DEFAULT_LISTEN_HTTP ")\n"
                "     --no-http                 No HTTP listener\n"
                "     --list-methods            List the API's methods, HTTP paths and params\n"

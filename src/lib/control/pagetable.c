@@ -427,3 +427,75 @@ int page_table_lookup(const page_table *pt, uint64_t iova, uint64_t *ret_phys, u
         }
         return -ENOENT;
 }
+
+typedef struct ranges_walk {
+        page_table_range_fn fn;
+        void *userdata;
+        uint64_t iova, phys, length; /* the range being gathered */
+        unsigned perms;
+} ranges_walk;
+
+static int ranges_leaf(ranges_walk *w, uint64_t iova, uint64_t phys, uint64_t length, unsigned perms) {
+        int r;
+
+        if (w->length > 0 && w->iova + w->length == iova && w->phys + w->length == phys &&
+            w->perms == perms) {
+                w->length += length;
+                return 0;
+        }
+        if (w->length > 0) {
+                r = w->fn(w->userdata, w->iova, w->phys, w->length, w->perms);
+                if (r < 0)
+                        return r;
+        }
+        *w = (ranges_walk){ .fn = w->fn,
+                            .userdata = w->userdata,
+                            .iova = iova,
+                            .phys = phys,
+                            .length = length,
+                            .perms = perms };
+        return 0;
+}
+
+static int ranges_table(const page_table *pt, ranges_walk *w, const uint64_t *table, unsigned level,
+                        uint64_t base) {
+        uint64_t s = span(level);
+
+        for (unsigned i = 0; i < ENTRIES; i++) {
+                uint64_t e = table[i], iova = base + i * s;
+                const uint64_t *next;
+                int r;
+
+                if (!present(e))
+                        continue;
+                if (leaf(e, level)) {
+                        r = ranges_leaf(w, iova, e & ADDR_MASK & ~(s - 1), s,
+                                        (e & (UINT64_C(1) << SS_PTE_R_LO) ? PT_READ : 0) |
+                                                (e & (UINT64_C(1) << SS_PTE_W_LO) ? PT_WRITE : 0));
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                /* the tree is iommud's own, built below table memory: a
+                 * pointer out of it is a bug, not input to tolerate */
+                next = table_at(pt, e);
+                if (!next)
+                        return -EFAULT;
+                r = ranges_table(pt, w, next, level - 1, iova);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int page_table_ranges(const page_table *pt, page_table_range_fn fn, void *userdata) {
+        ranges_walk w = { .fn = fn, .userdata = userdata };
+        int r;
+
+        if (!pt || !fn)
+                return -EINVAL;
+        r = ranges_table(pt, &w, pt->root_virt, pt->levels, 0);
+        if (r < 0)
+                return r;
+        return w.length > 0 ? fn(userdata, w.iova, w.phys, w.length, w.perms) : 0;
+}

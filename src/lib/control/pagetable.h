@@ -88,5 +88,13 @@ int page_table_lookup(const page_table *pt, uint64_t iova, uint64_t *ret_phys, u
 
 /* Called after every store hardware could see (tests: the tree is walked
  * there, to show that it is whole at every instant). */
+/* What the tree maps, in IOVA order, adjacent leaves with following
+ * physical addresses and the same permissions as one range: fn(iova, phys,
+ * length, perms) per range; a negative return from fn stops the walk and
+ * is returned. */
+typedef int (*page_table_range_fn)(void *userdata, uint64_t iova, uint64_t phys, uint64_t length,
+                                   unsigned perms);
+int page_table_ranges(const page_table *pt, page_table_range_fn fn, void *userdata);
+
 typedef void (*page_table_store_hook)(void *userdata);
 void page_table_set_store_hook(page_table *pt, page_table_store_hook hook, void *userdata);

@@ -321,6 +321,14 @@ int owned_unit_domain_info(const owned_unit *u, uint16_t did, domain_type *ret_t
         return 0;
 }
 
+int owned_unit_domain_ranges(const owned_unit *u, uint16_t did, page_table_range_fn fn, void *userdata) {
+        const domain *d = domain_of(u, did);
+
+        if (!d)
+                return -ENOENT;
+        return d->pt ? page_table_ranges(d->pt, fn, userdata) : 0;
+}
+
 /* ---- devices ---- */
 
 int owned_unit_device_domain(const owned_unit *u, uint8_t bus, uint8_t devfn) {

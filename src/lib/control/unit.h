@@ -148,3 +148,7 @@ json_object *owned_unit_to_json(const owned_unit *u, uint16_t segment);
  * domain without tables); -ENOENT for no such domain. */
 int owned_unit_domain_info(const owned_unit *u, uint16_t did, domain_type *ret_type, uint64_t *ret_mapped,
                            unsigned *ret_address_width);
+/* What a domain's tables map (page_table_ranges; nothing for a domain
+ * without tables); -ENOENT for no such domain.  An identity domain's RAM
+ * and a paging domain's RMRR regions are among them. */
+int owned_unit_domain_ranges(const owned_unit *u, uint16_t did, page_table_range_fn fn, void *userdata);
