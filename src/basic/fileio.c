@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "basic/alloc-util.h"
 #include "basic/fileio.h"
@@ -46,5 +48,22 @@ int read_full_file(const char *path, size_t max, void **ret, size_t *ret_size, i
         buf[size] = '\0'; /* text readers may rely on it; not counted in size */
         *ret = TAKE_PTR(buf);
         *ret_size = size;
+        return 0;
+}
+
+int write_all(int fd, const void *data, size_t size) {
+        const char *p = data;
+
+        while (size > 0) {
+                ssize_t k = write(fd, p, size);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += k;
+                size -= (size_t) k;
+        }
         return 0;
 }

@@ -169,16 +169,10 @@ static int find_unit(control *c, const char *name, iommu_unit **ret, iommu_error
         return 0;
 }
 
-/* The owned unit a change is for: refused for the kernel's and nobody's. */
-static int find_owned(control *c, const char *name, owned **ret, iommu_error *err) {
-        iommu_unit *u;
-        owned *o;
-        int r;
+/* u as iommud owns it; refused for the kernel's and nobody's. */
+static int owned_or_refused(control *c, const iommu_unit *u, owned **ret, iommu_error *err) {
+        owned *o = owned_of(c, u->name);
 
-        r = find_unit(c, name, &u, err);
-        if (r < 0)
-                return r;
-        o = owned_of(c, u->name);
         if (o) {
                 *ret = o;
                 return 0;
@@ -186,6 +180,17 @@ static int find_owned(control *c, const char *name, owned **ret, iommu_error *er
         if (u->owner == UNIT_OWNER_KERNEL)
                 return kernel_owns(u, err);
         return not_owned(u->name, err);
+}
+
+/* The owned unit a change is for. */
+static int find_owned(control *c, const char *name, owned **ret, iommu_error *err) {
+        iommu_unit *u;
+        int r;
+
+        r = find_unit(c, name, &u, err);
+        if (r < 0)
+                return r;
+        return owned_or_refused(c, u, ret, err);
 }
 
 /* ---- the system's view of table memory ---- */
@@ -900,7 +905,6 @@ static int find_device(control *c, uint16_t segment, uint8_t bus, uint8_t devfn,
         char bdf[BDF_STRING_MAX];
         json_object *devices;
         iommu_unit *u;
-        owned *o;
         int r;
 
         r = iommu_system_devices(s, &devices, err);
@@ -913,14 +917,7 @@ static int find_device(control *c, uint16_t segment, uint8_t bus, uint8_t devfn,
         if (!u)
                 return iommu_error_set(err, ENODEV, "No remapping unit translates %s", bdf);
         (void) iommu_system_refresh(s);
-        o = owned_of(c, u->name);
-        if (o) {
-                *ret = o;
-                return 0;
-        }
-        if (u->owner == UNIT_OWNER_KERNEL)
-                return kernel_owns(u, err);
-        return not_owned(u->name, err);
+        return owned_or_refused(c, u, ret, err);
 }
 
 int control_attach(control *c, uint16_t segment, uint8_t bus, uint8_t devfn, uint16_t did,

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "basic/alloc-util.h"
+#include "basic/fileio.h"
 #include "basic/list.h"
 #include "daemon/jobs.h"
 #include "daemon/log.h"
@@ -309,7 +310,7 @@ typedef struct fd_writer {
 } fd_writer;
 
 static int write_fd(void *userdata, const void *data, size_t size) {
-        return worker_write(((fd_writer *) userdata)->fd, data, size);
+        return write_all(((fd_writer *) userdata)->fd, data, size);
 }
 
 /* In the worker: the answer into the pipe. */

@@ -45,23 +45,6 @@ pid_t worker_pid(const worker *w) {
         return w->pid;
 }
 
-int worker_write(int fd, const void *data, size_t size) {
-        const char *p = data;
-
-        while (size > 0) {
-                ssize_t k = write(fd, p, size);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                size -= (size_t) k;
-        }
-        return 0;
-}
-
 /* The daemon's sockets and pipes, but for fd: a client the daemon closes
  * must see its end at once, not when this child exits.  Files (the
  * snapshot, /proc/kcore, /dev/mem) stay: the walk reads them. */

@@ -30,7 +30,7 @@
 
 typedef struct worker worker;
 
-/* Runs in the child: writes the answer with worker_write(fd, ...); the
+/* Runs in the child: writes the answer with write_all(fd, ...); the
  * error that stopped it in err. */
 typedef int (*worker_fn)(void *userdata, int fd, iommu_error *err);
 
@@ -52,4 +52,3 @@ int worker_result(worker *w, iommu_error *err);
 pid_t worker_pid(const worker *w);
 
 /* For fn: all of data into fd, blocking. */
-int worker_write(int fd, const void *data, size_t size);

@@ -25,18 +25,7 @@
 
 #include <linux/vfio.h>
 
-/* edu's registers (QEMU docs/specs/edu.rst) */
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_CNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_CMD_START 0x1
-#define EDU_CMD_TO_RAM 0x2
-#define EDU_BUFFER 0x40000 /* device address of its 4 KiB buffer */
-/* QEMU 7.2's range check refuses a transfer ending exactly at the buffer's
- * end (it aborts the VM), and edu masks DMA addresses to 28 bits: keep
- * transfers shorter than the buffer and IOVAs below 256 MiB. */
-#define EDU_XFER 2048
+#include "edu.h"
 
 static int die(const char *what) {
         fprintf(stderr, "edu-dma: %s: %s\n", what, strerror(errno));
@@ -132,21 +121,21 @@ int main(int argc, char **argv) {
                 die("enabling bus mastering");
 
         /* A pattern into edu's buffer (RAM -> edu), from the mapped buffer */
-        if (map_iova + map_size > (UINT64_C(1) << 28) || dma_iova + EDU_XFER > (UINT64_C(1) << 28)) {
+        if (map_iova + map_size > (UINT64_C(1) << 28) || dma_iova + XFER > (UINT64_C(1) << 28)) {
                 fprintf(stderr, "edu-dma: edu reaches only the first 256 MiB of IOVA space\n");
                 return 2;
         }
-        for (uint64_t i = 0; i < EDU_XFER && i < map_size; i++)
+        for (uint64_t i = 0; i < XFER && i < map_size; i++)
                 buf[i] = (uint8_t) (i * 7 + 1);
-        dma(dev, bar0.offset, map_iova, EDU_BUFFER, EDU_XFER, 0);
+        dma(dev, bar0.offset, map_iova, EDU_BUFFER, XFER, 0);
         memset(buf, 0, map_size);
 
         /* And back out (edu -> RAM) to the IOVA asked for */
-        dma(dev, bar0.offset, EDU_BUFFER, dma_iova, EDU_XFER, EDU_CMD_TO_RAM);
+        dma(dev, bar0.offset, EDU_BUFFER, dma_iova, XFER, EDU_CMD_TO_RAM);
 
-        if (dma_iova >= map_iova && dma_iova + EDU_XFER <= map_iova + map_size) {
+        if (dma_iova >= map_iova && dma_iova + XFER <= map_iova + map_size) {
                 uint8_t *dst = buf + (dma_iova - map_iova);
-                for (uint64_t i = 0; i < EDU_XFER; i++)
+                for (uint64_t i = 0; i < XFER; i++)
                         if (dst[i] != (uint8_t) (i * 7 + 1)) {
                                 fprintf(stderr, "edu-dma: byte %" PRIu64 " did not arrive (0x%02x)\n", i,
                                         dst[i]);

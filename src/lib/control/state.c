@@ -348,20 +348,6 @@ int control_state_load(const char *path, json_object **ret, iommu_error *err) {
         return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 int control_state_save(const char *path, json_object *state, iommu_error *err) {
         _cleanup_free_ char *data = NULL, *tmp = NULL, *dir = NULL;
         size_t size;
