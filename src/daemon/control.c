@@ -762,8 +762,17 @@ int control_persist(control *c, iommu_error *err) {
 
         if (!c->state_path)
                 return 0;
-        if (!c->state_checked)
+        if (!c->state_checked) {
+                /* StateDirectory= as systemd makes it, when iommud runs without */
+                dir = strdup(c->state_path);
+                if (!dir)
+                        return iommu_error_set(err, ENOMEM, "Out of memory");
+                if (mkdir(dirname(dir), 0700) < 0 && errno != EEXIST)
+                        return iommu_error_set(err, errno,
+                                               "The change was made but not saved: creating %s: %s", dir,
+                                               strerror(errno));
                 check_earlier_state(c);
+        }
         if (!state || !units) {
                 json_object_put(units);
                 return iommu_error_set(err, ENOMEM, "Out of memory");
@@ -777,13 +786,6 @@ int control_persist(control *c, iommu_error *err) {
                         return iommu_error_set(err, ENOMEM, "Out of memory");
                 }
         }
-        /* StateDirectory= as systemd makes it, when iommud runs without */
-        dir = strdup(c->state_path);
-        if (!dir)
-                return iommu_error_set(err, ENOMEM, "Out of memory");
-        if (mkdir(dirname(dir), 0700) < 0 && errno != EEXIST)
-                return iommu_error_set(err, errno, "The change was made but not saved: creating %s: %s", dir,
-                                       strerror(errno));
         r = control_state_save(c->state_path, state, &e);
         if (r < 0)
                 return iommu_error_set(err, -r, "The change was made but not saved: %s", e.message);

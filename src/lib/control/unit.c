@@ -788,9 +788,16 @@ owned_unit *owned_unit_free(owned_unit *u) {
         return NULL;
 }
 
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
 json_object *owned_unit_to_json(const owned_unit *u, uint16_t segment) {
         json_object *o = json_object_new_object(), *domains = json_object_new_array();
+        _cleanup_free_ uint64_t *dids = NULL;
         uint64_t did, p;
+        size_t n = 0;
 
         if (!o || !domains) {
                 json_object_put(o);
@@ -805,12 +812,21 @@ json_object *owned_unit_to_json(const owned_unit *u, uint16_t segment) {
                 o, "invalidation",
                 json_object_new_string(invalidator_backends[invalidator_get_kind(u->inv)]->name));
         json_object_object_add(o, "table_pages", json_object_new_uint64(table_mem_pages_used(u->mem)));
-        for (uint64_t id = 0; id < n_dids(u) && id <= UINT16_MAX; id++) {
-                const domain *d = domain_of(u, (uint16_t) id);
+        /* the domains by DID, from the map (never a scan of all CAP.ND of
+         * them: this runs after every change, for the state file) */
+        dids = malloc((hashmap_size(&u->domains) + 1) * sizeof *dids);
+        if (!dids) {
+                json_object_put(o);
+                json_object_put(domains);
+                return NULL;
+        }
+        for (size_t i = 0; hashmap_next(&u->domains, &i, &did, &p);)
+                dids[n++] = did;
+        qsort(dids, n, sizeof *dids, cmp_u64);
+        for (size_t k = 0; k < n; k++) {
+                const domain *d = domain_of(u, (uint16_t) dids[k]);
                 json_object *j, *devs;
 
-                if (!d)
-                        continue;
                 j = json_object_new_object();
                 devs = json_object_new_array();
                 json_object_object_add(j, "domain", json_object_new_int(d->did));
