@@ -126,7 +126,7 @@ hiding=$(grep -E '^(PrivateDevices|ProtectKernelTunables|ProcSubset)=' "$service
 check "no PrivateDevices=, ProtectKernelTunables= or ProcSubset=" [ -z "$hiding" ]
 [ -z "$hiding" ] || printf '%s\n' "$hiding" | note
 check "/dev/mem and exactly CAP_SYS_RAWIO CAP_SYS_ADMIN CAP_SYSLOG" \
-        [ "$(value "$service" DeviceAllow)" = "/dev/mem r" -a \
+        [ "$(value "$service" DeviceAllow)" = "/dev/mem rw" -a \
         "$(value "$service" CapabilityBoundingSet)" = "CAP_SYS_RAWIO CAP_SYS_ADMIN CAP_SYSLOG" ]
 check "Type=notify with a watchdog" \
         [ "$(value "$service" Type)" = notify -a -n "$(value "$service" WatchdogSec)" ]

@@ -571,6 +571,8 @@ int manager_start(manager *m, const manager_transports *t) {
                         return log_error_errno(r, "Failed to set up the status timer: %s", strerror(-r));
         }
 
+        if (m->source->no_units)
+                log_notice("No VT-d units: %s; serving that answer", m->source->no_units);
         log_info("Serving %s on %s", source_describe(m->source, what, sizeof what),
                  adopted ? "the socket passed by systemd" : m->conf->socket);
         status_text(m, m->status, sizeof m->status);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access/access.h"
 #include "basic/alloc-util.h"
 #include "daemon/source.h"
 #include "decode/dmar.h"
@@ -27,13 +28,32 @@ source *source_free(source *s) {
         free(s->snapshot);
         free(s->sysroot);
         free(s->simulated);
+        free(s->no_units);
         free(s);
         return NULL;
+}
+
+/* A machine without VT-d (most VMs, every AMD machine): no DMAR table, or
+ * one without a DRHD.  That is an answer, not a failure: the system has no
+ * units, every answer is the empty one, and why is kept to say so. */
+static int open_without_units(source *s, const iommu_error *why, iommu_error *err) {
+        s->system = calloc(1, sizeof *s->system);
+        s->no_units = strdup(why->message);
+        if (!s->system || !s->no_units)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        s->system->ctx = s->ctx;
+        /* No unit has tables to walk: an empty image makes every mapping
+         * answer the empty list rather than "cannot read RAM", which
+         * would be a scrape error on a machine where nothing is wrong. */
+        if (iommu_ram_new_image(&s->system->ram) < 0)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        return 0;
 }
 
 int source_open(const char *snapshot_path, const char *sysroot, uint64_t now_usec, source **ret,
                 iommu_error *err) {
         _cleanup_(source_freep) source *s = calloc(1, sizeof *s);
+        iommu_error e = {};
         int r;
 
         if (!s)
@@ -48,7 +68,11 @@ int source_open(const char *snapshot_path, const char *sysroot, uint64_t now_use
                 r = iommu_ctx_new(sysroot, &s->ctx);
                 if (r < 0)
                         return iommu_error_set(err, -r, "Failed to set up the library: %s", strerror(-r));
-                r = iommu_system_open_live(s->ctx, &s->system, err);
+                r = iommu_system_open_live(s->ctx, &s->system, &e);
+                if (r == -ENODEV)
+                        r = open_without_units(s, &e, err);
+                else if (r < 0)
+                        return iommu_error_set(err, -r, "%s", e.message);
         }
         if (r < 0)
                 return r;
@@ -204,6 +228,8 @@ int source_write_answer(source *s, const answer_key *key, mappings_write_fn writ
                 /* the one answer that grows with the machine: never a json-c object */
                 return model_mappings_write_json(s->system, &key->filter, JSON_FLAGS, write, userdata, err);
         case ANSWER_DMAR:
+                if (s->no_units)
+                        return iommu_error_set(err, ENODEV, "%s", s->no_units);
                 r = iommu_system_dmar_json(s->system, &o, err);
                 break;
         case ANSWER_DOMAINS:

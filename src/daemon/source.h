@@ -86,6 +86,7 @@ typedef struct source {
         char *snapshot;  /* NULL: live */
         char *sysroot;   /* NULL: / */
         char *simulated; /* the simulated machine ("legacy:aw48,cm"), else NULL */
+        char *no_units;  /* live without a VT-d unit: why (no DMAR table, no DRHD), else NULL */
         source_decorate_fn decorate;
         void *decorate_userdata;
         uint64_t generation;
