@@ -263,6 +263,10 @@ def run(tmp, mode, aw, cm):
        {b: (x["domain"], x["translation"]) for b, x in devs.items()})
     ok(api.result("v1.power", on=True) == unit0(api), f"{what}: power on again: the same, nothing more")
 
+    # the fault poll starts watching the queue at its next round after the
+    # take: what is issued before that is never seen, so wait for it
+    ok(wait(lambda: metric(metrics(d.port)[0], "iommu_invalidation_queue_observed", unit="dmar0") == 1),
+       f"{what}: the fault poll watches the unit's invalidation queue")
     ms0, _ = metrics(d.port)
 
     # domains
