@@ -897,7 +897,29 @@ def earlier_states(tmp):
         stop_clean(d, what)
 
 
+def unsaveable(tmp):
+    """A take whose state cannot be saved is undone and refused: iommud never
+    owns a unit a restart could not know about."""
+    blocker = os.path.join(tmp, "not-a-directory")
+    with open(blocker, "w") as f:
+        f.write("a file where the state directory's parent should be\n")
+    d = start(tmp, "unsaveable", "legacy", extra=("--state-dir", os.path.join(blocker, "state")))
+    what = "a state directory that cannot be made"
+    if not ok(d.wait_ready(), f"{what}: iommud serves the simulated machine", d.stderr()):
+        d.kill()
+        return
+    with d.client() as c:
+        a = c.call("v1.power", {"on": True}, 1)
+        info = c.call("v1.info", None, 2)["result"]["units"][0]
+    ok(err(a, 20, ("dmar0 not taken: Cannot save the control state: creating", "Not a directory")) and info["owner"] == "none"
+       and info["gsts"]["fields"]["tes"]["raw"] == 0,
+       f"{what}: power on refused in one line (ENOTDIR), the unit given back at once: owner none, translation off",
+       (a, info["owner"]))
+    stop_clean(d, what)
+
+
 with tempfile.TemporaryDirectory() as tmp:
+    unsaveable(tmp)
     earlier_states(tmp)
     live(tmp)
     for mode, aw, cm in (("legacy", 48, True), ("legacy", 39, False), ("scalable", 48, True),

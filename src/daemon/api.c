@@ -172,10 +172,15 @@ static void method_version(manager *m, const api_call *call, api_reply *out) {
  * (control_persist) before the change is acknowledged.  r is the change's
  * result; the state's failure to be saved becomes the answer's. */
 static int changed(manager *m, int r, iommu_error *err) {
+        iommu_error e = {};
+
         source_changed(m->source, manager_now(m));
         if (r < 0)
                 return r;
-        return control_persist(m->control, err);
+        r = control_persist(m->control, &e);
+        if (r < 0)
+                return iommu_error_set(err, -r, "The change was made but not saved: %s", e.message);
+        return 0;
 }
 
 static void reply_control(api_reply *out, int r, const iommu_error *err, json_object *o) {

@@ -63,6 +63,7 @@ struct control {
 
 static void decorate(void *userdata, answer_kind kind, json_object *result);
 static int persist_logged(control *c);
+static int take_saved(control *c, iommu_unit *u, iommu_error *err);
 
 int control_new(control **ret) {
         control *c = calloc(1, sizeof *c);
@@ -604,10 +605,8 @@ void control_manage(control *c, const daemon_conf *conf) {
 
                 if (!conf_manages(conf, u->name) || owned_of(c, u->name))
                         continue;
-                if (take(c, u, &err) < 0)
+                if (take_saved(c, u, &err) < 0)
                         log_error("Failed to take %s (Manage=): %s", u->name, err.message);
-                else
-                        (void) persist_logged(c);
         }
         /* names that are no unit here */
         for (const char *p = conf->manage; !streq(conf->manage, "all") && *p;) {
@@ -754,9 +753,9 @@ static void check_earlier_state(control *c) {
 }
 
 int control_persist(control *c, iommu_error *err) {
-        _cleanup_json_ json_object *state = json_object_new_object();
+        _cleanup_json_ json_object *state = NULL;
         _cleanup_free_ char *dir = NULL;
-        json_object *units = json_object_new_array();
+        json_object *units;
         iommu_error e = {};
         int r;
 
@@ -768,11 +767,12 @@ int control_persist(control *c, iommu_error *err) {
                 if (!dir)
                         return iommu_error_set(err, ENOMEM, "Out of memory");
                 if (mkdir(dirname(dir), 0700) < 0 && errno != EEXIST)
-                        return iommu_error_set(err, errno,
-                                               "The change was made but not saved: creating %s: %s", dir,
-                                               strerror(errno));
+                        return iommu_error_set(err, errno, "Cannot save the control state: creating %s: %s",
+                                               dir, strerror(errno));
                 check_earlier_state(c);
         }
+        state = json_object_new_object();
+        units = json_object_new_array();
         if (!state || !units) {
                 json_object_put(units);
                 return iommu_error_set(err, ENOMEM, "Out of memory");
@@ -788,8 +788,25 @@ int control_persist(control *c, iommu_error *err) {
         }
         r = control_state_save(c->state_path, state, &e);
         if (r < 0)
-                return iommu_error_set(err, -r, "The change was made but not saved: %s", e.message);
+                return iommu_error_set(err, -r, "Cannot save the control state: %s", e.message);
         return 0;
+}
+
+/* A take whose state cannot be saved is undone: iommud never owns a unit
+ * that a restart could not know about. */
+static int take_saved(control *c, iommu_unit *u, iommu_error *err) {
+        iommu_error e = {};
+        int r;
+
+        r = take(c, u, err);
+        if (r < 0)
+                return r;
+        r = control_persist(c, &e);
+        if (r >= 0)
+                return 0;
+        if (give_back(c, owned_of(c, u->name), NULL) < 0)
+                log_error("%s: its state cannot be saved and it could not be given back", u->name);
+        return iommu_error_set(err, -r, "%s not taken: %s", u->name, e.message);
 }
 
 static int persist_logged(control *c) {
@@ -819,7 +836,7 @@ int control_power(control *c, const char *unit, bool on, const char *caller, con
                 /* owned: translation on already, unless something turned it off */
                 r = owned_unit_power(o->unit, true, err);
         } else if (on) {
-                r = take(c, u, err);
+                r = take_saved(c, u, err);
                 if (r >= 0)
                         log_notice("%s: taken over and translating, as %s asked", u->name, caller);
         } else if (o) {
