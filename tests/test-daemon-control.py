@@ -643,6 +643,48 @@ def configured(tmp):
     api.close()
     stop_clean(d, what)
 
+    what = "[Control] Domain=, Map=, Attach= at start"
+    d = start(tmp, "declared", "legacy:aw48,cm", config=CONFIG + "[Control]\nManage=dmar0\n"
+              "Domain=dmar0 5\nDomain=dmar0 6 blocked\nDomain=dmar0 5 identity\n"
+              "Map=dmar0 5 0x100000 0x10000000 0x3000 r\nMap=dmar0 5 0x200000 alloc 0x2000\n"
+              "Map=dmar0 7 0x100000 0x10000000 0x1000\n"
+              "Attach=00:03.0 5\nAttach=0000:00:1f.2 6\nAttach=00:01.0 9\n")
+    if not ok(d.wait_ready(), f"{what}: iommud starts", d.stderr()):
+        d.kill()
+        return
+    api = Api(d)
+    log = d.stderr()
+    got = ranges(api)
+    devs = devices(api)
+    buf = [b for b in os.listdir(os.path.join(d.tmp, "buffers")) if "-5-0x200000-" in b]
+    ok(got[:1] == [(0x100000, 0x10000000, 0x3000, True, False, 4096)] and len(got) == 2
+       and got[1][0] == 0x200000 and got[1][2] == 0x2000 and got[1][3:5] == (True, True) and len(buf) == 1
+       and devs[EDU]["domain"] == 5
+       and devs["0000:00:1f.2"]["translation"] == "blocked" and devs["0000:00:01.0"]["domain"] != 9,
+       f"{what}: the domains made, edu mapped (a physical range read-only, a buffer) and attached, 00:1f.2 "
+       "blocked (a blocked domain has no entry: no domain shown)", (got, {b: x["domain"] for b, x in devs.items()}, log[-800:]))
+    ok("Domain=dmar0 5 identity: Domain 5 exists on dmar0" in log and "Map=dmar0 7 0x100000: " in log
+       and "Attach=0000:00:01.0 9: " in log,
+       f"{what}: a second Domain= for a DID, a Map= and an Attach= into no domain: one line each, the rest applied",
+       log[-1200:])
+    st = read_state(d)
+    ok(st and [x["domain"] for x in st["units"][0]["domains"]] == [1, 5, 6]
+       and st["units"][0]["devices"] == [{"bdf": EDU, "domain": 5}, {"bdf": "0000:00:1f.2", "domain": 6}],
+       f"{what}: and saved", json.dumps(st)[:600])
+    api.close()
+    stop_clean(d, what)
+    for line, says in (("Domain=dmar0", "Invalid Domain=dmar0: expected UNIT DID [paging|identity|blocked|passthrough]"),
+                       ("Domain=dmar0 5 nested", "Invalid Domain=dmar0 5 nested: expected a type"),
+                       ("Map=dmar0 5 0x100000 0x1000", "Invalid Map=dmar0 5 0x100000 0x1000: expected UNIT DID IOVA"),
+                       ("Map=dmar0 5 0x1000 alloc 010 rw", "expected UNIT DID IOVA PHYS|alloc LENGTH"),
+                       ("Map=dmar0 5 0x1000 alloc 0x1000 x", "expected the access as r, w or rw"),
+                       ("Attach=00:03 5", "Invalid Attach=00:03 5: expected BDF DID")):
+        d = h.Daemon(tmp, "badentry", ["--simulate", "legacy"], config=f"[Control]\n{line}\n")
+        rc = d.proc.wait(20 * h.SLOW)
+        ok(rc != 0 and says in d.stderr() and len(d.stderr().strip().splitlines()) == 1,
+           f"{line}: the daemon does not start, one line says what was expected", d.stderr())
+        d.kill()
+
     d = h.Daemon(tmp, "badconf", ["--simulate", "legacy"], config="[Control]\nMode=fast\n")
     rc = d.proc.wait(20 * h.SLOW)
     ok(rc != 0 and "Invalid Mode=fast: expected auto, legacy or scalable" in d.stderr(),

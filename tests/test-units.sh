@@ -125,8 +125,8 @@ fi
 hiding=$(grep -E '^(PrivateDevices|ProtectKernelTunables|ProcSubset)=' "$service")
 check "no PrivateDevices=, ProtectKernelTunables= or ProcSubset=" [ -z "$hiding" ]
 [ -z "$hiding" ] || printf '%s\n' "$hiding" | note
-check "/dev/mem and exactly CAP_SYS_RAWIO CAP_SYS_ADMIN CAP_SYSLOG" \
-        [ "$(value "$service" DeviceAllow)" = "/dev/mem rw" -a \
+check "devices /dev/mem (rw) and /dev/kmsg (r) alone, and exactly CAP_SYS_RAWIO CAP_SYS_ADMIN CAP_SYSLOG" \
+        [ "$(sed -n 's/^DeviceAllow=//p' "$service" | sort | tr '\n' ,)" = "/dev/kmsg r,/dev/mem rw," -a \
         "$(value "$service" CapabilityBoundingSet)" = "CAP_SYS_RAWIO CAP_SYS_ADMIN CAP_SYSLOG" ]
 check "Type=notify with a watchdog" \
         [ "$(value "$service" Type)" = notify -a -n "$(value "$service" WatchdogSec)" ]
@@ -190,7 +190,7 @@ if [ -f "$daemon_keys" ]; then
         while read -r key; do
                 grep -q "^\.B[IR]\? $key=" "$source_dir/man/iommud.conf.5" &&
                         grep -q "^#\?$key=" "$conf" || undocumented+=("$key=")
-        done < <(sed -n 's/^ *\(KEY\|CHOICE\)("[A-Za-z]*", "\([A-Za-z]*\)".*/\2/p' "$daemon_keys")
+        done < <(sed -n 's/^ *\(KEY\|CHOICE\|ENTRIES\)("[A-Za-z]*", "\([A-Za-z]*\)".*/\2/p' "$daemon_keys")
         check "iommud.conf(5) and the example iommud.conf have every key of src/daemon/conf.c" \
                 [ ${#undocumented[@]} -eq 0 ]
         [ ${#undocumented[@]} -eq 0 ] || printf '# missing: %s\n' "${undocumented[@]}"

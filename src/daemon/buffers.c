@@ -11,6 +11,7 @@
 
 #include "access/tablemem.h"
 #include "daemon/buffers.h"
+#include "daemon/log.h"
 
 #define HUGE_PAGE (UINT64_C(2) << 20)
 
@@ -179,8 +180,17 @@ int buffer_new(const buffer_place *p, uint16_t did, uint64_t iova, uint64_t leng
                 return iommu_error_set(err, r, "Failed to make a buffer file in %s: %s", p->directory,
                                        strerror(r));
         }
-        if (p->have_gid && (fchown(fd, (uid_t) -1, p->gid) < 0 || fchmod(fd, 0660) < 0))
-                return iommu_error_set(err, errno, "Failed to give %s to its group: %s", b->path,
+        /* the group: for its members to map the buffer; without CAP_CHOWN
+         * or membership (the hardened unit) it stays root's alone */
+        if (p->have_gid && fchown(fd, (uid_t) -1, p->gid) < 0) {
+                if (errno != EPERM)
+                        return iommu_error_set(err, errno, "Failed to give %s to its group: %s", b->path,
+                                               strerror(errno));
+                log_warning("%s stays root's alone (mode 0600): giving it to group %u takes CAP_CHOWN or "
+                            "membership in the group",
+                            b->path, (unsigned) p->gid);
+        } else if (p->have_gid && fchmod(fd, 0660) < 0)
+                return iommu_error_set(err, errno, "Failed to open %s to its group: %s", b->path,
                                        strerror(errno));
         if (ftruncate(fd, (off_t) b->size) < 0)
                 return iommu_error_set(err, errno, "Failed to size %s: %s", b->path, strerror(errno));

@@ -8,8 +8,11 @@
 #include <string.h>
 
 #include "basic/fileio.h"
+#include "control/pagetable.h"
+#include "control/unit.h"
 #include "daemon/conf.h"
 #include "daemon/log.h"
+#include "model/devices.h"
 #include "shared/protocol.h"
 
 #define CONF_MAX_FILE_SIZE (1u << 20)
@@ -22,9 +25,10 @@ typedef enum conf_type {
         CONF_UNSIGNED, /* unsigned */
         CONF_TIMESPAN, /* uint64_t usec */
         CONF_BOOL,
-        CONF_LISTEN, /* char *: ADDR:PORT, or "no" for none */
-        CONF_CHOICE, /* int: the index of one of choices */
-        CONF_UNITS,  /* char *: unit names separated by blanks, or "all"; empty: NULL */
+        CONF_LISTEN,  /* char *: ADDR:PORT, or "no" for none */
+        CONF_CHOICE,  /* int: the index of one of choices */
+        CONF_UNITS,   /* char *: unit names separated by blanks, or "all"; empty: NULL */
+        CONF_ENTRIES, /* conf_entries of entry_size each, from parse_entry; empty: none */
 } conf_type;
 
 typedef struct conf_key {
@@ -35,6 +39,10 @@ typedef struct conf_key {
         /* numbers and time spans (usec); a time span whose max is USEC_INFINITY takes "infinity" */
         uint64_t min, max;
         const char *const *choices; /* CONF_CHOICE, NULL-terminated */
+        /* CONF_ENTRIES: one value into *entry; the error sentence's tail
+         * (what was expected) in err */
+        int (*parse_entry)(const char *value, void *entry, iommu_error *err);
+        size_t entry_size;
 } conf_key;
 
 #define KEY(sec, n, t, f, lo, hi) \
@@ -55,6 +63,108 @@ static const char *const policy_choices[] = {
         [CONF_POLICY_BLOCKED] = "blocked",
         NULL,
 };
+
+/* ---- [Control]'s repeatable keys ---- */
+
+/* The words of value, at most n, into w (modified copy in buf). */
+static size_t words(char *buf, char **w, size_t n) {
+        size_t k = 0;
+
+        for (char *p = strtok(buf, " \t"); p; p = strtok(NULL, " \t")) {
+                if (k == n)
+                        return n + 1;
+                w[k++] = p;
+        }
+        return k;
+}
+
+static int number(const char *s, uint64_t max, uint64_t *ret) {
+        char *end;
+        uint64_t v;
+
+        /* decimal or 0x hex, never octal (as iommuctl) */
+        if (!isdigit((unsigned char) s[0]) || (s[0] == '0' && s[1] && s[1] != 'x' && s[1] != 'X'))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 0);
+        if (errno || *end || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int unit_word(const char *s, char *out, size_t size) {
+        if (!*s || strlen(s) >= size)
+                return -EINVAL;
+        for (const char *p = s; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr("_-.", *p))
+                        return -EINVAL;
+        snprintf(out, size, "%s", s);
+        return 0;
+}
+
+static int parse_domain(const char *value, void *entry, iommu_error *err) {
+        conf_domain *d = entry;
+        char buf[256], *w[3];
+        size_t n;
+        uint64_t v;
+
+        snprintf(buf, sizeof buf, "%s", value);
+        n = words(buf, w, 3);
+        if (n < 2 || n > 3 || unit_word(w[0], d->unit, sizeof d->unit) < 0 ||
+            number(w[1], UINT16_MAX, &v) < 0)
+                return iommu_error_set(err, EINVAL,
+                                       "expected UNIT DID [paging|identity|blocked|passthrough]");
+        d->did = (uint16_t) v;
+        d->type = n == 3 ? domain_type_from_string(w[2]) : DOMAIN_PAGING;
+        if (d->type < 0)
+                return iommu_error_set(err, EINVAL,
+                                       "expected a type: paging, identity, blocked or passthrough");
+        return 0;
+}
+
+static int parse_map(const char *value, void *entry, iommu_error *err) {
+        conf_map *m = entry;
+        char buf[256], *w[6];
+        size_t n;
+        uint64_t v;
+
+        snprintf(buf, sizeof buf, "%s", value);
+        n = words(buf, w, 6);
+        if (n < 5 || n > 6 || unit_word(w[0], m->unit, sizeof m->unit) < 0 ||
+            number(w[1], UINT16_MAX, &v) < 0 || number(w[2], UINT64_MAX, &m->iova) < 0 ||
+            number(w[4], UINT64_MAX, &m->length) < 0 ||
+            (!streq(w[3], "alloc") && number(w[3], UINT64_MAX, &m->phys) < 0))
+                return iommu_error_set(err, EINVAL, "expected UNIT DID IOVA PHYS|alloc LENGTH [r|w|rw]");
+        m->did = (uint16_t) v;
+        m->alloc = streq(w[3], "alloc");
+        m->perms = n < 6 || streq(w[5], "rw") ? PT_READ | PT_WRITE
+                   : streq(w[5], "r")         ? PT_READ
+                   : streq(w[5], "w")         ? PT_WRITE
+                                              : 0;
+        if (!m->perms)
+                return iommu_error_set(err, EINVAL, "expected the access as r, w or rw");
+        return 0;
+}
+
+static int parse_attach(const char *value, void *entry, iommu_error *err) {
+        conf_attach *a = entry;
+        char buf[256], *w[2];
+        uint64_t v;
+
+        snprintf(buf, sizeof buf, "%s", value);
+        if (words(buf, w, 2) != 2 || bdf_parse(w[0], &a->segment, &a->bus, &a->devfn) < 0 ||
+            number(w[1], UINT16_MAX, &v) < 0)
+                return iommu_error_set(err, EINVAL, "expected BDF DID");
+        a->did = (uint16_t) v;
+        return 0;
+}
+
+#define ENTRIES(sec, n, f, fn, entry_type)                                                           \
+        {                                                                                            \
+                .section = sec, .name = n, .type = CONF_ENTRIES, .offset = offsetof(daemon_conf, f), \
+                .parse_entry = fn, .entry_size = sizeof(entry_type)                                  \
+        }
 
 static const conf_key keys[] = {
         KEY("Daemon", "Socket", CONF_PATH, socket, 0, 0),
@@ -82,6 +192,9 @@ static const conf_key keys[] = {
         CHOICE("Control", "Mode", control_mode, mode_choices),
         CHOICE("Control", "DefaultPolicy", default_policy, policy_choices),
         KEY("Control", "TableMemory", CONF_PATH, table_memory, 0, 0),
+        ENTRIES("Control", "Domain", domains, parse_domain, conf_domain),
+        ENTRIES("Control", "Map", maps, parse_map, conf_map),
+        ENTRIES("Control", "Attach", attaches, parse_attach, conf_attach),
 };
 
 static const char *const sections[] = { "Daemon", "HTTP", "Control" };
@@ -116,6 +229,8 @@ daemon_conf *conf_free(daemon_conf *c) {
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (is_string(&keys[i]))
                         free(*(char **) ((char *) c + keys[i].offset));
+                else if (keys[i].type == CONF_ENTRIES)
+                        free(((conf_entries *) ((char *) c + keys[i].offset))->items);
         free(c);
         return NULL;
 }
@@ -308,6 +423,13 @@ static int reset(daemon_conf *c, const conf_key *k) {
         case CONF_BOOL:
                 *(bool *) field = *(bool *) dfield;
                 break;
+        case CONF_ENTRIES: {
+                conf_entries *e = field;
+
+                e->items = mfree(e->items);
+                e->n = 0;
+                break;
+        }
         }
         return 0;
 }
@@ -424,6 +546,25 @@ static int assign(daemon_conf *c, const conf_key *k, const char *value, iommu_er
                                                      : " or ",
                                  k->choices[i]);
                 return iommu_error_set(err, EINVAL, "Invalid %s=%s: expected %s", k->name, value, names);
+        }
+        case CONF_ENTRIES: {
+                conf_entries *e = field;
+                iommu_error why = {};
+                void *items;
+
+                /* at most 4096 of each: a bound for the file's reader */
+                if (e->n >= 4096)
+                        return iommu_error_set(err, E2BIG, "Too many %s= lines (4096 at most)", k->name);
+                items = realloc(e->items, (e->n + 1) * k->entry_size);
+                if (!items)
+                        return iommu_error_set(err, ENOMEM, "Out of memory");
+                e->items = items;
+                memset((char *) items + e->n * k->entry_size, 0, k->entry_size);
+                if (k->parse_entry(value, (char *) items + e->n * k->entry_size, &why) < 0)
+                        return iommu_error_set(err, EINVAL, "Invalid %s=%s: %s", k->name, value,
+                                               why.message);
+                e->n++;
+                return 0;
         }
         case CONF_UNITS: {
                 const char *p = value;

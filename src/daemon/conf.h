@@ -16,6 +16,7 @@
  *   MaxConnections=64   MaxConnectionsPerIP=8   ConnectionTimeoutSec=10
  *   [Control]                    (control.h)
  *   Manage=   Mode=auto   DefaultPolicy=auto   TableMemory=
+ *   Domain=... Map=... Attach=...   (repeatable)
  *
  * "#" and ";" start comments; an empty value ("Key=") resets the default
  * (for SocketGroup= and AdminGroup=: no group); the last assignment wins.  Unknown sections and keys are
@@ -36,6 +37,35 @@
 #define USEC_INFINITY UINT64_MAX
 #define USEC_PER_SEC UINT64_C(1000000)
 #define USEC_PER_MSEC UINT64_C(1000)
+
+/* Repeatable keys: each assignment adds an entry, "Key=" empties the list. */
+typedef struct conf_entries {
+        void *items;
+        size_t n;
+} conf_entries;
+
+/* Domain=UNIT DID [paging|identity|blocked|passthrough] */
+typedef struct conf_domain {
+        char unit[16];
+        uint16_t did;
+        int type; /* domain_type (control/unit.h) */
+} conf_domain;
+
+/* Map=UNIT DID IOVA PHYS|alloc LENGTH [r|w|rw] */
+typedef struct conf_map {
+        char unit[16];
+        uint16_t did;
+        uint64_t iova, phys, length;
+        bool alloc;
+        unsigned perms; /* PT_READ | PT_WRITE */
+} conf_map;
+
+/* Attach=BDF DID */
+typedef struct conf_attach {
+        uint16_t segment;
+        uint8_t bus, devfn;
+        uint16_t did;
+} conf_attach;
 
 typedef struct daemon_conf {
         /* [Daemon] */
@@ -63,10 +93,13 @@ typedef struct daemon_conf {
         uint64_t http_connection_timeout_usec;
 
         /* [Control] (control.h) */
-        char *manage;       /* unit names separated by blanks, or "all"; NULL: none */
-        int control_mode;   /* CONF_MODE_* */
-        int default_policy; /* CONF_POLICY_* */
-        char *table_memory; /* a directory on hugetlbfs; NULL: found in /proc/mounts */
+        char *manage;          /* unit names separated by blanks, or "all"; NULL: none */
+        int control_mode;      /* CONF_MODE_* */
+        int default_policy;    /* CONF_POLICY_* */
+        char *table_memory;    /* a directory on hugetlbfs; NULL: found in /proc/mounts */
+        conf_entries domains;  /* conf_domain: made when their unit is taken by Manage= */
+        conf_entries maps;     /* conf_map: then these */
+        conf_entries attaches; /* conf_attach: then these */
 } daemon_conf;
 
 /* Mode= */

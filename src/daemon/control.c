@@ -593,6 +593,67 @@ int control_attach_source(control *c, source *src, iommu_error *err) {
         return 0;
 }
 
+/* Domain=, Map=, Attach= of a unit just taken by Manage=, in that order;
+ * each failure a line in the log, the rest applied still. */
+static void apply_configured(control *c, const daemon_conf *conf, const char *unit) {
+        const conf_domain *domains = conf->domains.items;
+        const conf_map *maps = conf->maps.items;
+        const conf_attach *attaches = conf->attaches.items;
+        iommu_system *s = c->source->system;
+        bool changed = false;
+
+        for (size_t i = 0; i < conf->domains.n; i++) {
+                _cleanup_json_ json_object *j = NULL;
+                iommu_error err = {};
+
+                if (!streq(domains[i].unit, unit))
+                        continue;
+                if (control_domain_create(c, unit, (domain_type) domains[i].type, domains[i].did, &j, &err) <
+                    0)
+                        log_error("Domain=%s %u %s: %s", unit, domains[i].did,
+                                  domain_type_to_string((domain_type) domains[i].type), err.message);
+                else
+                        changed = true;
+        }
+        for (size_t i = 0; i < conf->maps.n; i++) {
+                const conf_map *m = &maps[i];
+                control_map_request req = { .unit = unit,
+                                            .did = m->did,
+                                            .iova = m->iova,
+                                            .length = m->length,
+                                            .alloc = m->alloc,
+                                            .phys = m->phys,
+                                            .perms = m->perms };
+                _cleanup_json_ json_object *j = NULL;
+                iommu_error err = {};
+
+                if (!streq(m->unit, unit))
+                        continue;
+                if (control_map(c, &req, &j, &err) < 0)
+                        log_error("Map=%s %u 0x%" PRIx64 ": %s", unit, m->did, m->iova, err.message);
+                else
+                        changed = true;
+        }
+        for (size_t i = 0; i < conf->attaches.n; i++) {
+                const conf_attach *a = &attaches[i];
+                const iommu_unit *u = iommu_system_unit_of(s, a->segment, a->bus, a->devfn);
+                char bdf[BDF_STRING_MAX];
+                iommu_error err = {};
+
+                if (!u || !streq(u->name, unit))
+                        continue;
+                if (control_attach(c, a->segment, a->bus, a->devfn, a->did, &err) < 0)
+                        log_error("Attach=%s %u: %s", bdf_format(bdf, a->segment, a->bus, a->devfn), a->did,
+                                  err.message);
+                else
+                        changed = true;
+        }
+        if (changed) {
+                source_changed(c->source, 0); /* dated 0: refreshed at the next answer */
+                (void) persist_logged(c);
+        }
+}
+
 void control_manage(control *c, const daemon_conf *conf) {
         iommu_system *s = c->source->system;
 
@@ -607,6 +668,8 @@ void control_manage(control *c, const daemon_conf *conf) {
                         continue;
                 if (take_saved(c, u, &err) < 0)
                         log_error("Failed to take %s (Manage=): %s", u->name, err.message);
+                else
+                        apply_configured(c, conf, u->name);
         }
         /* names that are no unit here */
         for (const char *p = conf->manage; !streq(conf->manage, "all") && *p;) {
