@@ -178,10 +178,12 @@ json_object *dmar_to_json(const dmar_table *t) {
 
         ADD(o, "flags", flags = json_object_new_object());
         ADD(flags, "raw", json_object_new_int(t->flags));
-        ADD(flags, "intr_remap", json_object_new_boolean(t->flags & DMAR_FLAG_INTR_REMAP));
-        ADD(flags, "x2apic_opt_out", json_object_new_boolean(t->flags & DMAR_FLAG_X2APIC_OPT_OUT));
+        /* json-c keeps a boolean's int as given: 2 or 4 would print as true
+         * yet compare unequal to true (json_object_equal) */
+        ADD(flags, "intr_remap", json_object_new_boolean((t->flags & DMAR_FLAG_INTR_REMAP) != 0));
+        ADD(flags, "x2apic_opt_out", json_object_new_boolean((t->flags & DMAR_FLAG_X2APIC_OPT_OUT) != 0));
         ADD(flags, "dma_ctrl_platform_opt_in",
-            json_object_new_boolean(t->flags & DMAR_FLAG_DMA_CTRL_PLATFORM_OPT_IN));
+            json_object_new_boolean((t->flags & DMAR_FLAG_DMA_CTRL_PLATFORM_OPT_IN) != 0));
 
         ADD(o, "structures", structures = json_object_new_array());
         for (size_t i = 0; i < t->n_structures; i++)

@@ -298,13 +298,16 @@ static int scan_value(scan *s) {
  * name came twice) and every double finite. */
 static void tree_walk(json_object *o, size_t *members, bool *finite) {
         switch (json_object_get_type(o)) {
-        case json_type_object:
+        case json_type_object: {
+                /* braced: the macro begins with a declaration, which clang
+                 * does not take right after a label */
                 json_object_object_foreach(o, key, v) {
                         (void) key;
                         (*members)++;
                         tree_walk(v, members, finite);
                 }
                 break;
+        }
         case json_type_array:
                 for (size_t i = 0; i < json_object_array_length(o); i++)
                         tree_walk(json_object_array_get_idx(o, i), members, finite);
