@@ -602,7 +602,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
 
 /* libmicrohttpd's messages are about clients (limits reached, resets):
  * rate-limited, so that no client can flood the journal. */
-static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
         static ratelimit rl = RATELIMIT_INIT(HTTP_LOG_INTERVAL_USEC, HTTP_LOG_BURST);
         unsigned suppressed = 0;
         char buf[512];

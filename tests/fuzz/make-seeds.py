@@ -112,6 +112,106 @@ spec.loader.exec_module(scale)
 for n in (3, 600):
     write("snapshot", f"scale-{n}", scale.build(n))
 
+# --- invq: each fixture unit's IQA and RTADDR, a queue fed between samples --
+def descriptors(dsize):
+    """One descriptor of every type and granularity the queue carries."""
+    out = []
+    for t in range(1, 9):
+        for g in range(4):
+            lo = t | g << 4 | 1 << 16  # DID 1
+            hi = 0x2000000 | 3 if t in (2, 6) else 0
+            out.append(struct.pack("<QQ", lo, hi).ljust(dsize, b"\0"))
+    out.append(struct.pack("<QQ", 0x5 | 1 << 5 | 0x1234 << 32, 0x25a0000).ljust(dsize, b"\0"))  # wait, SW
+    out.append(struct.pack("<QQ", 0xF | 0x7 << 9, ~0 & (2**64 - 1)).ljust(dsize, b"\0"))  # no such type
+    return out
+
+
+for name, units, pages, ranges in fixtures:
+    for uname, regs in units:
+        iqa, rtaddr = regs.get(0x90, 0), regs.get(0x20, 0)
+        dsize = 32 if iqa >> 11 & 1 or rtaddr >> 10 & 3 == 1 else 16
+        qsize = PAGE << (iqa & 7)
+        d = b"".join(descriptors(dsize))
+        k = len(d) // dsize
+        for flags, t0, label in ((0, 0, "fed"), (0, qsize // dsize - 5, "round"), (1, 0, "dw-changed")):
+            t1 = (t0 + k) % (qsize // dsize)
+            head = struct.pack("<QQQQBI", iqa, (t0 * dsize // 16) << 4, (t1 * dsize // 16) << 4, rtaddr, flags,
+                               t0 * dsize)
+            # the first half is in the queue before the first sample, the second half written at its tail
+            write("invq", f"{name}-{uname}-{label}", head + d + d)
+        # a tail outside the queue, and a queue of the largest size
+        write("invq", f"{name}-{uname}-bad-tail", struct.pack("<QQQQBI", iqa, qsize << 4, 0, rtaddr, 0, 0) + d)
+        write("invq", f"{name}-{uname}-qs7", struct.pack("<QQQQBI", iqa | 7, 0, (k * dsize // 16) << 4, rtaddr, 0, 0)
+              + bytes(len(d)) + d)
+
+# --- conf: iommud.conf as shipped, every key set, and values at the edges --
+shipped = open(os.path.join(root, "systemd", "iommud.conf")).read()
+write("conf", "shipped", shipped)
+write("conf", "defaults-set", "".join(l[1:] + "\n" if l[:1] == "#" and "=" in l and " " not in l.split("=")[0]
+                                      else l + "\n" for l in shipped.splitlines()))
+write("conf", "values", """[Daemon]
+Socket=/run/iommud/other.sock
+SocketMode=0600
+SocketGroup=iommu
+AdminGroup=wheel
+Snapshot=/var/lib/iommud/snapshot.iommu
+Sysroot=/sysroot
+StateDirectory=/var/lib/iommud2
+MaxRequestSize=64K
+MaxClients=65536
+IdleTimeoutSec=infinity
+RequestTimeoutSec=1min 30s
+FaultIntervalSec=250ms
+FaultLogSize=0
+RefreshIntervalSec=1h
+
+[HTTP]
+ListenHTTP=[::1]:9917
+AllowChanges=yes
+TokenFile=/etc/iommud/token
+MaxConnections=1
+MaxConnectionsPerIP=65536
+ConnectionTimeoutSec=3600
+""")
+write("conf", "edges", """[Daemon]
+MaxRequestSize=64M
+MaxRequestSize=255
+IdleTimeoutSec=0
+RequestTimeoutSec=18446744073709551615us
+FaultIntervalSec=3601
+SocketMode=1777
+Socket=relative
+Unknown=1
+ Socket = /run/x.sock
+[Nowhere]
+Key=value
+[HTTP]
+ListenHTTP=0.0.0.0:0
+ListenHTTP=300.1.1.1:80
+""")
+write("conf", "listen-unix", "[HTTP]\nListenHTTP=unix:/run/iommud/http.sock\n")
+write("conf", "no-section", "Socket=/run/a\n\x00\n[Daemon\n")
+
+# --- faults: the kernel's fault lines (test-kmsg.c's) and others ----------
+lines = [
+    "3,542,2931328,-;DMAR: [DMA Write NO_PASID] Request device [00:03.0] fault addr 0x2000000 "
+    "[fault reason 0x05] PTE Write access is not set",
+    "3,543,2931400,-;DMAR: [DMA Read PASID 0x1f] Request device [00:03.0] fault addr 0xdead000 "
+    "[fault reason 0x06] PTE Read access is not set",
+    "3,544,2931500,-;DMAR: [DMA Read] Request device [00:02.0] fault addr fff00000 "
+    "[fault reason 06] PTE Read access is not set",
+    "3,545,2931600,-;DMAR: [INTR-REMAP] Request device [f0:1f.0] fault index 0x2a "
+    "[fault reason 0x25] Blocked a compatibility format interrupt request",
+    "6,546,2931700,-;DMAR: DRHD: handling fault status reg 2",
+    "3,547,2931800,-;DMAR: [DMA Write NO_PASID] Request device [00:33.0] fault addr 0x0 [fault reason 0x05] x",
+    "4,548,2931900,c;DMAR: [DMA Write NO_PASID] Request device [3a:1f.7] fault addr 0xffffffffffffffff "
+    "[fault reason 0xff] Unknown\n SUBSYSTEM=pci\n DEVICE=+pci:0000:3a:1f.7",
+]
+for i, l in enumerate(lines):
+    write("faults", f"line{i}", l)
+write("faults", "all", "".join(l + "\n" for l in lines))
+write("faults", "many", "".join(lines[0].replace("542", str(542 + i)) + "\n" for i in range(20)))
+
 if stamp:
     with open(stamp, "w") as f:
         f.write("".join(f"{t} {len(os.listdir(os.path.join(outdir, t)))}\n" for t in sorted(os.listdir(outdir))))
