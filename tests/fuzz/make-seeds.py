@@ -11,6 +11,7 @@ files every run.  Formats: each target's fuzz-TARGET.c.
 import glob
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import struct
@@ -211,6 +212,52 @@ for i, l in enumerate(lines):
     write("faults", f"line{i}", l)
 write("faults", "all", "".join(l + "\n" for l in lines))
 write("faults", "many", "".join(lines[0].replace("542", str(542 + i)) + "\n" for i in range(20)))
+
+# --- socket and http: every method of iommud(8), its params, and errors ---
+requests = [
+    ("v1.info", {}), ("v1.devices", {}), ("v1.domains", {}), ("v1.dmar", {}), ("v1.faults", {}),
+    ("v1.version", {}), ("v1.faults.subscribe", {}), ("v1.faults.clear", {}), ("v1.reload", {}),
+    ("v1.mappings", {}), ("v1.mappings", {"device": "00:03.0"}), ("v1.mappings", {"device": "0000:00:03.0", "pasid": 0}),
+    ("v1.mappings", {"domain": 4}), ("v1.mappings", {"device": "0:3.0", "domain": 65535, "pasid": 1048575}),
+    ("v1.power", {"unit": "dmar0", "on": True}), ("v1.domain.create", {"unit": "dmar0", "type": "paging", "id": 9}),
+    ("v1.domain.destroy", {"domain": 9}), ("v1.attach", {"device": "00:03.0", "domain": 9}),
+    ("v1.detach", {"device": "00:03.0"}),
+    ("v1.map", {"domain": 9, "iova": 0x100000, "phys": 0x2000000, "length": 8192, "read": True, "write": False}),
+    ("v1.map", {"domain": 9, "iova": 0x200000, "alloc": True, "length": 4096}),
+    ("v1.unmap", {"domain": 9, "iova": 0x100000, "length": 8192}),
+    ("v1.invalidate", {}), ("v1.nothing", {}),
+]
+lines = []
+for i, (method, params) in enumerate(requests):
+    line = json.dumps({"method": method, "params": params, "id": i}, separators=(",", ":"))
+    lines.append(line)
+    write("socket", f"{i:02d}-{method}", line + "\n")
+write("socket", "all", "".join(l + "\n" for l in lines))
+write("socket", "errors", "\n".join([
+    "not json", "[1,2]", '{"method":1}', '{"method":"v1.info","id":{"x":1}}', '{"method":"v1.info","id":"s","params":[]}',
+    '{"method":"v1.mappings","params":{"device":"zz:00.0"},"id":-1}', '{"method":"v1.mappings","params":{"pasid":1048576}}',
+    '{"method":"v1.info","id":1.5,"extra":null}', "[" * 100 + "]" * 100, '{"method":"v1.info","id":"\\u0000"}', "",
+]) + "\n" + '{"method":"v1.info"}')
+write("socket", "too-long", '{"method":"v1.info","id":1}\n{"method":"' + "x" * 5000 + '"}\n{"method":"v1.info"}\n')
+
+paths = ["/v1/info", "/v1/devices", "/v1/domains", "/v1/dmar", "/v1/faults", "/healthz", "/metrics",
+         "/v1/mappings?device=00:03.0", "/v1/mappings?device=0000:00:03.0&pasid=0", "/v1/mappings?domain=0x4",
+         "/v1/mappings?domain=-1", "/v1/mappings?device=00:03.0&device=00:02.0", "/v1/mappings?x=%41%zz",
+         "/v1/mappings?domain=18446744073709551616", "/v1/mappings?device=&domain=", "/nowhere", "/", "//v1/info",
+         "/v1/info?", "/v1/info#frag"]
+for i, path in enumerate(paths):
+    write("http", f"get-{i:02d}", f"GET {path}\n")
+    write("http", f"head-{i:02d}", f"HEAD {path}\nAccept: application/json\n")
+auth = "Authorization: Bearer fuzz-token-0123456789abcdef\n"
+posts = ["/v1/faults/clear", "/v1/reload", "/v1/power?unit=dmar0&on=true", "/v1/domain/create?type=identity",
+         "/v1/attach?device=00:03.0&domain=1", "/v1/map?domain=1&iova=0x1000&length=4096&alloc=true",
+         "/v1/unmap?domain=1&iova=0x1000&length=4096", "/v1/info"]
+for i, path in enumerate(posts):
+    write("http", f"post-{i:02d}", f"POST {path}\n{auth}Content-Length: 0\n")
+write("http", "post-no-token", "POST /v1/faults/clear\n")
+write("http", "post-bad-token", "POST /v1/reload\nAuthorization: Bearer wrong\n")
+write("http", "post-body", f"POST /v1/reload\n{auth}Content-Length: 100000\n")
+write("http", "put", "PUT /v1/info\n")
 
 if stamp:
     with open(stamp, "w") as f:
