@@ -644,6 +644,38 @@ def activation(tmp, snap):
     stop_clean(d, "activated unnamed")
 
 
+def wrong_sockets(tmp, snap):
+    """LISTEN_FDS naming a descriptor that is not a listening Unix stream
+    socket: refused with one line saying what it is, exit 1, and nothing
+    served (no socket of its own instead)."""
+    path = os.path.join(tmp, "wrong-file")
+    open(path, "w").write("not a socket")
+    inet = socket.socket()
+    inet.bind(("127.0.0.1", 0))
+    inet.listen(4)
+    unix = socket.socket(socket.AF_UNIX)
+    unix.bind(os.path.join(tmp, "wrong-unlistened.sock"))
+    cases = [
+        ("a regular file", open(path), "it is not a socket but a regular file"),
+        ("a UDP socket", socket.socket(socket.AF_INET, socket.SOCK_DGRAM), "it is an IPv4 UDP socket"),
+        ("a listening IPv4 TCP socket", inet, "it is an IPv4 stream socket"),
+        ("a Unix stream socket that does not listen", unix, "it is not listening"),
+    ]
+    for what, obj, reason in cases:
+        fd = obj.fileno()
+        own = os.path.join(tmp, "wrong-own.sock")
+        # bash: dash takes no descriptor numbers above 9
+        move = f"3<&{fd} {fd}<&-" if fd != 3 else ""
+        p = subprocess.run(["bash", "-c", f'LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=iommud.socket exec "$@" {move}',
+                            "bash", h.IOMMUD, "--config", "/dev/null", "--snapshot", snap, "--socket", own,
+                            "--no-http"], pass_fds=(fd,), capture_output=True, text=True, timeout=20 * h.SLOW)
+        lines = [l for l in p.stderr.splitlines() if "fd 3" in l]
+        ok(p.returncode == 1 and len(lines) == 1 and lines[0] ==
+           f"The socket passed as fd 3 is not a listening Unix stream socket: {reason}" and not os.path.exists(own),
+           f"LISTEN_FDS naming {what}: refused in one line, exit 1, nothing served", p.stderr)
+        obj.close()
+
+
 with tempfile.TemporaryDirectory() as tmp:
     for snap in h.FIXTURES:
         read_methods(tmp, snap)
@@ -661,5 +693,6 @@ with tempfile.TemporaryDirectory() as tmp:
     permissions(tmp, h.FIXTURES[0])
     notify_and_watchdog(tmp, h.FIXTURES[0])
     activation(tmp, h.FIXTURES[0])
+    wrong_sockets(tmp, h.FIXTURES[0])
 
 t.done()

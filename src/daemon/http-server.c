@@ -67,6 +67,7 @@
 #include "basic/list.h"
 #include "daemon/http-server.h"
 #include "daemon/log.h"
+#include "daemon/server.h"
 
 #define HTTP_MEMORY_LIMIT (32u << 10) /* per connection: request line, headers, answer headers */
 #define HTTP_MEMORY_INCREMENT (1u << 10)
@@ -754,13 +755,10 @@ int http_server_new(sd_event *e, int fd, const daemon_conf *conf, const http_han
         if (fd >= 0) {
                 /* LISTEN_FDS may name a descriptor that was never passed,
                  * which by now is one of ours: leave it alone */
-                if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) <= 0) {
+                r = passed_socket_check(fd, AF_INET, "iommud-http.socket", err);
+                if (r < 0) {
                         passed = -EBADF;
-                        return iommu_error_set(
-                                err, ENOTSOCK,
-                                "The socket passed as iommud-http.socket (fd %d) is not a listening "
-                                "TCP socket",
-                                fd);
+                        return r;
                 }
                 h->fd = TAKE_FD(passed);
                 if (getsockname(h->fd, &sa.sa, &len) < 0)

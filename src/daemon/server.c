@@ -754,16 +754,67 @@ static int server_watch(server *s, int fd) {
         return 0;
 }
 
+static const char *family_name(int family) {
+        switch (family) {
+        case AF_UNIX:
+                return "a Unix";
+        case AF_INET:
+                return "an IPv4";
+        case AF_INET6:
+                return "an IPv6";
+        case AF_NETLINK:
+                return "a netlink";
+        default:
+                return "another";
+        }
+}
+
+int passed_socket_check(int fd, int family, const char *name, iommu_error *err) {
+        const char *want = family == AF_UNIX ? "Unix stream" : "TCP";
+        char what[64], is[96];
+        int type = 0, domain = 0, listening = 0;
+        socklen_t len = sizeof(int);
+        struct stat st;
+
+        if (name)
+                snprintf(what, sizeof what, "%s (fd %d)", name, fd);
+        else
+                snprintf(what, sizeof what, "fd %d", fd);
+
+        if (fstat(fd, &st) < 0)
+                snprintf(is, sizeof is, "it is not open (%s)", strerror(errno));
+        else if (!S_ISSOCK(st.st_mode))
+                snprintf(is, sizeof is, "it is not a socket but %s",
+                         S_ISREG(st.st_mode)    ? "a regular file"
+                         : S_ISDIR(st.st_mode)  ? "a directory"
+                         : S_ISFIFO(st.st_mode) ? "a pipe"
+                         : S_ISCHR(st.st_mode)  ? "a character device"
+                                                : "another kind of file");
+        else if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+                 getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &(socklen_t){ sizeof type }) < 0 ||
+                 getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &(socklen_t){ sizeof listening }) < 0)
+                snprintf(is, sizeof is, "its kind cannot be read (%s)", strerror(errno));
+        else if (type != SOCK_STREAM)
+                snprintf(is, sizeof is, "it is %s %s socket", family_name(domain),
+                         type == SOCK_DGRAM ? (domain == AF_INET || domain == AF_INET6 ? "UDP" : "datagram")
+                         : type == SOCK_SEQPACKET ? "seqpacket"
+                                                  : "non-stream");
+        else if (family == AF_UNIX ? domain != AF_UNIX : domain != AF_INET && domain != AF_INET6)
+                snprintf(is, sizeof is, "it is %s stream socket", family_name(domain));
+        else if (!listening)
+                snprintf(is, sizeof is, "it is not listening");
+        else
+                return 0;
+        return iommu_error_set(err, ENOTSOCK, "The socket passed as %s is not a listening %s socket: %s",
+                               what, want, is);
+}
+
 int server_adopt(server *s, int fd, iommu_error *err) {
         int r, flags;
 
-        r = sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0);
+        r = passed_socket_check(fd, AF_UNIX, NULL, err);
         if (r < 0)
-                return iommu_error_set(err, -r, "Failed to check the socket passed as fd %d: %s", fd,
-                                       strerror(-r));
-        if (r == 0)
-                return iommu_error_set(
-                        err, EINVAL, "The socket passed as fd %d is not a listening Unix stream socket", fd);
+                return r;
         flags = fcntl(fd, F_GETFL);
         if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
                 return iommu_error_set(err, errno, "Failed to make fd %d non-blocking: %s", fd,

@@ -65,6 +65,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(server *, server_free);
 
 /* A listening socket passed by systemd (never removed on exit). */
 int server_adopt(server *s, int fd, iommu_error *err);
+
+/* Whether fd, passed by systemd as name (its FileDescriptorName=; NULL:
+ * unnamed), is a listening stream socket of family: AF_UNIX, or AF_INET
+ * for either of AF_INET and AF_INET6.  LISTEN_FDS may name a descriptor
+ * that was never passed, or one that is something else: -ENOTSOCK with
+ * one line saying what it is instead.  fd is left as it is either way. */
+int passed_socket_check(int fd, int family, const char *name, iommu_error *err);
 /* Make and listen on path: the parent directory is made (0755) if
  * missing; a stale socket file is replaced only when nobody answers on it;
  * mode and group (NULL: the daemon's) are applied. */
