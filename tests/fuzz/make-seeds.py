@@ -232,7 +232,9 @@ for i, (method, params) in enumerate(requests):
     line = json.dumps({"method": method, "params": params, "id": i}, separators=(",", ":"))
     lines.append(line)
     write("socket", f"{i:02d}-{method}", line + "\n")
-write("socket", "all", "".join(l + "\n" for l in lines))
+# each method alone: an input of them all takes 0.4 s under ASan (the
+# mappings' workers are forked), which would slow the fuzzer down tenfold
+write("socket", "several", "".join(lines[i] + "\n" for i in (0, 5, 23, 10)))
 write("socket", "errors", "\n".join([
     "not json", "[1,2]", '{"method":1}', '{"method":"v1.info","id":{"x":1}}', '{"method":"v1.info","id":"s","params":[]}',
     '{"method":"v1.mappings","params":{"device":"zz:00.0"},"id":-1}', '{"method":"v1.mappings","params":{"pasid":1048576}}',
