@@ -161,10 +161,10 @@ StateDirectory=/var/lib/iommud2
 MaxRequestSize=64K
 MaxClients=65536
 IdleTimeoutSec=infinity
-RequestTimeoutSec=1min 30s
+RequestTimeoutSec=1.5s
 FaultIntervalSec=250ms
 FaultLogSize=0
-RefreshIntervalSec=1h
+RefreshIntervalSec=3600
 
 [HTTP]
 ListenHTTP=[::1]:9917
@@ -176,20 +176,25 @@ ConnectionTimeoutSec=3600
 """)
 write("conf", "edges", """[Daemon]
 MaxRequestSize=64M
-MaxRequestSize=255
+MaxRequestSize=256
 IdleTimeoutSec=0
-RequestTimeoutSec=18446744073709551615us
-FaultIntervalSec=3601
-SocketMode=1777
-Socket=relative
+RequestTimeoutSec=infinity
+FaultIntervalSec=3600
+SocketMode=0
 Unknown=1
  Socket = /run/x.sock
 [Nowhere]
 Key=value
 [HTTP]
-ListenHTTP=0.0.0.0:0
-ListenHTTP=300.1.1.1:80
+ListenHTTP=no
+ConnectionTimeoutSec=1
 """)
+# one bad value each: the file is refused at its line
+for i, line in enumerate(["[Daemon]\nMaxRequestSize=255", "[Daemon]\nRequestTimeoutSec=18446744073709551615us",
+                          "[Daemon]\nFaultIntervalSec=3601", "[Daemon]\nSocketMode=1777", "[Daemon]\nSocket=relative",
+                          "[HTTP]\nListenHTTP=300.1.1.1:80", "[HTTP]\nListenHTTP=0.0.0.0:0",
+                          "[HTTP]\nAllowChanges=maybe", "[Daemon]\nMaxClients=65537"]):
+    write("conf", f"bad-{i}", line + "\n")
 write("conf", "listen-unix", "[HTTP]\nListenHTTP=unix:/run/iommud/http.sock\n")
 write("conf", "no-section", "Socket=/run/a\n\x00\n[Daemon\n")
 
