@@ -16,6 +16,7 @@ import os
 import shutil
 import struct
 import sys
+import zlib
 
 root, outdir = sys.argv[1:3]
 stamp = sys.argv[3] if len(sys.argv) > 3 else None
@@ -265,6 +266,48 @@ write("http", "post-no-token", "POST /v1/faults/clear\n")
 write("http", "post-bad-token", "POST /v1/reload\nAuthorization: Bearer wrong\n")
 write("http", "post-body", f"POST /v1/reload\n{auth}Content-Length: 100000\n")
 write("http", "put", "PUT /v1/info\n")
+
+# --- state: control states as iommud(8) documents them ---------------------
+def state_file(body, flag):
+    """flag 1: the body, the target adds the header; 0: the whole file."""
+    if flag:
+        return b"\x01" + body
+    return b"\x00" + b"iommud-control-state 1 %d %08x\n" % (len(body), zlib.crc32(body)) + body
+
+
+def unit(name, address, mode, domains, devices, buffers, kind="image", path=None, segment=0):
+    return {"name": name, "address": address, "segment": segment, "mode": mode, "default_policy": "passthrough",
+            "invalidation": "queued", "table_memory": {"kind": kind, "path": path}, "root_table": 0x20000000,
+            "domains": domains, "devices": devices, "buffers": buffers}
+
+
+default = {"domain": 1, "type": "passthrough", "address_width": None, "default": True, "mappings": []}
+paging = {"domain": 5, "type": "paging", "address_width": 48, "default": False, "mappings": [
+    {"iova": 0x100000, "phys": 0x30000000, "length": 0x3000, "read": True, "write": True},
+    {"iova": 0x200000, "phys": 0x40000000, "length": 0x1000, "read": True, "write": False}]}
+identity = {"domain": 6, "type": "identity", "address_width": 48, "default": False, "mappings": [
+    {"iova": 0, "phys": 0, "length": 1 << 30, "read": True, "write": True}]}
+buffer = {"path": "/run/iommud/buffers/buffer-dmar0-5-0x100000-AAAAAA", "domain": 5, "iova": 0x100000,
+          "length": 0x3000, "phys": 0x30000000}
+states = {
+    "empty": {"units": []},
+    "legacy": {"units": [unit("dmar0", 0xfed90000, "legacy", [default, paging, identity],
+                              [{"bdf": "0000:00:03.0", "domain": 5}], [buffer])]},
+    "scalable": {"units": [unit("dmar1", 0xfed91000, "scalable", [default, dict(paging, address_width=39)],
+                                [{"bdf": "0000:00:02.0", "domain": 5}, {"bdf": "0000:00:04.0", "domain": 1}], [],
+                                kind="hugetlbfs", path="/dev/hugepages/iommud-dmar1")]},
+    "two-units": {"units": [unit("dmar0", 0xfed90000, "legacy", [default], [], []),
+                            unit("dmar1", 0xfed91000, "legacy", [default], [], [], segment=1)]},
+}
+for name, st in states.items():
+    body = (json.dumps(st, separators=(",", ":")) + "\n").encode()
+    write("state", f"{name}-body", state_file(body, 1))
+    write("state", f"{name}-file", state_file(body, 0))
+body = (json.dumps(states["legacy"], separators=(",", ":")) + "\n").encode()
+whole = state_file(body, 0)
+write("state", "torn", whole[:-20])
+write("state", "version-2", whole.replace(b"state 1 ", b"state 2 ", 1))
+write("state", "crc-wrong", whole[:-3] + b"X" + whole[-2:])
 
 if stamp:
     with open(stamp, "w") as f:
