@@ -83,16 +83,28 @@ static int split_text(const char *text, size_t len, unsigned step, split_state *
         return r;
 }
 
-/* Whether json-c's text of o may rightly be refused: a member name over
- * SPLIT_MAX_KEY (E2BIG), or a double, which json-c prints as it was
- * written, and its parser takes "1.", "NaN" and more (EBADMSG). */
+/* A member name's length as json-c writes it between its quotes: the
+ * splitter bounds names as written, escapes and all (json-stream.h). */
+static size_t written_length(const char *name) {
+        json_object *s = json_object_new_string(name);
+        size_t n;
+
+        fuzz_check(s, "out of memory");
+        n = strlen(json_object_to_json_string_ext(s, JSON_PLAIN)) - 2;
+        json_object_put(s);
+        return n;
+}
+
+/* Whether json-c's text of o may rightly be refused: a member name whose
+ * text is over SPLIT_MAX_KEY (E2BIG), or a double, which json-c prints as
+ * it was written, and its parser takes "1.", "NaN" and more (EBADMSG). */
 static bool splitter_may_refuse(json_object *o) {
         switch (json_object_get_type(o)) {
         case json_type_double:
                 return true;
         case json_type_object: {
                 json_object_object_foreach(o, k, v) {
-                        if (strlen(k) > SPLIT_MAX_KEY || splitter_may_refuse(v))
+                        if (written_length(k) > SPLIT_MAX_KEY || splitter_may_refuse(v))
                                 return true;
                 }
                 return false;
