@@ -11,12 +11,16 @@ static int parse_header(const char *r, size_t len, uint64_t *seq, uint64_t *usec
         const char *semi = memchr(r, ';', len);
         unsigned long long s, u;
         unsigned prio;
-        char flags;
+        char flags, head[66];
 
         if (!semi || semi - r > 64)
                 return -EBADMSG;
+        /* the record is no C string: sscanf() reads a copy of the header,
+         * with its ';' */
+        memcpy(head, r, (size_t) (semi - r) + 1);
+        head[semi - r + 1] = '\0';
         /* "PRIO,SEQ,USEC,FLAGS[,more fields]" */
-        if (sscanf(r, "%u,%llu,%llu,%c", &prio, &s, &u, &flags) != 4)
+        if (sscanf(head, "%u,%llu,%llu,%c", &prio, &s, &u, &flags) != 4)
                 return -EBADMSG;
         *seq = s;
         *usec = u;
