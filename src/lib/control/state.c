@@ -226,11 +226,43 @@ static int check_unit(json_object *u, size_t index, iommu_error *err) {
         return 0;
 }
 
+static bool has_control(const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        return true;
+        return false;
+}
+
+/* Whether a string or member name anywhere holds a control character: the
+ * errors below name what they refuse, and must stay one line. */
+static bool holds_control(json_object *o) {
+        switch (json_object_get_type(o)) {
+        case json_type_string:
+                return has_control(json_object_get_string(o));
+        case json_type_object: {
+                json_object_object_foreach(o, key, value) {
+                        if (has_control(key) || holds_control(value))
+                                return true;
+                }
+                return false;
+        }
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(o); i++)
+                        if (holds_control(json_object_array_get_idx(o, i)))
+                                return true;
+                return false;
+        default:
+                return false;
+        }
+}
+
 static int check_body(json_object *state, iommu_error *err) {
         static const member top[] = { { "units", json_type_array } };
         json_object *units;
         int r;
 
+        if (holds_control(state))
+                return iommu_error_set(err, EINVAL, "a string in it holds a control character");
         r = check_members(state, top, ELEMENTSOF(top), "the state", err);
         if (r < 0)
                 return r;
