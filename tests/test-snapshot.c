@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "basic/crc32.h"
+#include "basic/unaligned.h"
 #include "check-main.h"
 #include "snapshot/snapshot.h"
 
@@ -43,24 +44,6 @@ static uint64_t rng(void) { /* splitmix64: fixed seed, same run every time */
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
         return z ^ (z >> 31);
-}
-
-static uint32_t get32(const uint8_t *p) {
-        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p) {
-        return (uint64_t) get32(p) | (uint64_t) get32(p + 4) << 32;
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-        for (unsigned i = 0; i < 4; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v) {
-        put32(p, (uint32_t) v);
-        put32(p + 4, (uint32_t) (v >> 32));
 }
 
 /* The content of a page: a function of its address and a generation. */
@@ -145,24 +128,24 @@ static void spill(const char *path, const void *data, size_t size) {
 
 /* The table entry of a section type, or NULL. */
 static uint8_t *entry_of(uint8_t *f, uint32_t type) {
-        uint32_t n = get32(f + H_N_SECTIONS), esize = get32(f + H_ENTRY_SIZE);
-        uint64_t table = get64(f + H_TABLE_OFFSET);
+        uint32_t n = le32(f + H_N_SECTIONS), esize = le32(f + H_ENTRY_SIZE);
+        uint64_t table = le64(f + H_TABLE_OFFSET);
 
         for (uint32_t i = 0; i < n; i++)
-                if (get32(f + table + (uint64_t) i * esize + E_TYPE) == type)
+                if (le32(f + table + (uint64_t) i * esize + E_TYPE) == type)
                         return f + table + (uint64_t) i * esize;
         return NULL;
 }
 
 /* Recompute the table's and the header's CRC after editing them. */
 static void reseal(uint8_t *f) {
-        uint32_t n = get32(f + H_N_SECTIONS), esize = get32(f + H_ENTRY_SIZE);
-        uint32_t hsize = get32(f + H_HEADER_SIZE);
-        uint64_t table = get64(f + H_TABLE_OFFSET);
+        uint32_t n = le32(f + H_N_SECTIONS), esize = le32(f + H_ENTRY_SIZE);
+        uint32_t hsize = le32(f + H_HEADER_SIZE);
+        uint64_t table = le64(f + H_TABLE_OFFSET);
 
-        put32(f + H_TABLE_CRC, crc32_ieee(0, f + table, (size_t) n * esize));
-        put32(f + H_CRC, 0);
-        put32(f + H_CRC, crc32_ieee(0, f, hsize));
+        put_le32(f + H_TABLE_CRC, crc32_ieee(0, f + table, (size_t) n * esize));
+        put_le32(f + H_CRC, 0);
+        put_le32(f + H_CRC, crc32_ieee(0, f, hsize));
 }
 
 /* Overwrite bytes inside a section and make every CRC right again, so only
@@ -171,9 +154,9 @@ static void patch_section(uint8_t *f, uint32_t type, size_t at, const void *data
         uint8_t *e = entry_of(f, type);
 
         ck_assert_ptr_nonnull(e);
-        ck_assert_uint_le(at + len, get64(e + E_LENGTH));
-        memcpy(f + get64(e + E_OFFSET) + at, data, len);
-        put32(e + E_CRC, crc32_ieee(0, f + get64(e + E_OFFSET), get64(e + E_LENGTH)));
+        ck_assert_uint_le(at + len, le64(e + E_LENGTH));
+        memcpy(f + le64(e + E_OFFSET) + at, data, len);
+        put_le32(e + E_CRC, crc32_ieee(0, f + le64(e + E_OFFSET), le64(e + E_LENGTH)));
         reseal(f);
 }
 
@@ -274,7 +257,7 @@ static uint8_t *make_dmar(const snapshot_unit *const *units, size_t n, size_t *r
 
         ck_assert_ptr_nonnull(t);
         memcpy(t, "DMAR", 4);
-        put32(t + 4, (uint32_t) size);
+        put_le32(t + 4, (uint32_t) size);
         t[8] = 1;
         memcpy(t + 10, "IOMMUD", 6);
         memcpy(t + 16, "TESTTEST", 8);
@@ -284,7 +267,7 @@ static uint8_t *make_dmar(const snapshot_unit *const *units, size_t n, size_t *r
                 d[2] = 16; /* type 0 (DRHD), length 16 */
                 d[6] = (uint8_t) units[i]->segment;
                 d[7] = (uint8_t) (units[i]->segment >> 8);
-                put64(d + 8, units[i]->base);
+                put_le64(d + 8, units[i]->base);
         }
         for (size_t i = 0; i < size; i++)
                 sum = (uint8_t) (sum + t[i]);
@@ -762,16 +745,16 @@ END_TEST
 
 /* Which bytes a CRC covers: the header, the table and every section. */
 static bool covered(const uint8_t *f, size_t at) {
-        uint32_t n = get32(f + H_N_SECTIONS);
-        uint64_t table = get64(f + H_TABLE_OFFSET);
+        uint32_t n = le32(f + H_N_SECTIONS);
+        uint64_t table = le64(f + H_TABLE_OFFSET);
 
-        if (at < get32(f + H_HEADER_SIZE))
+        if (at < le32(f + H_HEADER_SIZE))
                 return true;
-        if (at >= table && at < table + (uint64_t) n * get32(f + H_ENTRY_SIZE))
+        if (at >= table && at < table + (uint64_t) n * le32(f + H_ENTRY_SIZE))
                 return true;
         for (uint32_t i = 0; i < n; i++) {
-                const uint8_t *e = f + table + (uint64_t) i * get32(f + H_ENTRY_SIZE);
-                if (at >= get64(e + E_OFFSET) && at < get64(e + E_OFFSET) + get64(e + E_LENGTH))
+                const uint8_t *e = f + table + (uint64_t) i * le32(f + H_ENTRY_SIZE);
+                if (at >= le64(e + E_OFFSET) && at < le64(e + E_OFFSET) + le64(e + E_LENGTH))
                         return true;
         }
         return false;
@@ -840,7 +823,7 @@ START_TEST(resealed_corruption) {
 
                 memcpy(f, orig, size);
                 e = entry_of(f, type);
-                len = get64(e + E_LENGTH);
+                len = le64(e + E_LENGTH);
                 for (unsigned k = 0, n = 1 + rng() % 4; k < n; k++) {
                         uint8_t v = (uint8_t) rng();
                         patch_section(f, type, rng() % len, &v, 1);
@@ -899,15 +882,15 @@ START_TEST(crafted_errors) {
         expect_error(f, size, EBADMSG, "not an iommud snapshot (bad magic)");
         expect_error((const uint8_t *) "hello", 5, EBADMSG, "not an iommud snapshot (bad magic)");
         RESET();
-        put32(f + H_VERSION, 2);
+        put_le32(f + H_VERSION, 2);
         expect_error(f, size, EPROTONOSUPPORT,
                      "snapshot format version 2 is not supported (this iommuctl reads version 1)");
         RESET();
-        put32(f + H_VERSION, 0);
+        put_le32(f + H_VERSION, 0);
         expect_error(f, size, EPROTONOSUPPORT,
                      "snapshot format version 0 is not supported (this iommuctl reads version 1)");
         RESET();
-        put32(f + H_FLAGS, 1);
+        put_le32(f + H_FLAGS, 1);
         reseal(f);
         {
                 iommu_error err;
@@ -915,14 +898,14 @@ START_TEST(crafted_errors) {
         }
         /* a flag a reader may ignore */
         RESET();
-        put32(f + H_FLAGS, 0x10000);
+        put_le32(f + H_FLAGS, 0x10000);
         reseal(f);
         {
                 iommu_error err;
                 ck_assert_int_eq(open_bytes(f, size, &err), 0);
         }
         RESET();
-        put32(f + H_HEADER_SIZE, 32);
+        put_le32(f + H_HEADER_SIZE, 32);
         reseal(f);
         expect_error(f, size, EBADMSG, "header size 32 is too small (at least 64)");
         RESET();
@@ -939,91 +922,91 @@ START_TEST(crafted_errors) {
 
         /* the section table */
         RESET();
-        put64(f + H_TABLE_OFFSET, size - 16);
+        put_le64(f + H_TABLE_OFFSET, size - 16);
         reseal(f);
         snprintf(what, sizeof what,
                  "section table (offset 0x%zx, 192 bytes) extends past the end of the file (%zu bytes)",
                  size - 16, size);
         expect_error(f, size, EBADMSG, what);
         RESET();
-        put64(f + H_TABLE_OFFSET, 32);
+        put_le64(f + H_TABLE_OFFSET, 32);
         reseal(f);
         expect_error(f, size, EBADMSG, "section table overlaps the header");
         RESET();
-        put32(f + H_ENTRY_SIZE, 16);
+        put_le32(f + H_ENTRY_SIZE, 16);
         reseal(f);
         expect_error(f, size, EBADMSG, "section table entries are 16 bytes (at least 32 expected)");
 
         /* one section overlapping another, the header, the table */
         RESET();
         e = entry_of(f, T_DMAR);
-        put64(e + E_OFFSET, get64(entry_of(f, T_META) + E_OFFSET) + 8);
+        put_le64(e + E_OFFSET, le64(entry_of(f, T_META) + E_OFFSET) + 8);
         reseal(f);
         expect_error(f, size, EBADMSG, "section DMAR overlaps section META");
         RESET();
         e = entry_of(f, T_RAM);
-        put64(e + E_OFFSET, 64);
+        put_le64(e + E_OFFSET, 64);
         reseal(f);
         expect_error(f, size, EBADMSG, "section RAM overlaps the section table");
         RESET();
         e = entry_of(f, T_RAM);
-        put64(e + E_OFFSET, 0);
+        put_le64(e + E_OFFSET, 0);
         reseal(f);
         expect_error(f, size, EBADMSG, "section RAM overlaps the header");
 
         /* past the end of the file */
         RESET();
         e = entry_of(f, T_PAGES);
-        put64(e + E_LENGTH, get64(e + E_LENGTH) + 4096);
+        put_le64(e + E_LENGTH, le64(e + E_LENGTH) + 4096);
         reseal(f);
         snprintf(what, sizeof what,
                  "section PAGES extends past the end of the file (offset 0x%" PRIx64 ", %" PRIu64
                  " bytes; the file has %zu)",
-                 get64(e + E_OFFSET), get64(e + E_LENGTH), size);
+                 le64(e + E_OFFSET), le64(e + E_LENGTH), size);
         expect_error(f, size, EBADMSG, what);
         RESET();
         e = entry_of(f, T_UNITS);
-        put64(e + E_OFFSET, UINT64_MAX - 8);
+        put_le64(e + E_OFFSET, UINT64_MAX - 8);
         reseal(f);
         ck_assert_int_eq(open_bytes(f, size, &(iommu_error){}), -EBADMSG);
 
         /* a section shorter than its contents */
         RESET();
         e = entry_of(f, T_PAGES);
-        put64(e + E_LENGTH, get64(e + E_LENGTH) - 4096);
-        put32(e + E_CRC, crc32_ieee(0, f + get64(e + E_OFFSET), get64(e + E_LENGTH)));
+        put_le64(e + E_LENGTH, le64(e + E_LENGTH) - 4096);
+        put_le32(e + E_CRC, crc32_ieee(0, f + le64(e + E_OFFSET), le64(e + E_LENGTH)));
         reseal(f);
         expect_error(f, size, EBADMSG, "section PAGES is truncated (8192 bytes, expected 12288)");
 
         /* alignment, duplicates, missing, CRC of a section */
         RESET();
         e = entry_of(f, T_PAGES);
-        put64(e + E_OFFSET, get64(e + E_OFFSET) - 8);
+        put_le64(e + E_OFFSET, le64(e + E_OFFSET) - 8);
         reseal(f);
         snprintf(what, sizeof what, "section PAGES is not 4096-byte aligned (offset 0x%" PRIx64 ")",
-                 get64(e + E_OFFSET));
+                 le64(e + E_OFFSET));
         expect_error(f, size, EBADMSG, what);
         RESET();
         e = entry_of(f, T_DMAR);
-        put64(e + E_OFFSET, get64(e + E_OFFSET) + 4);
+        put_le64(e + E_OFFSET, le64(e + E_OFFSET) + 4);
         reseal(f);
         snprintf(what, sizeof what, "section DMAR is not 8-byte aligned (offset 0x%" PRIx64 ")",
-                 get64(e + E_OFFSET));
+                 le64(e + E_OFFSET));
         expect_error(f, size, EBADMSG, what);
         RESET();
-        put32(entry_of(f, T_DMAR) + E_TYPE, T_RAM);
+        put_le32(entry_of(f, T_DMAR) + E_TYPE, T_RAM);
         reseal(f);
         expect_error(f, size, EBADMSG, "section RAM appears more than once");
         RESET();
-        put32(entry_of(f, T_RAM) + E_TYPE, 0x99);
+        put_le32(entry_of(f, T_RAM) + E_TYPE, 0x99);
         reseal(f);
         expect_error(f, size, EBADMSG, "section RAM is missing");
         RESET();
-        f[get64(entry_of(f, T_UNITS) + E_OFFSET) + 9] ^= 0x20;
+        f[le64(entry_of(f, T_UNITS) + E_OFFSET) + 9] ^= 0x20;
         expect_error(f, size, EBADMSG, "CRC mismatch in section UNITS");
         RESET();
-        put32(entry_of(f, T_DMAR) + E_TYPE, 0x99);
-        put32(entry_of(f, 0x99) + E_CRC, 1);
+        put_le32(entry_of(f, T_DMAR) + E_TYPE, 0x99);
+        put_le32(entry_of(f, 0x99) + E_CRC, 1);
         reseal(f);
         expect_error(f, size, EBADMSG, "CRC mismatch in section type 0x99");
 
@@ -1033,7 +1016,7 @@ START_TEST(crafted_errors) {
                 size_t mlen;
                 RESET();
                 e = entry_of(f, T_META);
-                mlen = get64(e + E_LENGTH);
+                mlen = le64(e + E_LENGTH);
                 ck_assert_uint_gt(mlen, 10);
                 m = malloc(mlen);
                 ck_assert_ptr_nonnull(m);
@@ -1079,8 +1062,8 @@ START_TEST(crafted_errors) {
                 memcpy(m, "{ }", 3); /* whitespace after the object is fine: not so the missing members */
                 patch_section(f, T_META, 0, m, mlen);
                 expect_error(f, size, EBADMSG, "section META: units is missing (expected an array)");
-                put64(e + E_LENGTH, 0);
-                put32(e + E_CRC, 0);
+                put_le64(e + E_LENGTH, 0);
+                put_le32(e + E_CRC, 0);
                 reseal(f);
                 expect_error(f, size, EBADMSG, "section META is empty (expected a JSON object)");
         }
@@ -1094,16 +1077,16 @@ START_TEST(crafted_errors) {
                 patch_section(f, T_UNITS, 72 + 16 + 4, &b16, 1);
                 expect_error(f, size, EBADMSG, "unit dmar0 register 0x8 has width 16 (expected 32 or 64)");
                 RESET();
-                put32((uint8_t *) &v, 0x20);
+                put_le32((uint8_t *) &v, 0x20);
                 patch_section(f, T_UNITS, 72 + 16, &v, 4); /* second register now after the third */
                 expect_error(f, size, EBADMSG,
                              "unit dmar0 registers are not sorted by offset (0x10 after 0x20)");
                 RESET();
-                put32((uint8_t *) &v, 0x4);
+                put_le32((uint8_t *) &v, 0x4);
                 patch_section(f, T_UNITS, 72 + 16, &v, 4); /* a 64-bit register at 4 */
                 expect_error(f, size, EBADMSG, "unit dmar0 register 0x4 is not aligned to its 64-bit width");
                 RESET();
-                put32((uint8_t *) &v, 0x1000);
+                put_le32((uint8_t *) &v, 0x1000);
                 patch_section(f, T_UNITS, 72 + 48, &v, 4);
                 expect_error(f, size, EBADMSG,
                              "unit dmar0 register 0x1000 lies outside its 4096-byte register window");
@@ -1116,27 +1099,27 @@ START_TEST(crafted_errors) {
                 ck_assert_int_eq(open_bytes(f, size, &(iommu_error){}), 0);
                 /* a 32-bit register holds 32 bits */
                 RESET();
-                put64(v8, 0x1c0000000ull);
+                put_le64(v8, 0x1c0000000ull);
                 patch_section(f, T_UNITS, 72 + 48 + 8, v8, 8);
                 expect_error(f, size, EBADMSG,
                              "unit dmar0 register 0x1c is 32 bits wide but holds 0x1c0000000");
                 RESET();
-                put32((uint8_t *) &v, 10);
+                put_le32((uint8_t *) &v, 10);
                 patch_section(f, T_UNITS, 8 + 52, &v, 4);
                 expect_error(
                         f, size, EBADMSG,
                         "section UNITS is truncated (216 bytes, too short for unit dmar0's 10 registers)");
                 RESET();
-                put32((uint8_t *) &v, 8);
+                put_le32((uint8_t *) &v, 8);
                 patch_section(f, T_UNITS, 8 + 52, &v, 4);
                 expect_error(f, size, EBADMSG, "section UNITS has 16 bytes after its last unit");
                 RESET();
-                put32((uint8_t *) &v, 4);
+                put_le32((uint8_t *) &v, 4);
                 patch_section(f, T_UNITS, 0, &v, 4);
                 expect_error(f, size, EBADMSG,
                              "section UNITS is truncated (216 bytes, too short for 4 units)");
                 RESET();
-                put32((uint8_t *) &v, 100000);
+                put_le32((uint8_t *) &v, 100000);
                 patch_section(f, T_UNITS, 0, &v, 4);
                 expect_error(f, size, EBADMSG, "section UNITS claims 100000 units (at most 4096)");
                 RESET();
@@ -1165,21 +1148,21 @@ START_TEST(crafted_errors) {
 
                 /* across sections: the DRHD's base and segment, the registers a unit needs */
                 RESET();
-                put64(v8, 0xfed91000);
+                put_le64(v8, 0xfed91000);
                 patch_section(f, T_UNITS, 8 + 32, v8, 8);
                 expect_error(f, size, EBADMSG,
                              "unit dmar0 is at 0xfed91000 in segment 3, but DRHD 0 of the DMAR table at "
                              "0xfed90000 in segment 3");
                 RESET();
-                put32((uint8_t *) &v, 0x2c); /* FSTS is not where it should be */
+                put_le32((uint8_t *) &v, 0x2c); /* FSTS is not where it should be */
                 patch_section(f, T_UNITS, 72 + 96, &v, 4);
                 expect_error(f, size, EBADMSG, "unit dmar0 lacks register FSTS (offset 0x34, 32 bits)");
                 RESET();
-                put32((uint8_t *) &v, 0);
+                put_le32((uint8_t *) &v, 0);
                 patch_section(f, T_UNITS, 8 + 52, &v, 4);
                 e = entry_of(f, T_UNITS);
-                put64(e + E_LENGTH, 72);
-                put32(e + E_CRC, crc32_ieee(0, f + get64(e + E_OFFSET), 72));
+                put_le64(e + E_LENGTH, 72);
+                put_le32(e + E_CRC, crc32_ieee(0, f + le64(e + E_OFFSET), 72));
                 reseal(f);
                 expect_error(
                         f, size, EBADMSG,
@@ -1191,23 +1174,23 @@ START_TEST(crafted_errors) {
         {
                 uint8_t v[8];
                 RESET();
-                put64(v, 0x100000);
+                put_le64(v, 0x100000);
                 patch_section(f, T_RAM, 0, v, 8);
                 expect_error(f, size, EBADMSG, "RAM range 0 ends before it starts (0x100000-0xfffff)");
                 RESET();
-                put64(v, 0xff000);
+                put_le64(v, 0xff000);
                 patch_section(f, T_RAM, 16, v, 8);
                 expect_error(f, size, EBADMSG,
                              "RAM ranges are not sorted and disjoint (0xff000-0x2fffff after 0x0-0xfffff)");
                 RESET();
-                put64(v, 0x2000);
+                put_le64(v, 0x2000);
                 patch_section(f, T_RAM, 0, v, 8); /* page 0x1000 is no longer RAM */
                 expect_error(f, size, EBADMSG,
                              "page 0x1000 in section PAGE_INDEX is not inside a RAM range");
                 RESET();
                 e = entry_of(f, T_RAM);
-                put64(e + E_LENGTH, 24);
-                put32(e + E_CRC, crc32_ieee(0, f + get64(e + E_OFFSET), 24));
+                put_le64(e + E_LENGTH, 24);
+                put_le32(e + E_CRC, crc32_ieee(0, f + le64(e + E_OFFSET), 24));
                 reseal(f);
                 expect_error(f, size, EBADMSG, "section RAM has 24 bytes, not a multiple of 16");
         }
@@ -1216,28 +1199,28 @@ START_TEST(crafted_errors) {
         {
                 uint8_t v[8];
                 RESET();
-                put64(v, 0x3000);
+                put_le64(v, 0x3000);
                 patch_section(f, T_PAGE_INDEX, 0, v, 8);
-                put64(v, 0x1000);
+                put_le64(v, 0x1000);
                 patch_section(f, T_PAGE_INDEX, 16, v, 8);
                 expect_error(f, size, EBADMSG, "section PAGE_INDEX is not sorted (0x2000 after 0x3000)");
                 RESET();
-                put64(v, 0x2000);
+                put_le64(v, 0x2000);
                 patch_section(f, T_PAGE_INDEX, 0, v, 8);
                 expect_error(f, size, EBADMSG, "page 0x2000 appears twice in section PAGE_INDEX");
                 RESET();
-                put64(v, 0x1800);
+                put_le64(v, 0x1800);
                 patch_section(f, T_PAGE_INDEX, 0, v, 8);
                 expect_error(f, size, EBADMSG, "page 0x1800 in section PAGE_INDEX is not 4096-byte aligned");
                 RESET();
-                put64(v, 0x300000);
+                put_le64(v, 0x300000);
                 patch_section(f, T_PAGE_INDEX, 16, v, 8);
                 expect_error(f, size, EBADMSG,
                              "page 0x300000 in section PAGE_INDEX is not inside a RAM range");
                 RESET();
                 e = entry_of(f, T_PAGE_INDEX);
-                put64(e + E_LENGTH, 16);
-                put32(e + E_CRC, crc32_ieee(0, f + get64(e + E_OFFSET), 16));
+                put_le64(e + E_LENGTH, 16);
+                put_le32(e + E_CRC, crc32_ieee(0, f + le64(e + E_OFFSET), 16));
                 reseal(f);
                 expect_error(f, size, EBADMSG, "section PAGES has 12288 bytes, expected 8192 for 2 pages");
         }
@@ -1254,15 +1237,15 @@ START_TEST(crafted_errors) {
                 memcpy(f + size + 64, f + 64, 6 * 32);
                 e2 = f + size + 64 + 6 * 32;
                 memset(e2, 0, 32);
-                put32(e2 + E_TYPE, 0x40);
-                put64(e2 + E_OFFSET, size);
-                put64(e2 + E_LENGTH, 64);
-                put32(e2 + E_CRC, crc32_ieee(0, f + size, 64));
-                put32(f + H_REVISION, 3);
-                put32(f + H_HEADER_SIZE, 128); /* the old table's first bytes are now header */
-                put32(f + H_N_SECTIONS, 7);
-                put64(f + H_TABLE_OFFSET, size + 64);
-                put64(f + H_FILE_SIZE, n2);
+                put_le32(e2 + E_TYPE, 0x40);
+                put_le64(e2 + E_OFFSET, size);
+                put_le64(e2 + E_LENGTH, 64);
+                put_le32(e2 + E_CRC, crc32_ieee(0, f + size, 64));
+                put_le32(f + H_REVISION, 3);
+                put_le32(f + H_HEADER_SIZE, 128); /* the old table's first bytes are now header */
+                put_le32(f + H_N_SECTIONS, 7);
+                put_le64(f + H_TABLE_OFFSET, size + 64);
+                put_le64(f + H_FILE_SIZE, n2);
                 reseal(f);
                 spill(bad, f, n2);
                 ck_assert_msg(snapshot_open(bad, &s, &err) == 0, "%s", err.message);

@@ -19,6 +19,7 @@
 
 #include "basic/crc32.h"
 #include "basic/json-util.h"
+#include "basic/unaligned.h"
 #include "cli/cli.h"
 #include "fuzz.h"
 #include "model/mapped.h"
@@ -31,24 +32,6 @@
 #define SECTION_PAGES 6
 #define PAGE_SIZE 4096
 #define MAX_SECTIONS 64
-
-static uint32_t le32(const uint8_t *p) {
-        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p) {
-        return (uint64_t) le32(p) | (uint64_t) le32(p + 4) << 32;
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-        for (unsigned i = 0; i < 4; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v) {
-        put32(p, (uint32_t) v);
-        put32(p + 4, (uint32_t) (v >> 32));
-}
 
 /* --- the mutator --------------------------------------------------------- */
 
@@ -110,19 +93,19 @@ static size_t assemble(const uint8_t *header, const section *sec, size_t n, uint
                 uint8_t *e = out + HEADER_SIZE + i * ENTRY_SIZE;
 
                 memcpy(out + offs[i], sec[i].data, sec[i].len);
-                put32(e, sec[i].type);
-                put32(e + 4, crc32_ieee(0, sec[i].data, sec[i].len));
-                put64(e + 8, offs[i]);
-                put64(e + 16, sec[i].len);
+                put_le32(e, sec[i].type);
+                put_le32(e + 4, crc32_ieee(0, sec[i].data, sec[i].len));
+                put_le64(e + 8, offs[i]);
+                put_le64(e + 16, sec[i].len);
         }
         memcpy(out, header, 24); /* magic, version, revision, header size, flags */
-        put32(out + 16, HEADER_SIZE);
-        put32(out + 24, (uint32_t) n);
-        put32(out + 28, ENTRY_SIZE);
-        put64(out + 32, HEADER_SIZE);
-        put64(out + 40, pos);
-        put32(out + 48, crc32_ieee(0, out + HEADER_SIZE, n * ENTRY_SIZE));
-        put32(out + 52, crc32_ieee(0, out, HEADER_SIZE)); /* its own field still zero */
+        put_le32(out + 16, HEADER_SIZE);
+        put_le32(out + 24, (uint32_t) n);
+        put_le32(out + 28, ENTRY_SIZE);
+        put_le64(out + 32, HEADER_SIZE);
+        put_le64(out + 40, pos);
+        put_le32(out + 48, crc32_ieee(0, out + HEADER_SIZE, n * ENTRY_SIZE));
+        put_le32(out + 52, crc32_ieee(0, out, HEADER_SIZE)); /* its own field still zero */
         return (size_t) pos;
 }
 
@@ -150,9 +133,9 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
                 memcpy(buf, data, span);
                 (void) LLVMFuzzerMutate(buf + 8, span - 8, span - 8); /* past the magic, same size */
                 memcpy(data + 8, buf + 8, span - 8);
-                put32(data + 48, crc32_ieee(0, data + HEADER_SIZE, n * ENTRY_SIZE));
-                put32(data + 52, 0);
-                put32(data + 52, crc32_ieee(0, data, HEADER_SIZE));
+                put_le32(data + 48, crc32_ieee(0, data + HEADER_SIZE, n * ENTRY_SIZE));
+                put_le32(data + 52, 0);
+                put_le32(data + 52, crc32_ieee(0, data, HEADER_SIZE));
                 return size;
         }
 

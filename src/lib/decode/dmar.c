@@ -15,6 +15,7 @@
 
 #include "basic/alloc-util.h"
 #include "basic/string-table.h"
+#include "basic/unaligned.h"
 #include "decode/dmar.h"
 
 #define DMAR_STRUCT_HEADER_SIZE 4
@@ -66,18 +67,6 @@ dmar_type dmar_type_from_string(const char *s) {
 
 DEFINE_STRING_TABLE_LOOKUP(dmar_scope_type, dmar_scope_type, scope_type_table, _DMAR_SCOPE_MAX,
                            _DMAR_SCOPE_INVALID)
-
-static uint16_t le16(const uint8_t *p) {
-        return (uint16_t) (p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p) {
-        return (uint32_t) le16(p) | (uint32_t) le16(p + 2) << 16;
-}
-
-static uint64_t le64(const uint8_t *p) {
-        return (uint64_t) le32(p) | (uint64_t) le32(p + 4) << 32;
-}
 
 /* An ACPI header string: fixed width, NUL-padded; kept up to the first NUL. */
 static void copy_id(char *dst, const uint8_t *src, size_t n) {
