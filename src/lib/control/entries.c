@@ -60,6 +60,17 @@ static void store(unit_tables *t, uint64_t *e, uint64_t v) {
                 t->hook(t->hook_userdata);
 }
 
+/* A multi-word entry hardware may read at any moment: every word cleared
+ * (not present, nothing half-old), then the upper words, then the lowest
+ * with its present bit, so no walk ever sees it torn. */
+static void store_entry(unit_tables *t, uint64_t *e, const uint64_t *v, unsigned words, unsigned p_bit) {
+        for (unsigned q = 0; q < words; q++)
+                store(t, &e[q], 0);
+        for (unsigned q = words - 1; q >= 1; q--)
+                store(t, &e[q], v[q]);
+        store(t, &e[0], v[0] | UINT64_C(1) << p_bit);
+}
+
 static uint64_t *virt_of(const unit_tables *t, uint64_t phys) {
         return table_mem_virt(t->mem, phys);
 }
@@ -206,10 +217,7 @@ static int install_legacy(unit_tables *t, uint8_t bus, uint8_t devfn, const devi
                   e->translation == ENTRY_PASS_THROUGH ? CONTEXT_TT_PASS_THROUGH : CONTEXT_TT_MULTI_LEVEL);
         if (e->translation == ENTRY_PAGING)
                 v[0] |= e->root;
-        /* zero, the upper half, then the lower half with P */
-        store(t, &ct[devfn * 2], 0);
-        store(t, &ct[devfn * 2 + 1], v[1]);
-        store(t, &ct[devfn * 2], v[0] | UINT64_C(1) << CONTEXT_P_LO);
+        store_entry(t, &ct[devfn * 2], v, 2, CONTEXT_P_LO);
         return 0;
 }
 
@@ -246,11 +254,7 @@ static int sm_context_for(unit_tables *t, uint8_t bus, uint8_t devfn, uint64_t *
         FIELD_SET(SM_CONTEXT, PDTS, v, PDTS_128);
         FIELD_SET(SM_CONTEXT, RID_PASID, v, 0);
         v[0] |= dir_phys;
-        for (unsigned q = 0; q < 4; q++)
-                store(t, &ce[q], 0);
-        for (unsigned q = 3; q >= 1; q--)
-                store(t, &ce[q], v[q]);
-        store(t, &ce[0], v[0] | UINT64_C(1) << SM_CONTEXT_P_LO);
+        store_entry(t, ce, v, 4, SM_CONTEXT_P_LO);
         *ret_pasid_table = table_virt;
         return 0;
 }
@@ -269,11 +273,7 @@ static int install_scalable(unit_tables *t, uint8_t bus, uint8_t devfn, const de
                   e->translation == ENTRY_PASS_THROUGH ? PGTT_PASS_THROUGH : PGTT_SECOND_STAGE);
         if (e->translation == ENTRY_PAGING)
                 v[0] |= e->root;
-        for (unsigned q = 0; q < 8; q++)
-                store(t, &pe[q], 0);
-        for (unsigned q = 7; q >= 1; q--)
-                store(t, &pe[q], v[q]);
-        store(t, &pe[0], v[0] | UINT64_C(1) << PASID_P_LO);
+        store_entry(t, pe, v, 8, PASID_P_LO);
         return 0;
 }
 

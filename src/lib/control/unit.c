@@ -117,16 +117,17 @@ static int inv_range(owned_unit *u, uint16_t did, uint64_t iova, uint64_t length
         return inv(u, r, n, err);
 }
 
-/* After an entry of (bus, devfn) in domain did went away (present bit
- * cleared): the context cache of the device, the PASID cache of its PASID
- * 0 in scalable mode, the IOTLB of the domain. */
-static int inv_entry_gone(owned_unit *u, uint8_t bus, uint8_t devfn, uint16_t did, iommu_error *err) {
+/* The invalidations of one device's entry in domain did: its context
+ * cache (tagged cc_did), the PASID cache of its PASID 0 in scalable mode,
+ * the IOTLB of the domain. */
+static int inv_device_entry(owned_unit *u, uint8_t bus, uint8_t devfn, uint16_t cc_did, uint16_t did,
+                            iommu_error *err) {
         inv_request r[3];
         size_t n = 0;
 
         r[n++] = (inv_request){ .kind = INV_KIND_CONTEXT_CACHE,
                                 .granularity = INV_GRANULARITY_DEVICE,
-                                .did = did,
+                                .did = cc_did,
                                 .sid = (uint16_t) (bus << 8 | devfn) };
         if (scalable(u))
                 r[n++] = (inv_request){ .kind = INV_KIND_PASID_CACHE,
@@ -140,31 +141,21 @@ static int inv_entry_gone(owned_unit *u, uint8_t bus, uint8_t devfn, uint16_t di
         return inv(u, r, n, err);
 }
 
-/* After an entry became present: under caching mode the not-present one
- * may be cached (the same invalidations as above, for the new domain);
- * otherwise a write-buffer flush where CAP.RWBF. */
-static int inv_entry_new(owned_unit *u, uint8_t bus, uint8_t devfn, uint16_t did, iommu_error *err) {
-        inv_request r[3];
-        size_t n = 0;
+/* After an entry of (bus, devfn) in domain did went away (present bit
+ * cleared). */
+static int inv_entry_gone(owned_unit *u, uint8_t bus, uint8_t devfn, uint16_t did, iommu_error *err) {
+        return inv_device_entry(u, bus, devfn, did, did, err);
+}
 
+/* After an entry became present: under caching mode the not-present one
+ * may be cached (the same invalidations, for the new domain); otherwise a
+ * write-buffer flush where CAP.RWBF. */
+static int inv_entry_new(owned_unit *u, uint8_t bus, uint8_t devfn, uint16_t did, iommu_error *err) {
         if (!u->cm)
                 return invalidator_flush_write_buffer(u->inv, err);
         /* a not-present context entry is cached under DID 0 in caching
          * mode (VT-d 6.1; Linux's domain_context_mapping_one flushes so) */
-        r[n++] = (inv_request){ .kind = INV_KIND_CONTEXT_CACHE,
-                                .granularity = INV_GRANULARITY_DEVICE,
-                                .did = 0,
-                                .sid = (uint16_t) (bus << 8 | devfn) };
-        if (scalable(u))
-                r[n++] = (inv_request){ .kind = INV_KIND_PASID_CACHE,
-                                        .granularity = 1 /* PASID */,
-                                        .did = did };
-        r[n++] = (inv_request){ .kind = INV_KIND_IOTLB,
-                                .granularity = INV_GRANULARITY_DOMAIN,
-                                .did = did,
-                                .drain_read = FIELD_GET(CAP, DRD, &u->hw.cap),
-                                .drain_write = FIELD_GET(CAP, DWD, &u->hw.cap) };
-        return inv(u, r, n, err);
+        return inv_device_entry(u, bus, devfn, 0, did, err);
 }
 
 /* After entries became present in domain did's tables. */
