@@ -28,6 +28,10 @@ void api_reply_error(api_reply *out, int code, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(out->message, sizeof out->message, fmt, ap);
         va_end(ap);
+        /* one line, whatever a client's names or values put in it */
+        for (char *c = out->message; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        *c = '?';
 }
 
 void api_reply_done(api_reply *out) {
