@@ -254,12 +254,10 @@ static int conn_on_wake(sd_event_source *es, void *userdata) {
         return 0;
 }
 
-void conn_stream_wake(conn *c) {
+/* Another pass over the connection, from the event loop. */
+static void conn_schedule(conn *c) {
         int r;
 
-        if (!c->stream_ops)
-                return;
-        c->stream_idle = false;
         if (!c->wake) {
                 r = sd_event_add_defer(c->server->event, &c->wake, conn_on_wake, c);
                 if (r < 0) {
@@ -269,6 +267,13 @@ void conn_stream_wake(conn *c) {
                 }
         }
         (void) sd_event_source_set_enabled(c->wake, SD_EVENT_ONESHOT);
+}
+
+void conn_stream_wake(conn *c) {
+        if (!c->stream_ops)
+                return;
+        c->stream_idle = false;
+        conn_schedule(c);
 }
 
 void conn_subscribe(conn *c) {
@@ -426,6 +431,12 @@ static void conn_settle(conn *c) {
                 c->closing = true;
         if (!c->dead && c->closing && out_pending(c) == 0 && !c->stream_ops)
                 c->dead = true;
+        /* conn_process() stopped at SERVER_OUTPUT_HIGH, and the client took
+         * it all since: no event will come for what it left (a stream not
+         * idle, complete requests in the input), so pass again */
+        if (!c->dead && out_pending(c) < SERVER_OUTPUT_HIGH && !c->closing &&
+            ((c->stream_ops && !c->stream_idle) || (c->backlogged && c->in_len > 0)))
+                conn_schedule(c);
         if (c->dead) {
                 log_debug("Closing %s", c->describe);
                 conn_free(c);
