@@ -449,6 +449,54 @@ void *table_mem_virt(const table_mem *m, uint64_t phys) {
         return m->chunks[v >> 9]->pages[v & 511] + phys % VTD_PAGE_SIZE;
 }
 
+/* The chunk and page index of phys, which must be a page's start in this
+ * memory. */
+static int page_of(const table_mem *m, uint64_t phys, chunk **ret_chunk, size_t *ret_index,
+                   iommu_error *err) {
+        uint64_t v;
+
+        if (phys % VTD_PAGE_SIZE || !hashmap_get(&m->frames, phys / VTD_PAGE_SIZE, &v))
+                return iommu_error_set(err, EINVAL, "0x%" PRIx64 " is no page of table memory", phys);
+        *ret_chunk = m->chunks[v >> 9];
+        *ret_index = v & 511;
+        return 0;
+}
+
+int table_mem_claim_page(table_mem *m, uint64_t phys, iommu_error *err) {
+        chunk *c;
+        size_t i;
+        int r = page_of(m, phys, &c, &i, err);
+
+        if (r < 0)
+                return r;
+        if (c->whole || (c->used[i / 64] & (UINT64_C(1) << (i % 64))))
+                return iommu_error_set(err, EEXIST, "Table memory page 0x%" PRIx64 " is in use already",
+                                       phys);
+        c->used[i / 64] |= UINT64_C(1) << (i % 64);
+        c->n_used++;
+        m->pages_used++;
+        return 0;
+}
+
+int table_mem_claim_chunk(table_mem *m, uint64_t phys, iommu_error *err) {
+        chunk *c;
+        size_t i;
+        int r = page_of(m, phys, &c, &i, err);
+
+        if (r < 0)
+                return r;
+        if (i != 0 || c->phys[0] % TABLE_MEM_CHUNK || m->kind == TABLE_MEM_LOCKED)
+                return iommu_error_set(err, EINVAL, "0x%" PRIx64 " is not the start of a 2 MiB chunk", phys);
+        if (c->n_used > 0)
+                return iommu_error_set(err, EEXIST,
+                                       "Table memory chunk 0x%" PRIx64 " has pages in use already", phys);
+        memset(c->used, 0xff, sizeof c->used);
+        c->n_used = TABLE_MEM_CHUNK_PAGES;
+        c->whole = true;
+        m->pages_used += TABLE_MEM_CHUNK_PAGES;
+        return 0;
+}
+
 /* ---- opening ---- */
 
 static int table_mem_new(table_mem_kind kind, table_mem **ret) {
@@ -461,14 +509,16 @@ static int table_mem_new(table_mem_kind kind, table_mem **ret) {
         return 0;
 }
 
-int table_mem_open_hugetlbfs(const char *path, table_mem **ret, iommu_error *err) {
+/* A hugetlbfs file's memory, opened and checked; its existing chunks mapped
+ * (in use when keep, else free). */
+static int open_hugetlbfs(const char *path, bool create, bool keep, table_mem **ret, iommu_error *err) {
         _cleanup_(table_mem_freep) table_mem *m = NULL;
         struct statfs sf;
         struct stat st;
 
         if (table_mem_new(TABLE_MEM_HUGETLBFS, &m) < 0 || !(m->path = strdup(path)))
                 return iommu_error_set(err, ENOMEM, "Out of memory");
-        m->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        m->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
         if (m->fd < 0)
                 return iommu_error_set(err, errno, "Failed to open table memory %s: %s", path,
                                        strerror(errno));
@@ -479,8 +529,6 @@ int table_mem_open_hugetlbfs(const char *path, table_mem **ret, iommu_error *err
         if ((uint64_t) sf.f_bsize != TABLE_MEM_CHUNK)
                 return iommu_error_set(err, EINVAL, "%s: its hugetlbfs has %lu KiB pages, not 2 MiB", path,
                                        (unsigned long) (sf.f_bsize / 1024));
-        /* What an earlier run left is not ours to reuse yet: hardware may
-         * still walk it.  Keep it mapped and in use, and grow past it. */
         for (off_t at = 0; at + (off_t) TABLE_MEM_CHUNK <= st.st_size; at += (off_t) TABLE_MEM_CHUNK) {
                 _cleanup_free_ chunk *c = calloc(1, sizeof *c);
                 void *p;
@@ -495,20 +543,34 @@ int table_mem_open_hugetlbfs(const char *path, table_mem **ret, iommu_error *err
                 c->base = p;
                 for (size_t i = 0; i < TABLE_MEM_CHUNK_PAGES; i++)
                         c->pages[i] = c->base + i * VTD_PAGE_SIZE;
-                memset(c->used, 0xff, sizeof c->used);
-                c->n_used = TABLE_MEM_CHUNK_PAGES;
+                if (keep) {
+                        memset(c->used, 0xff, sizeof c->used);
+                        c->n_used = TABLE_MEM_CHUNK_PAGES;
+                }
                 r = pagemap_phys(p, TABLE_MEM_CHUNK_PAGES, c->phys, err);
                 if (r >= 0)
                         r = chunk_add(m, c);
                 if (r < 0) {
                         (void) munmap(p, TABLE_MEM_CHUNK);
-                        return r;
+                        return r == -EEXIST ? iommu_error_set(err, EEXIST, "%s: a frame mapped twice", path)
+                                            : r;
                 }
-                m->pages_used += TABLE_MEM_CHUNK_PAGES;
+                m->pages_used += c->n_used;
                 TAKE_PTR(c);
         }
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+int table_mem_open_hugetlbfs(const char *path, table_mem **ret, iommu_error *err) {
+        /* What an earlier run left is not ours to reuse yet: hardware may
+         * still walk it.  Keep it mapped and in use, and grow past it. */
+        return open_hugetlbfs(path, true, true, ret, err);
+}
+
+int table_mem_reopen_hugetlbfs(const char *path, table_mem **ret, iommu_error *err) {
+        /* the file must be there: a new one would hold no tables to adopt */
+        return open_hugetlbfs(path, false, false, ret, err);
 }
 
 int table_mem_open_locked(table_mem **ret, iommu_error *err) {
@@ -524,6 +586,31 @@ int table_mem_open_image(iommu_ram *image, uint64_t base, table_mem **ret, iommu
                 return iommu_error_set(err, ENOMEM, "Out of memory");
         (*ret)->image = image;
         (*ret)->image_base = base;
+        return 0;
+}
+
+int table_mem_reopen_image(iommu_ram *image, uint64_t base, table_mem **ret, iommu_error *err) {
+        _cleanup_(table_mem_freep) table_mem *m = NULL;
+        int r;
+
+        r = table_mem_open_image(image, base, &m, err);
+        if (r < 0)
+                return r;
+        /* the chunks an earlier table memory made, one after the other from
+         * base: the image holds a chunk's pages once it was handed out */
+        while (iommu_ram_contains(image, base + m->n_chunks * TABLE_MEM_CHUNK, TABLE_MEM_CHUNK)) {
+                _cleanup_free_ chunk *c = calloc(1, sizeof *c);
+
+                if (!c)
+                        return iommu_error_set(err, ENOMEM, "Out of memory");
+                r = new_image_chunk(m, c, err);
+                if (r >= 0)
+                        r = chunk_add(m, c);
+                if (r < 0)
+                        return r == -EEXIST || r == -ENOMEM ? iommu_error_set(err, -r, "Out of memory") : r;
+                TAKE_PTR(c);
+        }
+        *ret = TAKE_PTR(m);
         return 0;
 }
 

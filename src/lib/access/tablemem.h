@@ -48,11 +48,20 @@ typedef struct table_mem table_mem;
  * is not on hugetlbfs; EPERM when pagemap shows no frame numbers (not CAP_SYS_ADMIN); ENOMEM naming
  * vm.nr_hugepages when no huge page is free. */
 int table_mem_open_hugetlbfs(const char *path, table_mem **ret, iommu_error *err);
+/* An existing file PATH as table_mem_open_hugetlbfs made it, to take
+ * back the tables in it: every chunk mapped and its frames learnt, nothing
+ * truncated, cleared or written; every page free until claimed
+ * (table_mem_claim_page, _chunk).  ENOENT when there is no such file. */
+int table_mem_reopen_hugetlbfs(const char *path, table_mem **ret, iommu_error *err);
 /* Locked anonymous memory. */
 int table_mem_open_locked(table_mem **ret, iommu_error *err);
 /* Pages of image (iommu_ram_new_image) from physical address base up,
  * base 2 MiB aligned.  The image stays the caller's and must outlive it. */
 int table_mem_open_image(iommu_ram *image, uint64_t base, table_mem **ret, iommu_error *err);
+/* The same over an image an earlier table memory from base filled: its
+ * chunks, one after the other from base while the image holds all their
+ * pages, every page free until claimed; nothing written. */
+int table_mem_reopen_image(iommu_ram *image, uint64_t base, table_mem **ret, iommu_error *err);
 
 /* Unmaps and closes; a hugetlbfs file stays (its pages too, for the next
  * start), unless table_mem_remove() was called.  Other memory is freed:
@@ -77,6 +86,13 @@ int table_mem_alloc_chunk(table_mem *m, void **ret_virt, uint64_t *ret_phys, iom
  * again when handed out. */
 void table_mem_free_page(table_mem *m, uint64_t phys);
 void table_mem_free_chunk(table_mem *m, uint64_t phys);
+
+/* Mark a page (its physical address) or a whole chunk (its first page's)
+ * in use, as if handed out, without touching it: taking back tables that
+ * hardware walks.  EINVAL for an address that is no page (no chunk start)
+ * of this memory, EEXIST for one in use already (claimed twice). */
+int table_mem_claim_page(table_mem *m, uint64_t phys, iommu_error *err);
+int table_mem_claim_chunk(table_mem *m, uint64_t phys, iommu_error *err);
 
 /* Where the CPU sees phys, or NULL when it is not in this memory. */
 void *table_mem_virt(const table_mem *m, uint64_t phys);

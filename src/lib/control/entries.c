@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The root table and device entries of an owned unit (entries.h). */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/alloc-util.h"
 #include "basic/string-table.h"
 #include "control/entries.h"
 #include "decode/entries.h"
@@ -203,20 +205,37 @@ static int check_entry(const device_entry *e, iommu_error *err) {
         return 0;
 }
 
-static int install_legacy(unit_tables *t, uint8_t bus, uint8_t devfn, const device_entry *e,
-                          iommu_error *err) {
-        uint64_t *ct, v[2] = {};
-        int r;
-
-        r = context_table_for(t, bus, devfn, &ct, err);
-        if (r < 0)
-                return r;
+/* The words of a device's present entry as install writes them, but for
+ * the present bit: legacy context entry (2), PASID entry (8). */
+static void legacy_words(const device_entry *e, uint64_t v[static 2]) {
+        v[0] = v[1] = 0;
         FIELD_SET(CONTEXT, DID, v, e->did);
         FIELD_SET(CONTEXT, AW, v, e->levels - 2);
         FIELD_SET(CONTEXT, TT, v,
                   e->translation == ENTRY_PASS_THROUGH ? CONTEXT_TT_PASS_THROUGH : CONTEXT_TT_MULTI_LEVEL);
         if (e->translation == ENTRY_PAGING)
                 v[0] |= e->root;
+}
+
+static void pasid_words(const device_entry *e, uint64_t v[static 8]) {
+        memset(v, 0, 8 * sizeof *v);
+        FIELD_SET(PASID, DID, v, e->did);
+        FIELD_SET(PASID, AW, v, e->levels - 2);
+        FIELD_SET(PASID, PGTT, v,
+                  e->translation == ENTRY_PASS_THROUGH ? PGTT_PASS_THROUGH : PGTT_SECOND_STAGE);
+        if (e->translation == ENTRY_PAGING)
+                v[0] |= e->root;
+}
+
+static int install_legacy(unit_tables *t, uint8_t bus, uint8_t devfn, const device_entry *e,
+                          iommu_error *err) {
+        uint64_t *ct, v[2];
+        int r;
+
+        r = context_table_for(t, bus, devfn, &ct, err);
+        if (r < 0)
+                return r;
+        legacy_words(e, v);
         store_entry(t, &ct[devfn * 2], v, 2, CONTEXT_P_LO);
         return 0;
 }
@@ -261,18 +280,13 @@ static int sm_context_for(unit_tables *t, uint8_t bus, uint8_t devfn, uint64_t *
 
 static int install_scalable(unit_tables *t, uint8_t bus, uint8_t devfn, const device_entry *e,
                             iommu_error *err) {
-        uint64_t *pe, v[8] = {};
+        uint64_t *pe, v[8];
         int r;
 
         r = sm_context_for(t, bus, devfn, &pe, err);
         if (r < 0)
                 return r;
-        FIELD_SET(PASID, DID, v, e->did);
-        FIELD_SET(PASID, AW, v, e->levels - 2);
-        FIELD_SET(PASID, PGTT, v,
-                  e->translation == ENTRY_PASS_THROUGH ? PGTT_PASS_THROUGH : PGTT_SECOND_STAGE);
-        if (e->translation == ENTRY_PAGING)
-                v[0] |= e->root;
+        pasid_words(e, v);
         store_entry(t, pe, v, 8, PASID_P_LO);
         return 0;
 }
@@ -338,4 +352,222 @@ unit_tables *unit_tables_free(unit_tables *t) {
         table_mem_free_page(t->mem, t->root);
         free(t);
         return NULL;
+}
+
+/* ---- taking back tables hardware walks ---- */
+
+typedef struct adopt_walk {
+        unit_tables *t;
+        uint64_t *claimed; /* handed back on a refusal */
+        size_t n_claimed, alloc;
+        iommu_error *err;
+} adopt_walk;
+
+static int adopt_claim(adopt_walk *w, uint64_t phys, const char *what) {
+        iommu_error e = {};
+        int r;
+
+        if (!GREEDY_REALLOC(w->claimed, w->alloc, w->n_claimed + 1))
+                return iommu_error_set(w->err, ENOMEM, "Out of memory");
+        r = table_mem_claim_page(w->t->mem, phys, &e);
+        if (r == -EEXIST)
+                return iommu_error_set(w->err, EPROTO,
+                                       "%s 0x%" PRIx64 " is reached twice or is in use already", what, phys);
+        if (r < 0)
+                return iommu_error_set(w->err, EPROTO, "%s 0x%" PRIx64 " is outside table memory", what,
+                                       phys);
+        w->claimed[w->n_claimed++] = phys;
+        return 0;
+}
+
+static int not_ours(adopt_walk *w, const char *what, uint8_t bus, uint8_t devfn, uint64_t at,
+                    const uint64_t *v, unsigned words) {
+        char text[8 * 17 + 1] = "";
+
+        for (unsigned q = words; q > 0; q--)
+                snprintf(text + strlen(text), sizeof text - strlen(text), "%016" PRIx64, v[q - 1]);
+        return iommu_error_set(w->err, EPROTO,
+                               "The %s of %02x:%02x.%x at 0x%" PRIx64 " is 0x%s: not an entry iommud writes",
+                               what, bus, devfn >> 3, devfn & 7, at, text);
+}
+
+/* A present entry's device_entry, when it is one install writes: its
+ * words, but for the present bit, are what install makes of it. */
+static bool decode_present(const unit_tables *t, const uint64_t *v, device_entry *ret) {
+        device_entry e = {};
+        uint64_t want[8];
+        unsigned tt, words = t->mode == UNIT_MODE_LEGACY ? 2 : 8;
+
+        if (t->mode == UNIT_MODE_LEGACY) {
+                tt = (unsigned) FIELD_GET(CONTEXT, TT, v);
+                if (tt != CONTEXT_TT_MULTI_LEVEL && tt != CONTEXT_TT_PASS_THROUGH)
+                        return false;
+                e.translation = tt == CONTEXT_TT_PASS_THROUGH ? ENTRY_PASS_THROUGH : ENTRY_PAGING;
+                e.did = (uint16_t) FIELD_GET(CONTEXT, DID, v);
+                e.levels = (unsigned) FIELD_GET(CONTEXT, AW, v) + 2;
+                if (e.translation == ENTRY_PAGING)
+                        e.root = FIELD_ADDR(CONTEXT, SSPTPTR, v);
+                legacy_words(&e, want);
+                want[0] |= UINT64_C(1) << CONTEXT_P_LO;
+        } else {
+                tt = (unsigned) FIELD_GET(PASID, PGTT, v);
+                if (tt != PGTT_SECOND_STAGE && tt != PGTT_PASS_THROUGH)
+                        return false;
+                e.translation = tt == PGTT_PASS_THROUGH ? ENTRY_PASS_THROUGH : ENTRY_PAGING;
+                e.did = (uint16_t) FIELD_GET(PASID, DID, v);
+                e.levels = (unsigned) FIELD_GET(PASID, AW, v) + 2;
+                if (e.translation == ENTRY_PAGING)
+                        e.root = FIELD_ADDR(PASID, SSPTPTR, v);
+                pasid_words(&e, want);
+                want[0] |= UINT64_C(1) << PASID_P_LO;
+        }
+        if (e.levels < 3 || e.levels > 5 || (e.translation == ENTRY_PAGING && !e.root))
+                return false;
+        if (memcmp(want, v, words * sizeof *v) != 0)
+                return false;
+        *ret = e;
+        return true;
+}
+
+/* A present device entry: one install writes, pointing (paging) at a page
+ * of table memory, whose tables are the domain's to take back. */
+static int adopt_device(adopt_walk *w, const char *what, uint8_t bus, uint8_t devfn, uint64_t at,
+                        const uint64_t *v) {
+        unsigned words = w->t->mode == UNIT_MODE_LEGACY ? 2 : 8;
+        device_entry e;
+
+        if (!decode_present(w->t, v, &e))
+                return not_ours(w, what, bus, devfn, at, v, words);
+        if (e.translation == ENTRY_PAGING && !table_mem_virt(w->t->mem, e.root))
+                return iommu_error_set(w->err, EPROTO,
+                                       "The %s of %02x:%02x.%x points at tables at 0x%" PRIx64
+                                       ", outside table memory",
+                                       what, bus, devfn >> 3, devfn & 7, e.root);
+        return 0;
+}
+
+static bool zero_from(const uint64_t *p, unsigned from, unsigned to) {
+        for (unsigned i = from; i < to; i++)
+                if (p[i])
+                        return false;
+        return true;
+}
+
+/* Scalable: a present context entry as sm_context_for makes it (PDTS 0,
+ * RID_PASID 0, the directory), its directory (entry 0 only), its PASID
+ * table (the entry of PASID 0 only). */
+static int adopt_sm_context(adopt_walk *w, uint8_t bus, uint8_t devfn, uint64_t at, const uint64_t *ce) {
+        uint64_t dirp = FIELD_ADDR(SM_CONTEXT, PASIDDIRPTR, ce), tablep;
+        const uint64_t *dir, *pt;
+        int r;
+
+        if (ce[0] != (dirp | UINT64_C(1) << SM_CONTEXT_P_LO) || !zero_from(ce, 1, 4))
+                return not_ours(w, "context entry", bus, devfn, at, ce, 4);
+        r = adopt_claim(w, dirp, "The PASID directory at");
+        if (r < 0)
+                return r;
+        dir = virt_of(w->t, dirp);
+        tablep = FIELD_ADDR(PASID_DIR, SMPTBLPTR, &dir[0]);
+        if (dir[0] != (tablep | UINT64_C(1) << PASID_DIR_P_LO) || !zero_from(dir, 1, 512))
+                return iommu_error_set(w->err, EPROTO,
+                                       "The PASID directory of %02x:%02x.%x at 0x%" PRIx64
+                                       " is not one iommud writes (entry 0 0x%016" PRIx64 ")",
+                                       bus, devfn >> 3, devfn & 7, dirp, dir[0]);
+        r = adopt_claim(w, tablep, "The PASID table at");
+        if (r < 0)
+                return r;
+        pt = virt_of(w->t, tablep);
+        if (!zero_from(pt, 8, 512))
+                return iommu_error_set(w->err, EPROTO,
+                                       "The PASID table of %02x:%02x.%x at 0x%" PRIx64
+                                       " has entries for PASIDs other than 0",
+                                       bus, devfn >> 3, devfn & 7, tablep);
+        /* a PASID entry that went away keeps its words but the present
+         * bit (unit_tables_clear): only a present one says anything */
+        if (!FIELD_GET(PASID, P, pt))
+                return 0;
+        return adopt_device(w, "PASID entry", bus, devfn, tablep, pt);
+}
+
+static int adopt_context_table(adopt_walk *w, uint8_t bus, unsigned half, uint64_t ctp) {
+        const uint64_t *ct;
+        int r;
+
+        r = adopt_claim(w, ctp, "The context table at");
+        if (r < 0)
+                return r;
+        ct = virt_of(w->t, ctp);
+        for (unsigned i = 0; i < (w->t->mode == UNIT_MODE_LEGACY ? 256u : 128u); i++) {
+                uint8_t devfn = (uint8_t) (half * 128 + i);
+
+                if (w->t->mode == UNIT_MODE_LEGACY) {
+                        /* a legacy entry that went away keeps its words but P */
+                        if (FIELD_GET(CONTEXT, P, &ct[i * 2]))
+                                r = adopt_device(w, "context entry", bus, devfn, ctp + i * 16, &ct[i * 2]);
+                } else if (FIELD_GET(SM_CONTEXT, P, &ct[i * 4]))
+                        r = adopt_sm_context(w, bus, devfn, ctp + i * 32, &ct[i * 4]);
+                else if (!zero_from(&ct[i * 4], 0, 4))
+                        r = not_ours(w, "context entry", bus, devfn, ctp + i * 32, &ct[i * 4], 4);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int unit_tables_adopt(table_mem *mem, unit_mode mode, bool coherent, uint64_t rtaddr, unit_tables **ret,
+                      iommu_error *err) {
+        _cleanup_free_ unit_tables *t = calloc(1, sizeof *t);
+        adopt_walk w = { .err = err };
+        uint64_t ttm = FIELD_GET(RTADDR, TTM, &rtaddr);
+        int r;
+
+        if (!t)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        if (mode < 0 || mode >= _UNIT_MODE_MAX)
+                return iommu_error_set(err, EINVAL, "Unknown unit mode %d", (int) mode);
+        if (ttm != (mode == UNIT_MODE_SCALABLE ? TTM_SCALABLE : TTM_LEGACY))
+                return iommu_error_set(
+                        err, EPROTO, "RTADDR 0x%" PRIx64 " selects %s tables (TTM %" PRIu64 "), not %s ones",
+                        rtaddr,
+                        ttm == TTM_SCALABLE ? "scalable"
+                        : ttm == TTM_LEGACY ? "legacy"
+                                            : "reserved",
+                        ttm, unit_mode_to_string(mode));
+        *t = (unit_tables){
+                .mem = mem, .mode = mode, .coherent = coherent, .root = FIELD_ADDR(RTADDR, RTA, &rtaddr)
+        };
+        w.t = t;
+        r = adopt_claim(&w, t->root, "The root table at");
+        if (r >= 0)
+                t->root_virt = virt_of(t, t->root);
+        for (unsigned bus = 0; r >= 0 && bus < 256; bus++) {
+                const uint64_t *re = &t->root_virt[bus * 2];
+                uint64_t lo = re[0] & ~(UINT64_C(1) << ROOT_P_LO), hi = re[1] & ~UINT64_C(1);
+
+                /* the present bits and table addresses, nothing else; an
+                 * address only where its present bit is */
+                if ((re[0] & 1 ? lo % VTD_PAGE_SIZE || !lo : lo != 0) ||
+                    (mode == UNIT_MODE_LEGACY ? re[1] != 0
+                     : re[1] & 1              ? hi % VTD_PAGE_SIZE || !hi
+                                              : hi != 0)) {
+                        r = iommu_error_set(err, EPROTO,
+                                            "The root entry of bus %02x at 0x%" PRIx64 " is 0x%016" PRIx64
+                                            "%016" PRIx64 ": not an entry iommud writes",
+                                            bus, t->root + bus * 16, re[1], re[0]);
+                        break;
+                }
+                if (re[0] & 1)
+                        r = adopt_context_table(&w, (uint8_t) bus, 0, lo);
+                if (r >= 0 && mode == UNIT_MODE_SCALABLE && (re[1] & 1))
+                        r = adopt_context_table(&w, (uint8_t) bus, 1, hi);
+        }
+        if (r < 0) {
+                for (size_t i = 0; i < w.n_claimed; i++)
+                        table_mem_free_page(mem, w.claimed[i]);
+                free(w.claimed);
+                return r;
+        }
+        free(w.claimed);
+        *ret = TAKE_PTR(t);
+        return 0;
 }

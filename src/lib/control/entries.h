@@ -54,6 +54,19 @@ typedef struct device_entry {
 typedef struct unit_tables unit_tables;
 
 int unit_tables_new(table_mem *mem, unit_mode mode, bool coherent, unit_tables **ret, iommu_error *err);
+/* Take back the tables hardware walks from rtaddr (RTADDR's value: the
+ * root table and TTM, which must say mode), as an earlier unit_tables left
+ * them in mem (table_mem_reopen_*): the root table, context tables and, in
+ * scalable mode, each device's PASID directory and table claimed; nothing
+ * written.  Tables iommud would not have written are refused with EPROTO
+ * and one line naming the address: a pointer outside table memory, a page
+ * reached twice or in use already, a present entry with a bit install
+ * never sets or a value it never writes.  Not-present entries are not
+ * read (a cleared one keeps its words).  The second-stage tables present
+ * entries point at are the caller's (page_table_adopt).  On a refusal
+ * nothing stays claimed. */
+int unit_tables_adopt(table_mem *mem, unit_mode mode, bool coherent, uint64_t rtaddr, unit_tables **ret,
+                      iommu_error *err);
 /* Hands back every page: only once hardware walks none of them. */
 unit_tables *unit_tables_free(unit_tables *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(unit_tables *, unit_tables_free);

@@ -293,6 +293,16 @@ static int queue_submit(invalidator *inv, const inv_request *q, size_t n, iommu_
         /* at most slots - 1 descriptors in flight, one of them the wait */
         size_t batch = inv->slots - 2;
 
+        if (!inv->status) {
+                /* adopted from a queue that held no wait to show where the
+                 * status page was: a new one, before the first wait */
+                void *status;
+                int r = table_mem_alloc_page(inv->mem, &status, &inv->status_phys, err);
+
+                if (r < 0)
+                        return r;
+                inv->status = status;
+        }
         for (size_t done = 0; done < n; done += batch) {
                 size_t k = n - done < batch ? n - done : batch;
                 uint64_t d[4], wait[4] = {};
@@ -402,6 +412,102 @@ int invalidator_new(unit_hw *hw, table_mem *mem, invalidator_kind kind, bool sca
         return 0;
 }
 
+/* A running queue: IQA's page claimed (it must be table memory, 4 KiB,
+ * the descriptor width of the mode), the tail where IQT is, the status
+ * page and sequence where the last wait descriptor before the tail says. */
+static int queue_adopt(invalidator *inv, iommu_error *err) {
+        uint64_t iqa = 0, iqt = 0, qt, *last, status_phys;
+        unsigned prev;
+        iommu_error e = {};
+        int r;
+
+        r = unit_hw_read(inv->hw, &layout_iqa, &iqa, err);
+        if (r >= 0)
+                r = unit_hw_read(inv->hw, &layout_iqt, &iqt, err);
+        if (r < 0)
+                return r;
+        inv->dsize = inv->scalable ? 32 : 16;
+        inv->slots = VTD_PAGE_SIZE / inv->dsize;
+        if (FIELD_GET(IQA, QS, &iqa) != QUEUE_PAGES_QS || FIELD_GET(IQA, DW, &iqa) != inv->scalable)
+                return iommu_error_set(err, EPROTO,
+                                       "IQA 0x%" PRIx64 " is not a queue iommud sets up (one page of %u-bit "
+                                       "descriptors)",
+                                       iqa, inv->dsize * 8);
+        qt = FIELD_GET(IQT, QT, &iqt) * 16;
+        if (qt % inv->dsize || qt >= VTD_PAGE_SIZE)
+                return iommu_error_set(err, EPROTO, "IQT 0x%" PRIx64 " is no descriptor of the queue", iqt);
+        inv->queue_phys = FIELD_ADDR(IQA, IQA, &iqa);
+        r = table_mem_claim_page(inv->mem, inv->queue_phys, &e);
+        if (r < 0)
+                return iommu_error_set(err, EPROTO, "The invalidation queue (IQA 0x%" PRIx64 ") %s", iqa,
+                                       r == -EEXIST ? "is in use already" : "is outside table memory");
+        inv->queue = table_mem_virt(inv->mem, inv->queue_phys);
+        inv->tail = (unsigned) (qt / inv->dsize);
+        prev = (inv->tail + inv->slots - 1) % inv->slots;
+        last = (uint64_t *) (inv->queue + (size_t) prev * inv->dsize);
+        if (FIELD_GET(INV_WAIT_DSC, TYPE_LO, last) == INV_DSC_WAIT && FIELD_GET(INV_WAIT_DSC, SW, last)) {
+                status_phys = FIELD_GET(INV_WAIT_DSC, STADDR, last) << 2;
+                r = table_mem_claim_page(inv->mem, status_phys & ~UINT64_C(0xfff), &e);
+                if (r < 0) {
+                        table_mem_free_page(inv->mem, inv->queue_phys);
+                        return iommu_error_set(
+                                err, EPROTO, "The invalidation wait status at 0x%" PRIx64 " %s", status_phys,
+                                r == -EEXIST ? "shares a page in use already" : "is outside table memory");
+                }
+                inv->status_phys = status_phys;
+                inv->status = table_mem_virt(inv->mem, status_phys);
+                inv->seq = (uint32_t) FIELD_GET(INV_WAIT_DSC, STDATA, last);
+        }
+        return 0;
+}
+
+int invalidator_adopt(unit_hw *hw, table_mem *mem, invalidator_kind kind, bool scalable, invalidator **ret,
+                      iommu_error *err) {
+        _cleanup_free_ invalidator *inv = NULL;
+        uint32_t gsts;
+        bool on;
+        int r;
+
+        if (kind < 0 || kind >= _INVALIDATOR_KIND_MAX)
+                return iommu_error_set(err, EINVAL, "Unknown invalidation backend %d", (int) kind);
+        if (kind == INVALIDATOR_REGISTER && scalable)
+                return iommu_error_set(err, EOPNOTSUPP, "%s: scalable mode needs the invalidation queue",
+                                       hw->name);
+        r = unit_hw_gsts(hw, &gsts, err);
+        if (r < 0)
+                return r;
+        on = gsts & FIELD_MASK64(GSTS, QIES);
+        if (on != (kind == INVALIDATOR_QUEUED))
+                return iommu_error_set(err, EPROTO,
+                                       "%s: queued invalidation is %s (GSTS.QIES %d), not what %s needs",
+                                       hw->name, on ? "on" : "off", on, invalidator_backends[kind]->name);
+        inv = calloc(1, sizeof *inv);
+        if (!inv)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        *inv = (invalidator){
+                .ops = invalidator_backends[kind], .kind = kind, .hw = hw, .mem = mem, .scalable = scalable
+        };
+        if (kind == INVALIDATOR_QUEUED) {
+                r = queue_adopt(inv, err);
+                if (r < 0)
+                        return r;
+        }
+        inv->started = true;
+        *ret = TAKE_PTR(inv);
+        return 0;
+}
+
+invalidator *invalidator_abandon(invalidator *inv) {
+        if (!inv)
+                return NULL;
+        if (inv->queue)
+                table_mem_free_page(inv->mem, inv->queue_phys);
+        if (inv->status)
+                table_mem_free_page(inv->mem, inv->status_phys & ~UINT64_C(0xfff));
+        free(inv);
+        return NULL;
+}
+
 int invalidate(invalidator *inv, const inv_request *r, size_t n, iommu_error *err) {
         if (n == 0)
                 return 0;
@@ -428,7 +534,7 @@ invalidator *invalidator_free(invalidator *inv) {
                 if (inv->queue)
                         table_mem_free_page(inv->mem, inv->queue_phys);
                 if (inv->status)
-                        table_mem_free_page(inv->mem, inv->status_phys);
+                        table_mem_free_page(inv->mem, inv->status_phys & ~UINT64_C(0xfff));
         }
         free(inv);
         return NULL;

@@ -73,6 +73,19 @@ typedef struct inv_counts {
  * IQT 0, IQA, QIE, wait for QIES).  scalable: 256-bit descriptors. */
 int invalidator_new(unit_hw *hw, table_mem *mem, invalidator_kind kind, bool scalable, invalidator **ret,
                     iommu_error *err);
+/* Take back a backend an earlier invalidator_new left running, writing
+ * nothing: register-based (queued invalidation off), or queued (GSTS.QIES
+ * on; IQA's page, which must be table memory, claimed; the tail where IQT
+ * is; the status page and the sequence number the last wait descriptor
+ * before the tail names, claimed too; a queue that never saw a wait gets
+ * a status page at its first submit).  EPROTO with one line when the unit
+ * disagrees (QIES, IQA's size or width, a page out of table memory or in
+ * use already). */
+int invalidator_adopt(unit_hw *hw, table_mem *mem, invalidator_kind kind, bool scalable, invalidator **ret,
+                      iommu_error *err);
+/* Give up an adopted (or started) backend without touching the unit:
+ * its pages are no longer claimed in mem, the unit keeps using them. */
+invalidator *invalidator_abandon(invalidator *inv);
 /* Stops it (queued: wait for IQH == IQT, QIE off, wait for QIES clear) and
  * frees it; the queue's pages go back to mem only once QIE is off. */
 int invalidator_stop(invalidator *inv, iommu_error *err);

@@ -142,6 +142,112 @@ int page_table_new(table_mem *mem, const page_table_config *config, page_table *
         return 0;
 }
 
+/* ---- taking back a tree hardware walks ---- */
+
+typedef struct adopt_walk {
+        page_table *pt;
+        uint64_t *claimed; /* the pages claimed so far, handed back on a refusal */
+        size_t n_claimed, alloc;
+        iommu_error *err;
+} adopt_walk;
+
+static int adopt_claim(adopt_walk *w, uint64_t phys, const char *what) {
+        iommu_error e = {};
+        int r;
+
+        if (!GREEDY_REALLOC(w->claimed, w->alloc, w->n_claimed + 1))
+                return iommu_error_set(w->err, ENOMEM, "Out of memory");
+        r = table_mem_claim_page(w->pt->mem, phys, &e);
+        if (r == -EEXIST)
+                return iommu_error_set(w->err, EPROTO,
+                                       "%s 0x%" PRIx64 " is reached twice or is in use already", what, phys);
+        if (r < 0)
+                return iommu_error_set(w->err, EPROTO, "%s 0x%" PRIx64 " is outside table memory", what,
+                                       phys);
+        w->claimed[w->n_claimed++] = phys;
+        return 0;
+}
+
+/* Every entry of a table as iommud writes it: a table pointer (R and W,
+ * nothing else), or a leaf where CAP.SLLPS allows one (R and/or W, PS
+ * above level 1, an address aligned to the page); anything else, X, the
+ * memory type, A/D and the ignored bits included, is not iommud's. */
+static int adopt_table(adopt_walk *w, uint64_t phys, unsigned level, uint64_t base) {
+        page_table *pt = w->pt;
+        const uint64_t *table = table_mem_virt(pt->mem, phys);
+        uint64_t s = span(level);
+        int r;
+
+        for (unsigned i = 0; i < ENTRIES; i++) {
+                uint64_t e = table[i], iova = base + i * s, addr = e & ADDR_MASK;
+
+                if (e == 0)
+                        continue;
+                if (leaf(e, level) && present(e)) {
+                        uint64_t want = (e & ((UINT64_C(1) << SS_PTE_R_LO) | (UINT64_C(1) << SS_PTE_W_LO))) |
+                                        addr | (level > 1 ? PS : 0);
+
+                        if (!leaf_allowed(pt, level) || e != want || addr % s)
+                                return iommu_error_set(w->err, EPROTO,
+                                                       "The entry for IOVA 0x%" PRIx64 " at 0x%" PRIx64
+                                                       " (level %u) is 0x%016" PRIx64
+                                                       ": not a leaf iommud writes",
+                                                       iova, phys + i * 8, level, e);
+                        pt->mapped += s;
+                        continue;
+                }
+                if (e != (addr | TABLE_PERMS))
+                        return iommu_error_set(w->err, EPROTO,
+                                               "The entry for IOVA 0x%" PRIx64 " at 0x%" PRIx64
+                                               " (level %u) is 0x%016" PRIx64 ": not an entry iommud writes",
+                                               iova, phys + i * 8, level, e);
+                r = adopt_claim(w, addr, "The page table at");
+                if (r < 0)
+                        return r;
+                pt->pages++;
+                r = adopt_table(w, addr, level - 1, iova);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int page_table_adopt(table_mem *mem, const page_table_config *config, uint64_t root, page_table **ret,
+                     iommu_error *err) {
+        _cleanup_free_ page_table *pt = NULL;
+        adopt_walk w = { .err = err };
+        int r;
+
+        if (config->levels < 3 || config->levels > 5)
+                return iommu_error_set(err, EINVAL, "A second-stage table has 3 to 5 levels, not %u",
+                                       config->levels);
+        pt = calloc(1, sizeof *pt);
+        if (!pt)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        *pt = (page_table){ .mem = mem,
+                            .levels = config->levels,
+                            .cap = config->cap,
+                            .coherent = config->coherent,
+                            .root = root,
+                            .prepared = HASHMAP_INIT };
+        w.pt = pt;
+        r = adopt_claim(&w, root, "The top page table at");
+        if (r >= 0) {
+                pt->root_virt = table_mem_virt(mem, root);
+                pt->pages = 1;
+                r = adopt_table(&w, root, pt->levels, 0);
+        }
+        if (r < 0) {
+                for (size_t i = 0; i < w.n_claimed; i++)
+                        table_mem_free_page(mem, w.claimed[i]);
+                free(w.claimed);
+                return r;
+        }
+        free(w.claimed);
+        *ret = TAKE_PTR(pt);
+        return 0;
+}
+
 static void free_tree(page_table *pt, uint64_t *table, uint64_t phys, unsigned level) {
         for (unsigned i = 0; level > 1 && i < ENTRIES; i++)
                 if (present(table[i]) && !leaf(table[i], level))

@@ -50,6 +50,16 @@ typedef struct page_table_garbage {
 } page_table_garbage;
 
 int page_table_new(table_mem *mem, const page_table_config *config, page_table **ret, iommu_error *err);
+/* Take back the tree hardware walks from root, as an earlier page_table
+ * (this one's code) left it in mem (table_mem_reopen_*): every table page
+ * claimed, the bytes mapped and the pages counted; nothing written.  A
+ * tree iommud would not have written is refused with EPROTO and one line
+ * naming the address: a pointer outside table memory, a page reached
+ * twice or in use already, a bit iommud never sets (X, memory type, A/D,
+ * ignored bits), a large page CAP.SLLPS does not allow or that is not
+ * aligned.  On a refusal nothing stays claimed. */
+int page_table_adopt(table_mem *mem, const page_table_config *config, uint64_t root, page_table **ret,
+                     iommu_error *err);
 /* Hands back every table page: only when no hardware walks the tree. */
 page_table *page_table_free(page_table *pt);
 DEFINE_TRIVIAL_CLEANUP_FUNC(page_table *, page_table_free);

@@ -24,12 +24,13 @@
 /* ---- checking the body ---- */
 
 /* A member's rule: its JSON type, whether null is allowed in its place,
- * and for integers the largest value. */
+ * for integers the largest value, and whether it may be left out. */
 typedef struct member {
         const char *key;
         json_type type;
         bool nullable;
         uint64_t max;
+        bool optional;
 } member;
 
 #define U64 UINT64_MAX
@@ -59,6 +60,9 @@ static const member domain_members[] = {
         { "address_width",  json_type_int,     true,  64 },
         { "default",        json_type_boolean },
         { "mappings",       json_type_array   },
+        /* the top table's address, for taking the unit back; files of
+         * iommud before it lack it (their units are not taken back) */
+        { "page_table",     json_type_int,     true,  U64, true },
 };
 static const member mapping_members[] = {
         { "iova",           json_type_int,     false, U64 },
@@ -82,13 +86,19 @@ static const member buffer_members[] = {
 
 /* Every member there, of its type and in its range; nothing else. */
 static int check_members(json_object *o, const member *m, size_t n, const char *where, iommu_error *err) {
+        size_t there = 0;
+
         if (!json_object_is_type(o, json_type_object))
                 return iommu_error_set(err, EINVAL, "%s is not an object", where);
         for (size_t i = 0; i < n; i++) {
                 json_object *v = NULL;
 
-                if (!json_object_object_get_ex(o, m[i].key, &v))
+                if (!json_object_object_get_ex(o, m[i].key, &v)) {
+                        if (m[i].optional)
+                                continue;
                         return iommu_error_set(err, EINVAL, "%s has no \"%s\"", where, m[i].key);
+                }
+                there++;
                 if (!v && m[i].nullable)
                         continue;
                 if (!json_object_is_type(v, m[i].type))
@@ -105,7 +115,7 @@ static int check_members(json_object *o, const member *m, size_t n, const char *
                                                        m[i].key, m[i].max);
                 }
         }
-        if ((size_t) json_object_object_length(o) != n) {
+        if ((size_t) json_object_object_length(o) != there) {
                 json_object_object_foreach(o, key, value) {
                         size_t i;
                         (void) value;
@@ -169,6 +179,9 @@ static int check_unit(json_object *u, size_t index, iommu_error *err) {
                 if (domain_type_from_string(json_get_string(d, "type")) < 0)
                         return iommu_error_set(err, EINVAL, "%s: type \"%s\" is no domain type", dwhere,
                                                json_get_string(d, "type"));
+                if (json_get_u64(d, "page_table") & PAGE_MASK)
+                        return iommu_error_set(err, EINVAL, "%s: its page table is not 4 KiB aligned",
+                                               dwhere);
                 for (size_t k = 0; k < i; k++)
                         if (json_get_u64(json_array_get(list, k), "domain") == json_get_u64(d, "domain"))
                                 return iommu_error_set(err, EINVAL, "%s: domain %" PRIu64 " appears twice",

@@ -17,9 +17,15 @@
  *   {"units": [{"name", "address", "segment", "mode", "default_policy",
  *     "invalidation", "table_memory": {"kind", "path"}, "root_table",
  *     "domains": [{"domain", "type", "address_width", "default",
- *                  "mappings": [{"iova", "phys", "length", "read", "write"}]}],
+ *                  "mappings": [{"iova", "phys", "length", "read", "write"}],
+ *                  "page_table"}],
  *     "devices": [{"bdf", "domain"}],
  *     "buffers": [{"path", "domain", "iova", "length", "phys"}]}]}
+ *
+ * "page_table" is the physical address of the domain's top table (null for
+ * a domain without tables), what owned_unit_adopt() takes the tables back
+ * from; a file of an iommud before it may leave it out (every other member
+ * is required), and its units are then not taken back.
  *
  * A file cut anywhere, with a byte changed, of another version or whose
  * body breaks these rules is refused whole, with one line saying why:

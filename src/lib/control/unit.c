@@ -7,9 +7,11 @@
 
 #include "basic/alloc-util.h"
 #include "basic/hashmap.h"
+#include "basic/json-util.h"
 #include "basic/string-table.h"
 #include "control/unit.h"
 #include "decode/regs.h"
+#include "model/devices.h"
 
 static const char *const domain_type_table[_DOMAIN_TYPE_MAX] = {
         [DOMAIN_PAGING] = "paging",
@@ -825,6 +827,8 @@ json_object *owned_unit_to_json(const owned_unit *u, uint16_t segment) {
                 json_object_object_add(j, "address_width",
                                        d->pt ? json_object_new_int((int) page_table_address_width(d->pt))
                                              : NULL);
+                json_object_object_add(j, "page_table",
+                                       d->pt ? json_object_new_uint64(page_table_root(d->pt)) : NULL);
                 json_object_object_add(j, "default", json_object_new_boolean(d->is_default));
                 for (size_t i = 0; hashmap_next(&u->devices, &i, &did, &p);)
                         if (p == (uint64_t) d->did + 1) {
@@ -841,4 +845,408 @@ json_object *owned_unit_to_json(const owned_unit *u, uint16_t segment) {
         }
         json_object_object_add(o, "domains", domains);
         return o;
+}
+
+/* ---- taking a unit back ---- */
+
+/* Whether [start, start + length) translates 1:1, read and write. */
+static bool identity_mapped(const page_table *pt, uint64_t start, uint64_t length) {
+        for (uint64_t a = start; a < start + length;) {
+                uint64_t phys, size;
+                unsigned perms;
+
+                if (page_table_lookup(pt, a, &phys, &perms, &size) < 0 || phys != a ||
+                    perms != (PT_READ | PT_WRITE))
+                        return false;
+                a += size - a % size;
+        }
+        return true;
+}
+
+static void range_text(char *buf, size_t size, uint64_t iova, uint64_t phys, uint64_t length, bool read,
+                       bool write) {
+        snprintf(buf, size, "[0x%" PRIx64 ", 0x%" PRIx64 ") to 0x%" PRIx64 " %s%s", iova, iova + length,
+                 phys, read ? "r" : "-", write ? "w" : "-");
+}
+
+typedef struct ranges_check {
+        const owned_unit *u;
+        uint16_t did;
+        json_object *saved; /* the domain's "mappings" */
+        size_t k;
+        iommu_error *err;
+} ranges_check;
+
+static int check_range(void *userdata, uint64_t iova, uint64_t phys, uint64_t length, unsigned perms) {
+        ranges_check *c = userdata;
+        json_object *m = json_object_array_get_idx(c->saved, c->k);
+        char tables[96], saved[96];
+
+        range_text(tables, sizeof tables, iova, phys, length, perms & PT_READ, perms & PT_WRITE);
+        if (!m)
+                return iommu_error_set(c->err, EPROTO,
+                                       "%s: domain %u maps %s in its tables, the saved state nothing there",
+                                       c->u->name, c->did, tables);
+        range_text(saved, sizeof saved, json_get_u64(m, "iova"), json_get_u64(m, "phys"),
+                   json_get_u64(m, "length"), json_get_bool(m, "read"), json_get_bool(m, "write"));
+        if (!streq(tables, saved))
+                return iommu_error_set(c->err, EPROTO,
+                                       "%s: domain %u maps %s in its tables, the saved state %s", c->u->name,
+                                       c->did, tables, saved);
+        c->k++;
+        return 0;
+}
+
+/* One saved domain, rebuilt: its tables taken back from "page_table" and
+ * checked against its "mappings". */
+static int adopt_domain(owned_unit *u, json_object *j, iommu_error *err) {
+        uint64_t did = json_get_u64(j, "domain"), first = u->cm ? 1 : 0;
+        domain_type type = domain_type_from_string(json_get_string(j, "type"));
+        bool tables = type == DOMAIN_PAGING || type == DOMAIN_IDENTITY;
+        json_object *maps = json_get_array(j, "mappings");
+        _cleanup_free_ domain *d = NULL;
+        ranges_check c;
+        iommu_error e = {};
+        int r;
+
+        if (type < 0)
+                return iommu_error_set(err, EPROTO, "%s: saved domain %" PRIu64 " has no known type",
+                                       u->name, did);
+        if (did < first || did >= n_dids(u))
+                return iommu_error_set(err, EPROTO,
+                                       "%s: saved domain %" PRIu64
+                                       " is outside the unit's domain IDs %" PRIu64 "..%" PRIu64,
+                                       u->name, did, first, n_dids(u) - 1);
+        if (domain_of(u, (uint16_t) did))
+                return iommu_error_set(err, EPROTO, "%s: saved domain %" PRIu64 " appears twice", u->name,
+                                       did);
+        if (type == DOMAIN_PASSTHROUGH && !FIELD_GET(ECAP, PT, &u->hw.ecap))
+                return iommu_error_set(err, EPROTO,
+                                       "%s: saved domain %" PRIu64 " passes through, ECAP.PT is 0", u->name,
+                                       did);
+        if (json_get_bool(j, "default") &&
+            (type != u->policy || u->policy == DOMAIN_BLOCKED || u->default_did >= 0))
+                return iommu_error_set(
+                        err, EPROTO, "%s: saved domain %" PRIu64 " (%s) is the default one, the policy %s",
+                        u->name, did, domain_type_to_string(type), domain_type_to_string(u->policy));
+        if (tables ? json_get_u64(j, "address_width") != 12 + 9 * u->levels
+                   : !json_is_null(j, "address_width"))
+                return iommu_error_set(
+                        err, EPROTO, "%s: domain %" PRIu64 "'s saved address width is %s, its tables' %u",
+                        u->name, did, json_object_to_json_string(json_get(j, "address_width")),
+                        tables ? 12 + 9 * u->levels : 0);
+        if (tables && json_is_null(j, "page_table"))
+                return iommu_error_set(err, EPROTO,
+                                       "%s: the saved state has no page table for domain %" PRIu64
+                                       " (an older iommud wrote it): it cannot be taken back",
+                                       u->name, did);
+        if (!tables && (!json_is_null(j, "page_table") || json_array_length(maps) > 0))
+                return iommu_error_set(err, EPROTO, "%s: saved %s domain %" PRIu64 " has tables", u->name,
+                                       domain_type_to_string(type), did);
+
+        d = calloc(1, sizeof *d);
+        if (!d)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        *d = (domain){ .type = type, .did = (uint16_t) did, .is_default = json_get_bool(j, "default") };
+        if (tables) {
+                page_table_config pc = { .levels = u->levels,
+                                         .cap = u->hw.cap,
+                                         .coherent = FIELD_GET(ECAP, C, &u->hw.ecap) };
+
+                r = page_table_adopt(u->mem, &pc, json_get_u64(j, "page_table"), &d->pt, &e);
+                if (r < 0)
+                        return iommu_error_set(err, -r, "%s: domain %" PRIu64 "'s tables: %s", u->name, did,
+                                               e.message);
+                c = (ranges_check){ .u = u, .did = d->did, .saved = maps, .err = err };
+                r = page_table_ranges(d->pt, check_range, &c);
+                if (r >= 0 && c.k < json_array_length(maps)) {
+                        json_object *m = json_object_array_get_idx(maps, c.k);
+                        char saved[96];
+
+                        range_text(saved, sizeof saved, json_get_u64(m, "iova"), json_get_u64(m, "phys"),
+                                   json_get_u64(m, "length"), json_get_bool(m, "read"),
+                                   json_get_bool(m, "write"));
+                        r = iommu_error_set(err, EPROTO,
+                                            "%s: domain %" PRIu64
+                                            " maps nothing more in its tables, the saved "
+                                            "state %s",
+                                            u->name, did, saved);
+                }
+                if (r < 0) {
+                        page_table_free(d->pt);
+                        return r == -EPROTO
+                                       ? r
+                                       : iommu_error_set(err, -r,
+                                                         "%s: Failed to read domain %" PRIu64 "'s tables",
+                                                         u->name, did);
+                }
+        }
+        if (hashmap_put(&u->domains, d->did, HASHMAP_PTR(d)) < 0) {
+                page_table_free(d->pt);
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        }
+        if (d->is_default)
+                u->default_did = d->did;
+        TAKE_PTR(d);
+        return 0;
+}
+
+static bool in_config(const owned_unit_config *config, uint16_t key) {
+        for (size_t i = 0; i < config->n_devices; i++)
+                if (config->devices[i] == key)
+                        return true;
+        return false;
+}
+
+static const char *entry_text(char *buf, size_t size, const device_entry *e) {
+        if (e->translation == ENTRY_BLOCKED)
+                snprintf(buf, size, "not present");
+        else if (e->translation == ENTRY_PASS_THROUGH)
+                snprintf(buf, size, "pass-through, %u levels", e->levels);
+        else
+                snprintf(buf, size, "tables at 0x%" PRIx64 ", %u levels", e->root, e->levels);
+        return buf;
+}
+
+/* Every device's entry: what owned_unit would have installed for where the
+ * saved state (or the default policy) puts it; the domains' device counts
+ * and RMRR bits as the changes would have left them. */
+static int adopt_devices(owned_unit *u, const owned_unit_config *config, iommu_error *err) {
+        const char *what = scalable(u) ? "PASID entry" : "context entry";
+
+        for (unsigned key = 0; key < 0x10000; key++) {
+                uint8_t bus = (uint8_t) (key >> 8), devfn = (uint8_t) key;
+                device_entry live = unit_tables_get(u->tables, bus, devfn),
+                             want = { .translation = ENTRY_BLOCKED };
+                bool known = hashmap_get(&u->devices, key, NULL) || in_config(config, (uint16_t) key) ||
+                             live.translation != ENTRY_BLOCKED;
+                domain *d = device_domain(u, bus, devfn);
+                char bdf[16], a[64], b[64];
+
+                if (!known)
+                        continue;
+                bdf_text(bdf, sizeof bdf, bus, devfn);
+                if (d)
+                        (void) domain_entry(u, d, &want);
+                if (live.translation == ENTRY_BLOCKED && want.translation != ENTRY_BLOCKED)
+                        return iommu_error_set(err, EPROTO,
+                                               "%s: %s has no present %s, the saved state domain %u",
+                                               u->name, bdf, what, d->did);
+                if (live.translation != ENTRY_BLOCKED && want.translation == ENTRY_BLOCKED)
+                        return iommu_error_set(err, EPROTO, "%s: %s's %s says domain %u, the saved state %s",
+                                               u->name, bdf, what, live.did,
+                                               d ? "a blocked domain" : "blocked (the default policy)");
+                if (live.translation != ENTRY_BLOCKED && live.did != want.did)
+                        return iommu_error_set(err, EPROTO,
+                                               "%s: %s's %s says domain %u, the saved state domain %u",
+                                               u->name, bdf, what, live.did, want.did);
+                if (live.translation != want.translation || live.root != want.root ||
+                    live.levels != want.levels)
+                        return iommu_error_set(err, EPROTO,
+                                               "%s: %s's %s for domain %u says %s, the domain %s", u->name,
+                                               bdf, what, want.did, entry_text(a, sizeof a, &live),
+                                               entry_text(b, sizeof b, &want));
+                for (size_t i = 0; d && d->pt && i < u->n_rmrrs; i++) {
+                        const rmrr_region *m = &u->rmrrs[i];
+                        uint64_t start = m->base & ~UINT64_C(0xfff), length = (m->limit | 0xfff) + 1 - start;
+                        bool scoped = false;
+
+                        for (size_t k = 0; k < m->n_devices; k++)
+                                scoped |= m->devices[k].bus == bus && m->devices[k].devfn == devfn;
+                        if (scoped && !identity_mapped(d->pt, start, length))
+                                return iommu_error_set(err, EPROTO,
+                                                       "%s: RMRR 0x%" PRIx64 "-0x%" PRIx64
+                                                       " of %s is not identity-mapped in domain %u",
+                                                       u->name, m->base, m->limit, bdf, d->did);
+                }
+                if (d)
+                        d->n_devices++;
+        }
+        /* an RMRR region is marked mapped in every domain whose tables hold
+         * it 1:1: a device of its scope joined (map_rmrrs), or the same
+         * range was mapped by hand; either way map_rmrrs must not map it
+         * again, and unmap keeps it */
+        for (size_t i = 0, p; hashmap_next(&u->domains, &i, NULL, &p);) {
+                domain *d = (domain *) (uintptr_t) p;
+
+                for (size_t k = 0; d->pt && k < u->n_rmrrs && k < 64; k++) {
+                        uint64_t start = u->rmrrs[k].base & ~UINT64_C(0xfff),
+                                 length = (u->rmrrs[k].limit | 0xfff) + 1 - start;
+
+                        if (identity_mapped(d->pt, start, length))
+                                d->rmrr_mapped |= UINT64_C(1) << k;
+                }
+        }
+        return 0;
+}
+
+static int adopt_unit(owned_unit *u, const owned_unit_config *config, json_object *saved, iommu_error *err) {
+        const char *inv_saved = json_get_string(saved, "invalidation");
+        json_object *list;
+        uint64_t rtaddr, root;
+        uint32_t gsts;
+        bool qi;
+        iommu_error e = {};
+        int r;
+
+        r = unit_hw_init(&u->hw, u->name, u->hw.regs, err);
+        if (r < 0)
+                return r;
+        if (!streq(json_get_string(saved, "name"), u->name))
+                return iommu_error_set(err, EPROTO, "%s: the saved state is of unit \"%s\"", u->name,
+                                       json_get_string(saved, "name"));
+        if (!streq(json_get_string(saved, "mode"), unit_mode_to_string(u->mode)))
+                return iommu_error_set(err, EPROTO, "%s: the saved state says %s mode, the configuration %s",
+                                       u->name, json_get_string(saved, "mode"),
+                                       unit_mode_to_string(u->mode));
+        if (!streq(json_get_string(saved, "default_policy"), domain_type_to_string(u->policy)))
+                return iommu_error_set(
+                        err, EPROTO, "%s: the saved default policy is %s, the configuration's %s", u->name,
+                        json_get_string(saved, "default_policy"), domain_type_to_string(u->policy));
+        r = unit_hw_gsts(&u->hw, &gsts, err);
+        if (r < 0)
+                return r;
+        if (!(gsts & FIELD_MASK64(GSTS, TES)))
+                return iommu_error_set(
+                        err, EPROTO,
+                        "%s: translation is off (GSTS.TES 0), so its devices do not use the "
+                        "saved tables: there is nothing to take back; drop the saved unit and "
+                        "take it anew",
+                        u->name);
+        if (gsts & FIELD_MASK64(GSTS, IRES))
+                return iommu_error_set(
+                        err, EPROTO,
+                        "%s: interrupt remapping is on (GSTS.IRES), which iommud never turns on", u->name);
+        r = unit_hw_read(&u->hw, &layout_rtaddr, &rtaddr, err);
+        if (r < 0)
+                return r;
+        root = FIELD_ADDR(RTADDR, RTA, &rtaddr);
+        if (root != json_get_u64(saved, "root_table"))
+                return iommu_error_set(err, EPROTO,
+                                       "%s: RTADDR is 0x%" PRIx64 " but the saved root table is 0x%" PRIx64,
+                                       u->name, root, json_get_u64(saved, "root_table"));
+        if (FIELD_GET(RTADDR, TTM, &rtaddr) != (scalable(u) ? TTM_SCALABLE : TTM_LEGACY))
+                return iommu_error_set(err, EPROTO, "%s: RTADDR's TTM is %" PRIu64 ", the saved mode %s",
+                                       u->name, FIELD_GET(RTADDR, TTM, &rtaddr),
+                                       unit_mode_to_string(u->mode));
+        qi = gsts & FIELD_MASK64(GSTS, QIES);
+        if (qi != streq(inv_saved, "queued") || (!qi && !streq(inv_saved, "register")))
+                return iommu_error_set(
+                        err, EPROTO, "%s: queued invalidation is %s (GSTS.QIES %d), the saved state says %s",
+                        u->name, qi ? "on" : "off", qi, inv_saved);
+        u->cm = FIELD_GET(CAP, CM, &u->hw.cap);
+        u->levels = levels_for(u->hw.cap);
+        if (u->levels == 0)
+                return iommu_error_set(err, EOPNOTSUPP,
+                                       "%s supports no 3-, 4- or 5-level tables (CAP.SAGAW)", u->name);
+        if (scalable(u) && (!FIELD_GET(ECAP, SMTS, &u->hw.ecap) || !FIELD_GET(ECAP, SSTS, &u->hw.ecap)))
+                return iommu_error_set(
+                        err, EPROTO,
+                        "%s: the saved state says scalable mode, which the unit lacks (ECAP.SMTS, SSTS)",
+                        u->name);
+
+        r = unit_tables_adopt(u->mem, u->mode, FIELD_GET(ECAP, C, &u->hw.ecap), rtaddr, &u->tables, &e);
+        if (r < 0)
+                return iommu_error_set(err, -r, "%s: %s", u->name, e.message);
+        r = invalidator_adopt(&u->hw, u->mem, qi ? INVALIDATOR_QUEUED : INVALIDATOR_REGISTER, scalable(u),
+                              &u->inv, &e);
+        if (r < 0)
+                return iommu_error_set(err, -r, "%s", e.message);
+
+        list = json_get_array(saved, "domains");
+        for (size_t i = 0; i < json_array_length(list); i++) {
+                r = adopt_domain(u, json_object_array_get_idx(list, i), err);
+                if (r < 0)
+                        return r;
+        }
+        if (u->policy != DOMAIN_BLOCKED && u->default_did < 0)
+                return iommu_error_set(err, EPROTO,
+                                       "%s: the saved state has no domain for the default policy (%s)",
+                                       u->name, domain_type_to_string(u->policy));
+
+        list = json_get_array(saved, "devices");
+        for (size_t i = 0; i < json_array_length(list); i++) {
+                json_object *j = json_object_array_get_idx(list, i);
+                uint64_t did = json_get_u64(j, "domain");
+                uint16_t segment;
+                uint8_t bus, devfn;
+
+                if (bdf_parse(json_get_string(j, "bdf"), &segment, &bus, &devfn) < 0)
+                        return iommu_error_set(err, EPROTO, "%s: saved device \"%s\" is no PCI address",
+                                               u->name, json_get_string(j, "bdf"));
+                if (did > UINT16_MAX || !domain_of(u, (uint16_t) did))
+                        return iommu_error_set(err, EPROTO,
+                                               "%s: saved device %s is in domain %" PRIu64
+                                               ", which the saved state does not have",
+                                               u->name, json_get_string(j, "bdf"), did);
+                if (hashmap_get(&u->devices, (uint64_t) bus << 8 | devfn, NULL))
+                        return iommu_error_set(err, EPROTO, "%s: saved device %s appears twice", u->name,
+                                               json_get_string(j, "bdf"));
+                if (hashmap_put(&u->devices, (uint64_t) bus << 8 | devfn, did + 1) < 0)
+                        return iommu_error_set(err, ENOMEM, "Out of memory");
+        }
+        return adopt_devices(u, config, err);
+}
+
+/* A refused adoption: every claim given back, nothing written. */
+static void adopt_undo(owned_unit *u) {
+        uint64_t p;
+
+        for (size_t i = 0; hashmap_next(&u->domains, &i, NULL, &p);)
+                domain_free(u, (domain *) (uintptr_t) p);
+        unit_tables_free(u->tables);
+        invalidator_abandon(u->inv);
+        hashmap_done(&u->domains);
+        hashmap_done(&u->devices);
+        free(u->ram);
+        free(u->rmrrs);
+        free(u);
+}
+
+int owned_unit_adopt(const char *name, iommu_regs *regs, table_mem *mem, const owned_unit_config *config,
+                     json_object *saved, owned_unit **ret, iommu_error *err) {
+        owned_unit *u;
+        int r;
+
+        if (!json_object_is_type(saved, json_type_object))
+                return iommu_error_set(err, EINVAL, "%s: the saved unit is not an object", name);
+        if (config->default_policy != DOMAIN_PASSTHROUGH && config->default_policy != DOMAIN_IDENTITY &&
+            config->default_policy != DOMAIN_BLOCKED)
+                return iommu_error_set(err, EINVAL, "A default policy is passthrough, identity or blocked");
+        u = calloc(1, sizeof *u);
+        if (!u)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        *u = (owned_unit){ .mem = mem,
+                           .mode = config->mode,
+                           .policy = config->default_policy,
+                           .domains = HASHMAP_INIT,
+                           .devices = HASHMAP_INIT,
+                           .default_did = -1 };
+        u->hw.regs = regs;
+        snprintf(u->name, sizeof u->name, "%s", name);
+        if (config->n_ram > 0) {
+                u->ram = calloc(config->n_ram, sizeof *u->ram);
+                if (!u->ram) {
+                        adopt_undo(u);
+                        return iommu_error_set(err, ENOMEM, "Out of memory");
+                }
+                memcpy(u->ram, config->ram, config->n_ram * sizeof *u->ram);
+                u->n_ram = config->n_ram;
+        }
+        if (config->n_rmrrs > 0) {
+                u->rmrrs = calloc(config->n_rmrrs, sizeof *u->rmrrs);
+                if (!u->rmrrs) {
+                        adopt_undo(u);
+                        return iommu_error_set(err, ENOMEM, "Out of memory");
+                }
+                memcpy(u->rmrrs, config->rmrrs, config->n_rmrrs * sizeof *u->rmrrs);
+                u->n_rmrrs = config->n_rmrrs;
+        }
+        r = adopt_unit(u, config, saved, err);
+        if (r < 0) {
+                adopt_undo(u);
+                return r;
+        }
+        *ret = u;
+        return 0;
 }

@@ -86,6 +86,24 @@ typedef struct owned_unit owned_unit;
  * queued invalidation and interrupt remapping are off. */
 int owned_unit_new(const char *name, iommu_regs *regs, table_mem *mem, const owned_unit_config *config,
                    owned_unit **ret, iommu_error *err);
+/* Take back a unit an earlier iommud owned and left translating (killed,
+ * or stopped with StopPolicy=keep), from mem (table_mem_reopen_*: the
+ * memory its tables are in) and saved, the unit's object of the state
+ * file (control/state.h).  Nothing is written to the registers or to
+ * memory: devices keep translating throughout.  The unit must agree with
+ * saved, else EPROTO with one line naming the unit and the first
+ * disagreement: translation on (GSTS.TES); RTADDR the saved root table,
+ * its TTM the mode; queued invalidation on exactly when saved says
+ * "queued"; every saved domain's tables taken back from its "page_table"
+ * and mapping exactly its "mappings"; the entry of every device (config's,
+ * the saved ones, any with a present entry) what owned_unit would have
+ * installed for the domain saved puts it in, or the default policy's,
+ * with its RMRR regions identity-mapped.  config is what the unit was
+ * taken with (mode, policy, RAM, RMRRs, devices).  The adopted unit then
+ * behaves as the one that made the tables.  On a refusal nothing stays
+ * claimed in mem; the caller keeps mem, which hardware walks. */
+int owned_unit_adopt(const char *name, iommu_regs *regs, table_mem *mem, const owned_unit_config *config,
+                     json_object *saved, owned_unit **ret, iommu_error *err);
 /* Give it back: translation off, the queue stopped, every table freed.
  * Tables are freed only once translation is off. */
 int owned_unit_release(owned_unit *u, iommu_error *err);
@@ -140,7 +158,8 @@ uint64_t owned_unit_faults_cleared(const owned_unit *u);
 int owned_unit_device_domain(const owned_unit *u, uint8_t bus, uint8_t devfn);
 
 /* {"unit", "mode", "default_policy", "invalidation", "domains": [{"domain",
- *  "type", "address_width", "devices": [bdf...], "mapped": bytes}],
+ *  "type", "address_width", "page_table" (the top table's address, null
+ *  without tables), "default", "devices": [bdf...], "mapped": bytes}],
  *  "table_pages"} for info. */
 json_object *owned_unit_to_json(const owned_unit *u, uint16_t segment);
 
