@@ -904,6 +904,68 @@ def live(tmp):
         stop_clean(d, what)
 
 
+def left_translating(tmp):
+    """A live unit found translating at the start (GSTS.TES set in the
+    register file) that cannot be taken back: degraded, with one line, and
+    nothing written to its registers: with no state, a torn one, one of
+    another version, one whose tables were in locked memory, one whose
+    table memory file is gone.  Every change is refused naming the
+    recovery."""
+    if os.geteuid() != 0:
+        t.skip("a live unit left translating", "needs root (physical addresses from /proc/self/pagemap)")
+        return
+    saved = {"name": "dmar0", "address": LIVE_BASE, "segment": 0, "mode": "legacy", "default_policy": "passthrough",
+             "invalidation": "queued", "table_memory": {"kind": "locked", "path": None}, "root_table": 0x20000000,
+             "domains": [], "devices": [], "buffers": []}
+
+    def state(unit, version=1):
+        body = json.dumps({"units": [unit]}, separators=(",", ":")).encode() + b"\n"
+        return b"iommud-control-state %d %d %08x\n" % (version, len(body), zlib.crc32(body)) + body
+
+    gone = dict(saved, table_memory={"kind": "hugetlbfs", "path": "/nonexistent/iommud/dmar0"})
+    for name, data, says in (
+            ("none", None, "it translates, but the control state does not have it"),
+            ("torn", state(saved)[:-20], "the control state was refused"),
+            ("v2", state(saved, 2), "of format version 2"),
+            ("locked", state(saved), "its tables were in locked memory"),
+            ("gone", state(gone), "/nonexistent/iommud/dmar0")):
+        root = os.path.join(tmp, f"left-{name}")
+        live_tree(root, "proc /proc proc rw 0 0\n")
+        with open(os.path.join(root, "dev/mem"), "r+b") as f:
+            f.seek(LIVE_BASE + 0x1C)
+            f.write(struct.pack("<I", 1 << 31))  # GSTS.TES
+        before = registers(root)
+        state_dir = os.path.join(tmp, f"left-{name}.state")
+        os.makedirs(state_dir)
+        if data is not None:
+            with open(os.path.join(state_dir, "control.state"), "wb") as f:
+                f.write(data)
+        d = h.Daemon(tmp, f"left-{name}", ["--sysroot", root], config="[Daemon]\nFaultIntervalSec=0\n")
+        what = f"left translating, {name} state"
+        if not ok(d.wait_ready(), f"{what}: iommud serves the fixture tree", d.stderr()):
+            d.kill()
+            continue
+        with d.client() as c:
+            info = c.call("v1.info", None, 1)["result"]["units"][0]
+            m = c.call("v1.map", {"domain": 5, "iova": 0x100000, "alloc": True, "length": 0x1000}, 2)
+            on = c.call("v1.power", {"on": True}, 3)
+        reason = (info.get("control") or {}).get("degraded") or ""
+        lines = [x for x in d.stderr().splitlines() if "not taken back" in x]
+        ok(info["owner"] == "iommud" and says in reason and len(lines) == 1 and says in lines[0],
+           f"{what}: dmar0 degraded, owned by iommud in v1.info, one line in the log ({says})",
+           (info.get("control"), lines))
+        ok(err(m, 16, ("dmar0 is degraded: nothing is written to it until iommuctl power off --unit dmar0 gives "
+                       "it back; ",))
+           and err(on, 16, ("dmar0 is degraded: ",)),
+           f"{what}: v1.map and v1.power on refused in one line naming the recovery (EBUSY)", (m, on))
+        ok(registers(root) == before, f"{what}: nothing written to the unit's registers")
+        if name in ("torn", "v2"):
+            with open(os.path.join(state_dir, "control.state.refused"), "rb") as f:
+                ok(f.read() == data, f"{what}: the refused file kept as control.state.refused")
+        stop_clean(d, what)
+        ok(registers(root) == before, f"{what}: nothing written at the stop either")
+
+
 def earlier_states(tmp):
     """What an earlier iommud left in the state directory: set aside at the
     first save, and said; a torn file refused in one line."""
@@ -964,6 +1026,7 @@ with tempfile.TemporaryDirectory() as tmp:
     unsaveable(tmp)
     earlier_states(tmp)
     live(tmp)
+    left_translating(tmp)
     for mode, aw, cm in (("legacy", 48, True), ("legacy", 39, False), ("scalable", 48, True),
                          ("scalable", 48, False)):
         run(tmp, mode, aw, cm)

@@ -397,12 +397,12 @@ daemon_h = {
                                                       {"type": "wait", "granularity": "none", "count": 4}]}},
               {"name": "dmar1", "faults": [], "fault_overflows": 0, "invalidation_queue": {"observed": False}}],
     "control": {"owned_units": 1,
-                "units": [{"name": HOSTILE, "owned": True,
+                "units": [{"name": HOSTILE, "owned": True, "degraded": False,
                            "domains": [{"type": "paging", "count": 2}, {"type": "passthrough", "count": 1}],
                            "attached_devices": 3, "fault_records_cleared": 4,
                            "invalidations": [{"type": "iotlb", "granularity": "page", "count": 7},
                                              {"type": "context_cache", "granularity": "device", "count": 2}]},
-                          {"name": "dmar1", "owned": False, "fault_records_cleared": 1,
+                          {"name": "dmar1", "owned": False, "degraded": True, "fault_records_cleared": 1,
                            "invalidations": [{"type": "iotlb", "granularity": "page", "count": 5}]}]},
 }
 with tempfile.TemporaryDirectory() as tmp:
@@ -462,9 +462,11 @@ with tempfile.TemporaryDirectory() as tmp:
        and m.get("iommu_invalidations_issued_total", unit=HOSTILE, type="context_cache", granularity="device") == 2
        and m.get("iommu_invalidations_issued_total", unit="dmar1", type="iotlb", granularity="page") == 5
        and m.get("iommu_fault_records_cleared_total", unit=HOSTILE) == 4
-       and m.get("iommu_fault_records_cleared_total", unit="dmar1") == 1,
+       and m.get("iommu_fault_records_cleared_total", unit="dmar1") == 1
+       and m.get("iommu_unit_degraded", unit=HOSTILE) == 0
+       and m.get("iommu_unit_degraded", unit="dmar1") == 1,
        "control counters from the daemon object: owned units, domains by type, attached devices only of a unit "
-       "owned now, invalidations issued and records cleared also of one given back",
+       "owned now, invalidations issued and records cleared also of one given back, degraded 0 or 1",
        "\n".join(line for line in out.splitlines() if "owned" in line or "issued" in line or "cleared" in line))
     dur = m.get("iommud_scrape_duration_seconds")
     ok(dur is not None and dur > 0 and m.order[-1] == "iommud_scrape_duration_seconds",
@@ -508,8 +510,8 @@ UNIT_FAMILIES = ["iommu_unit_info", "iommu_unit_registers_readable", "iommu_tran
 DAEMON_UNIT_FAMILIES = ["iommu_faults_total", "iommu_fault_overflows_total", "iommu_last_fault_timestamp_seconds",
                         "iommu_invalidation_queue_observed", "iommu_invalidations_total",
                         "iommu_invalidation_queue_overruns_total"]
-CONTROL_UNIT_FAMILIES = ["iommu_owned_domains", "iommu_owned_attached_devices", "iommu_invalidations_issued_total",
-                         "iommu_fault_records_cleared_total"]
+CONTROL_UNIT_FAMILIES = ["iommu_owned_domains", "iommu_owned_attached_devices", "iommu_unit_degraded",
+                         "iommu_invalidations_issued_total", "iommu_fault_records_cleared_total"]
 CONTROL_FAMILIES = ["iommu_owned_units", *CONTROL_UNIT_FAMILIES]
 PART_FAMILIES = {"info": UNIT_FAMILIES, "devices": ["iommu_devices"], "mappings": ["iommu_mapped_bytes"],
                  "faults": ["iommu_fault_records_pending"]}
@@ -536,7 +538,8 @@ base = {
                          {"name": "dmar1", "faults": [], "fault_overflows": 0,
                           "invalidation_queue": {"observed": False}}],
                "control": {"owned_units": 1,
-                           "units": [{"name": "dmar0", "owned": True, "domains": [{"type": "paging", "count": 2}],
+                           "units": [{"name": "dmar0", "owned": True, "degraded": False,
+                                      "domains": [{"type": "paging", "count": 2}],
                                       "attached_devices": 1, "fault_records_cleared": 2,
                                       "invalidations": [{"type": "iotlb", "granularity": "domain", "count": 5}]},
                                      {"name": "dmar1", "owned": False, "fault_records_cleared": 0,
@@ -708,6 +711,7 @@ MEMBERS = [
       for key, ty in (([], "object"), (["type"], "string"), (["granularity"], "string"), (["count"], "int"))],
     ("daemon", CTL + ["units", 0, "fault_records_cleared"], "int",
      drop("iommu_fault_records_cleared_total", unit="dmar0"), None),
+    ("daemon", CTL + ["units", 0, "degraded"], "bool", drop("iommu_unit_degraded", unit="dmar0"), None),
 ]
 # values of the right type out of range
 RANGES = {("devices", (2, "domain")): [65536, 2 ** 64 - 1], ("mappings", (0, "domain")): [65536],

@@ -218,6 +218,63 @@ int buffer_new(const buffer_place *p, uint16_t did, uint64_t iova, uint64_t leng
         return 0;
 }
 
+int buffer_reopen(const char *path, uint16_t did, uint64_t iova, uint64_t length, uint64_t phys,
+                  buffer **ret, iommu_error *err) {
+        const buffer_ops *ops = &backends[BUFFER_HUGETLBFS];
+        _cleanup_(buffer_freep) buffer *b = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        int r;
+
+        if (length == 0 || length % VTD_PAGE_SIZE || length > (uint64_t) SIZE_MAX - ops->granule)
+                return iommu_error_set(err, EPROTO, "%s: a buffer of 0x%" PRIx64 " bytes cannot be", path,
+                                       length);
+        b = calloc(1, sizeof *b);
+        if (!b)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        *b = (buffer){ .kind = BUFFER_HUGETLBFS, .did = did, .iova = iova, .length = length };
+        b->size = (size_t) ((length + ops->granule - 1) / ops->granule * ops->granule);
+        b->n_pages = (size_t) (length / VTD_PAGE_SIZE);
+        b->phys = calloc(b->n_pages, sizeof *b->phys);
+        if (!b->phys)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        b->phys[0] = UINT64_MAX; /* not pinned */
+        fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return iommu_error_set(err, errno, "Failed to open the buffer %s: %s", path,
+                                       strerror(errno));
+        if (fstat(fd, &st) < 0)
+                return iommu_error_set(err, errno, "Failed to look at %s: %s", path, strerror(errno));
+        if (!S_ISREG(st.st_mode) || (uint64_t) st.st_size < b->size)
+                return iommu_error_set(err, EPROTO, "%s holds %jd bytes, not the buffer of 0x%" PRIx64, path,
+                                       (intmax_t) st.st_size, length);
+        b->virt = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (b->virt == MAP_FAILED) {
+                b->virt = NULL;
+                return iommu_error_set(err, errno, "Failed to map %s: %s", path, strerror(errno));
+        }
+        /* read, never written: a device may be using it */
+        for (size_t off = 0; off < b->size; off += VTD_PAGE_SIZE)
+                (void) ((volatile const uint8_t *) b->virt)[off];
+        r = ops->pin(b, err);
+        if (r < 0) {
+                b->phys[0] = UINT64_MAX;
+                return r;
+        }
+        if (b->phys[0] != phys) {
+                r = iommu_error_set(err, EPROTO,
+                                    "%s starts at 0x%" PRIx64 ", not at 0x%" PRIx64 " where the buffer was",
+                                    path, b->phys[0], phys);
+                b->phys[0] = UINT64_MAX;
+                return r;
+        }
+        b->path = strdup(path);
+        if (!b->path)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
 int buffer_foreach_run(const buffer *b,
                        int (*fn)(void *userdata, uint64_t offset, uint64_t phys, uint64_t n),
                        void *userdata) {

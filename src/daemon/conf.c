@@ -64,6 +64,14 @@ static const char *const policy_choices[] = {
         NULL,
 };
 
+static const char *const stop_choices[] = {
+        [CONF_STOP_AUTO] = "auto",
+        [CONF_STOP_KEEP] = "keep",
+        [CONF_STOP_PASSTHROUGH] = "passthrough",
+        [CONF_STOP_OFF] = "off",
+        NULL,
+};
+
 /* ---- [Control]'s repeatable keys ---- */
 
 /* The words of value, at most n, into w (modified copy in buf). */
@@ -192,6 +200,7 @@ static const conf_key keys[] = {
         CHOICE("Control", "Mode", control_mode, mode_choices),
         CHOICE("Control", "DefaultPolicy", default_policy, policy_choices),
         KEY("Control", "TableMemory", CONF_PATH, table_memory, 0, 0),
+        CHOICE("Control", "StopPolicy", stop_policy, stop_choices),
         ENTRIES("Control", "Domain", domains, parse_domain, conf_domain),
         ENTRIES("Control", "Map", maps, parse_map, conf_map),
         ENTRIES("Control", "Attach", attaches, parse_attach, conf_attach),

@@ -97,6 +97,7 @@ typedef struct daemon_conf {
         int control_mode;      /* CONF_MODE_* */
         int default_policy;    /* CONF_POLICY_* */
         char *table_memory;    /* a directory on hugetlbfs; NULL: found in /proc/mounts */
+        int stop_policy;       /* CONF_STOP_* */
         conf_entries domains;  /* conf_domain: made when their unit is taken by Manage= */
         conf_entries maps;     /* conf_map: then these */
         conf_entries attaches; /* conf_attach: then these */
@@ -115,6 +116,14 @@ enum {
         CONF_POLICY_PASSTHROUGH,
         CONF_POLICY_IDENTITY,
         CONF_POLICY_BLOCKED,
+};
+
+/* StopPolicy= */
+enum {
+        CONF_STOP_AUTO, /* keep where the tables outlive iommud (hugetlbfs), else off */
+        CONF_STOP_KEEP,
+        CONF_STOP_PASSTHROUGH,
+        CONF_STOP_OFF,
 };
 
 /* Whether Manage= names the unit. */

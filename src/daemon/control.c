@@ -36,6 +36,15 @@ typedef struct owned {
         buffer *buffers;
 } owned;
 
+/* A unit an earlier iommud left translating that this one could not take
+ * back: the hardware wins, and nothing is written to it until an
+ * administrator gives it back (v1.power off). */
+typedef struct degraded_unit {
+        char name[SNAPSHOT_UNIT_NAME_MAX];
+        char reason[256];
+        json_object *saved; /* its object in the state file; NULL: none */
+} degraded_unit;
+
 /* What the metrics count per unit, over every time it was owned. */
 typedef struct unit_counts {
         char name[SNAPSHOT_UNIT_NAME_MAX];
@@ -47,6 +56,8 @@ struct control {
         source *source;
         owned **units;
         size_t n_units, units_alloc;
+        degraded_unit *degraded;
+        size_t n_degraded, degraded_alloc;
         unit_counts *counts; /* of units given back */
         size_t n_counts, counts_alloc;
         buffer_region region; /* the simulated machine's buffers */
@@ -56,6 +67,7 @@ struct control {
         char *table_memory;
         char *buffer_directory;
         char *state_path;   /* StateDirectory=/control.state */
+        int stop_policy;    /* CONF_STOP_* */
         bool state_checked; /* what an earlier iommud left was looked at */
         bool have_admin_gid;
         gid_t admin_gid;
@@ -95,6 +107,7 @@ void control_configure(control *c, const daemon_conf *conf, bool have_admin_gid,
 
         c->mode = conf->control_mode;
         c->policy = conf->default_policy;
+        c->stop_policy = conf->stop_policy;
         free(c->table_memory);
         c->table_memory = conf->table_memory ? strdup(conf->table_memory) : NULL;
         /* locked and simulated buffers: beside the socket, in iommud's
@@ -170,14 +183,33 @@ static int find_unit(control *c, const char *name, iommu_unit **ret, iommu_error
         return 0;
 }
 
-/* u as iommud owns it; refused for the kernel's and nobody's. */
+static degraded_unit *degraded_of(const control *c, const char *name) {
+        for (size_t i = 0; i < c->n_degraded; i++)
+                if (streq(c->degraded[i].name, name))
+                        return &c->degraded[i];
+        return NULL;
+}
+
+static int degraded_refused(const degraded_unit *d, iommu_error *err) {
+        /* the remedy first: a long reason may be cut */
+        return iommu_error_set(err, EBUSY,
+                               "%s is degraded: nothing is written to it until iommuctl power off --unit %s "
+                               "gives it back; %s",
+                               d->name, d->name, d->reason);
+}
+
+/* u as iommud owns it; refused for the kernel's, a degraded one and
+ * nobody's. */
 static int owned_or_refused(control *c, const iommu_unit *u, owned **ret, iommu_error *err) {
         owned *o = owned_of(c, u->name);
+        const degraded_unit *d = degraded_of(c, u->name);
 
         if (o) {
                 *ret = o;
                 return 0;
         }
+        if (d)
+                return degraded_refused(d, err);
         if (u->owner == UNIT_OWNER_KERNEL)
                 return kernel_owns(u, err);
         return not_owned(u->name, err);
@@ -511,36 +543,120 @@ static int give_back(control *c, owned *o, iommu_error *err) {
         return 0;
 }
 
+/* StopPolicy= for o: keep and passthrough leave hardware walking its
+ * tables, so only where they outlive iommud (hugetlbfs); else off. */
+static int stop_policy_of(const control *c, const owned *o) {
+        if (table_mem_get_kind(o->mem) != TABLE_MEM_HUGETLBFS)
+                return CONF_STOP_OFF;
+        return c->stop_policy == CONF_STOP_AUTO ? CONF_STOP_KEEP : c->stop_policy;
+}
+
+/* StopPolicy=passthrough: every device behind o in one domain that passes
+ * its DMA through (identity where the unit has no ECAP.PT), translation on. */
+static int stop_passthrough(control *c, owned *o, iommu_error *err) {
+        iommu_unit *u = c->source ? iommu_system_unit_by_name(c->source->system, o->name) : NULL;
+        _cleanup_free_ uint16_t *devices = NULL;
+        take_plan plan = {};
+        domain_type type;
+        uint16_t did;
+        int r;
+
+        if (!u)
+                return iommu_error_set(err, ENODEV, "%s is gone from the source", o->name);
+        type = FIELD_GET(ECAP, PT, &u->ecap) ? DOMAIN_PASSTHROUGH : DOMAIN_IDENTITY;
+        r = plan_take(c->source->system, u, &plan, err);
+        devices = plan.devices;
+        if (r < 0)
+                return r;
+        r = owned_unit_domain_create(o->unit, type, -1, &did, err);
+        for (size_t i = 0; r >= 0 && i < plan.n_devices; i++) {
+                r = owned_unit_attach(o->unit, (uint8_t) (devices[i] >> 8), (uint8_t) devices[i], did, err);
+                if (r == -EALREADY)
+                        r = 0;
+        }
+        if (r >= 0)
+                r = owned_unit_power(o->unit, true, err);
+        if (r >= 0)
+                log_info("%s: every device passes through (StopPolicy=passthrough, domain %u, %s)", o->name,
+                         did, domain_type_to_string(type));
+        return r;
+}
+
+/* Stop owning o and leave the hardware as it is: its tables, buffers and
+ * table memory file stay for the next iommud, and so does its state. */
+static void leave(control *c, owned *o) {
+        size_t i;
+
+        for (i = 0; i < c->n_units && c->units[i] != o; i++)
+                ;
+        memmove(c->units + i, c->units + i + 1, (c->n_units - i - 1) * sizeof *c->units);
+        c->n_units--;
+        if (c->source)
+                (void) update_views(c); /* before its view goes */
+        /* translating: owned_unit_free() keeps the tables */
+        o->unit = owned_unit_free(o->unit);
+        LIST_FOREACH(buffers, b, o->buffers) {
+                free(b->path);
+                b->path = NULL;
+        }
+        owned_free(o);
+}
+
+/* Give o back; a unit that cannot be given back keeps its table memory. */
+static void stop_off(control *c, owned *o) {
+        char name[SNAPSHOT_UNIT_NAME_MAX];
+        iommu_error err = {};
+
+        snprintf(name, sizeof name, "%s", o->name);
+        if (give_back(c, o, &err) < 0) {
+                log_error("Failed to give %s back: %s; its table memory stays%s%s", o->name, err.message,
+                          o->mem_path ? " in " : "", o->mem_path ?: "");
+                leave(c, o);
+        } else
+                log_info("%s: given back (translation off)", name);
+        (void) persist_logged(c);
+}
+
+/* StopPolicy= on every unit: first those that are given back, so that the
+ * state saved then still has the units left translating. */
+static void control_stop(control *c) {
+        for (size_t i = c->n_units; i > 0; i--) {
+                owned *o = c->units[i - 1];
+                iommu_error err = {};
+                int policy = stop_policy_of(c, o);
+
+                if (policy == CONF_STOP_PASSTHROUGH && stop_passthrough(c, o, &err) < 0) {
+                        log_error("%s: StopPolicy=passthrough failed: %s; translation goes off instead",
+                                  o->name, err.message);
+                        policy = CONF_STOP_OFF;
+                }
+                if (policy == CONF_STOP_OFF)
+                        stop_off(c, o);
+        }
+        if (c->n_units > 0)
+                (void) persist_logged(c);
+        while (c->n_units > 0) {
+                owned *o = c->units[c->n_units - 1];
+
+                log_info("%s: left translating (StopPolicy=%s): its tables stay in %s, its state in %s; "
+                         "the next iommud takes it back",
+                         o->name, c->stop_policy == CONF_STOP_PASSTHROUGH ? "passthrough" : "keep",
+                         o->mem_path, c->state_path ?: "no state file (StateDirectory= unset)");
+                leave(c, o);
+        }
+}
+
 control *control_free(control *c) {
         if (!c)
                 return NULL;
-        while (c->n_units > 0) {
-                owned *o = c->units[c->n_units - 1];
-                char name[SNAPSHOT_UNIT_NAME_MAX];
-                iommu_error err = {};
-
-                snprintf(name, sizeof name, "%s", o->name);
-                if (give_back(c, o, &err) < 0) {
-                        log_error("Failed to give %s back: %s; its table memory stays%s%s", o->name,
-                                  err.message, o->mem_path ? " in " : "", o->mem_path ?: "");
-                        /* owned_unit_free() keeps the tables of a unit that translates,
-                         * and a hugetlbfs file outlives the process */
-                        c->n_units--;
-                        o->unit = owned_unit_free(o->unit);
-                        LIST_FOREACH_SAFE(buffers, b, n, o->buffers) {
-                                /* still reachable: keep the file and its pages */
-                                free(b->path);
-                                b->path = NULL;
-                        }
-                        owned_free(o);
-                } else
-                        log_info("%s: given back (translation off)", name);
-                (void) persist_logged(c);
-        }
+        control_stop(c);
         if (c->source && c->source->decorate == decorate)
                 c->source->decorate = NULL;
         (void) update_views(c);
         free(c->units);
+        for (size_t i = 0; i < c->n_degraded; i++)
+                json_object_put(c->degraded[i].saved);
+        free(c->degraded);
         free(c->counts);
         buffer_region_done(&c->region);
         free(c->table_memory);
@@ -564,6 +680,11 @@ int control_check_source(const control *c, const source *src, iommu_error *err) 
                                                "iommud owns %s, which %s does not have: power it off first",
                                                o->name, source_describe(src, what, sizeof what));
         }
+        for (size_t i = 0; i < c->n_degraded; i++)
+                if (!source_is_live(src) || !iommu_system_unit_by_name(src->system, c->degraded[i].name))
+                        return iommu_error_set(err, EBUSY,
+                                               "%s is degraded, and %s does not have it: power it off first",
+                                               c->degraded[i].name, source_describe(src, what, sizeof what));
         return 0;
 }
 
@@ -579,6 +700,9 @@ int control_attach_source(control *c, source *src, iommu_error *err) {
         for (size_t i = 0; i < c->n_units; i++)
                 iommu_system_set_iommud_owned(
                         src->system, iommu_system_unit_by_name(src->system, c->units[i]->name), true);
+        for (size_t i = 0; i < c->n_degraded; i++)
+                iommu_system_set_iommud_owned(
+                        src->system, iommu_system_unit_by_name(src->system, c->degraded[i].name), true);
         r = update_views(c);
         if (r < 0)
                 return iommu_error_set(err, -r, "Out of memory");
@@ -666,6 +790,10 @@ void control_manage(control *c, const daemon_conf *conf) {
 
                 if (!conf_manages(conf, u->name) || owned_of(c, u->name))
                         continue;
+                if (degraded_of(c, u->name)) {
+                        log_warning("%s is degraded: Manage= takes it once it is given back", u->name);
+                        continue;
+                }
                 if (take_saved(c, u, &err) < 0)
                         log_error("Failed to take %s (Manage=): %s", u->name, err.message);
                 else
@@ -752,6 +880,7 @@ static json_object *unit_state(const owned *o) {
                 json_object_object_add(j, "type", json_object_get(json_get(d, "type")));
                 json_object_object_add(j, "address_width", json_object_get(json_get(d, "address_width")));
                 json_object_object_add(j, "default", json_object_new_boolean(json_get_bool(d, "default")));
+                json_object_object_add(j, "page_table", json_object_get(json_get(d, "page_table")));
                 json_object_object_add(j, "mappings", r.list);
                 for (size_t k = 0; k < json_array_length(devs); k++) {
                         json_object *dev = json_object_new_object();
@@ -849,6 +978,11 @@ int control_persist(control *c, iommu_error *err) {
                         return iommu_error_set(err, ENOMEM, "Out of memory");
                 }
         }
+        /* as the earlier iommud left them, for the administrator */
+        for (size_t i = 0; i < c->n_degraded; i++)
+                if (c->degraded[i].saved &&
+                    json_object_array_add(units, json_object_get(c->degraded[i].saved)) < 0)
+                        return iommu_error_set(err, ENOMEM, "Out of memory");
         r = control_state_save(c->state_path, state, &e);
         if (r < 0)
                 return iommu_error_set(err, -r, "Cannot save the control state: %s", e.message);
@@ -881,6 +1015,273 @@ static int persist_logged(control *c) {
         return r;
 }
 
+/* ---- taking back what an earlier iommud left (iommud(8), "Control state") ---- */
+
+/* Nothing is written to u until an administrator gives it back. */
+static void degrade(control *c, iommu_unit *u, json_object *saved, const char *reason) {
+        degraded_unit *d;
+
+        log_error("%s: not taken back: %s; the unit stays as it is and nothing is written to it until an "
+                  "administrator acts: iommuctl power off --unit %s gives it back (translation off)",
+                  u->name, reason, u->name);
+        if (!GREEDY_REALLOC(c->degraded, c->degraded_alloc, c->n_degraded + 1))
+                return;
+        d = &c->degraded[c->n_degraded++];
+        *d = (degraded_unit){ .saved = json_object_get(saved) };
+        snprintf(d->name, sizeof d->name, "%s", u->name);
+        snprintf(d->reason, sizeof d->reason, "%s", reason);
+        iommu_system_set_iommud_owned(c->source->system, u, true);
+}
+
+/* The files an earlier iommud left for a unit (saved: its object in the
+ * state file): only once hardware cannot walk them. */
+static void remove_left_files(json_object *saved) {
+        const char *path = json_get_string(json_get(saved, "table_memory"), "path");
+        json_object *buffers = json_get_array(saved, "buffers");
+
+        if (path && unlink(path) >= 0)
+                log_info("Removed %s, the table memory an earlier iommud left", path);
+        for (size_t i = 0; i < json_array_length(buffers); i++) {
+                path = json_get_string(json_array_get(buffers, i), "path");
+                if (path && unlink(path) >= 0)
+                        log_info("Removed %s, a buffer an earlier iommud left", path);
+        }
+}
+
+/* v1.power off of a degraded unit: translation off, then the queue, from
+ * GSTS as it is; then what the earlier iommud left goes. */
+static int give_back_degraded(control *c, iommu_unit *u, iommu_error *err) {
+        degraded_unit *d = degraded_of(c, u->name);
+        _cleanup_(iommu_regs_freep) iommu_regs *regs = NULL;
+        unit_hw hw = {};
+        uint32_t gsts;
+        uint64_t iqt;
+        int r;
+
+        r = iommu_regs_open_devmem_writable(c->source->ctx, u->base, u->size, &regs, err);
+        if (r >= 0)
+                r = unit_hw_init(&hw, u->name, regs, err);
+        if (r >= 0)
+                r = unit_hw_gsts(&hw, &gsts, err);
+        if (r >= 0 && (gsts & FIELD_MASK64(GSTS, TES)))
+                r = unit_hw_enable(&hw, (uint32_t) FIELD_MASK64(GCMD, TE), false, err);
+        if (r >= 0 && (gsts & FIELD_MASK64(GSTS, QIES))) {
+                /* hardware is done with every descriptor before the queue goes */
+                r = unit_hw_read(&hw, &layout_iqt, &iqt, err);
+                if (r >= 0)
+                        r = unit_hw_poll(&hw, &layout_iqh, FIELD_MASK64(IQH, QH),
+                                         iqt & FIELD_MASK64(IQT, QT), err);
+                if (r >= 0)
+                        r = unit_hw_enable(&hw, (uint32_t) FIELD_MASK64(GCMD, QIE), false, err);
+        }
+        if (r < 0)
+                return r;
+        remove_left_files(d->saved);
+        json_object_put(d->saved);
+        memmove(d, d + 1, (size_t) (c->degraded + c->n_degraded - d - 1) * sizeof *d);
+        c->n_degraded--;
+        iommu_system_set_iommud_owned(c->source->system, u, false);
+        return 0;
+}
+
+static uint64_t overlap(uint64_t a, uint64_t a_end, uint64_t b, uint64_t b_end) {
+        uint64_t lo = a > b ? a : b, hi = a_end < b_end ? a_end : b_end;
+        return hi > lo ? hi - lo : 0;
+}
+
+typedef struct still_mapped {
+        uint64_t iova, end, bytes;
+} still_mapped;
+
+static int count_mapped(void *userdata, uint64_t iova, uint64_t phys, uint64_t length, unsigned perms) {
+        still_mapped *m = userdata;
+
+        m->bytes += overlap(iova, iova + length, m->iova, m->end);
+        return 0;
+}
+
+/* The buffers an earlier iommud left for o (saved: its object), opened
+ * again; what of each the tables still map. */
+static int reopen_buffers(owned *o, json_object *saved, iommu_error *err) {
+        json_object *buffers = json_get_array(saved, "buffers");
+
+        for (size_t i = 0; i < json_array_length(buffers); i++) {
+                json_object *j = json_array_get(buffers, i);
+                uint64_t iova = json_get_u64(j, "iova"), length = json_get_u64(j, "length");
+                still_mapped m = { .iova = iova, .end = iova + length };
+                buffer *b;
+                int r;
+
+                r = buffer_reopen(json_get_string(j, "path"), (uint16_t) json_get_u64(j, "domain"), iova,
+                                  length, json_get_u64(j, "phys"), &b, err);
+                if (r < 0)
+                        return r;
+                LIST_PREPEND(buffers, o->buffers, b);
+                (void) owned_unit_domain_ranges(o->unit, b->did, count_mapped, &m);
+                b->mapped = m.bytes;
+        }
+        return 0;
+}
+
+/* Take u back as saved says, writing nothing. */
+static int readopt_unit(control *c, iommu_unit *u, json_object *saved, iommu_error *err) {
+        iommu_system *s = c->source->system;
+        json_object *tm = json_get(saved, "table_memory");
+        const char *kind = json_get_string(tm, "kind"), *path = json_get_string(tm, "path");
+        _cleanup_free_ uint16_t *devices = NULL;
+        take_plan plan = {};
+        owned_unit_config config;
+        owned *o;
+        char *slash;
+        int r;
+
+        if (!streq(kind, "hugetlbfs") || !path)
+                return iommu_error_set(err, EPROTO,
+                                       "its tables were in %s memory, which went with the iommud that made "
+                                       "them: the unit may be walking freed memory",
+                                       kind);
+        if (!GREEDY_REALLOC(c->units, c->units_alloc, c->n_units + 1))
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        r = plan_take(s, u, &plan, err);
+        devices = plan.devices;
+        if (r < 0)
+                return r;
+        o = calloc(1, sizeof *o);
+        if (!o)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        snprintf(o->name, sizeof o->name, "%s", u->name);
+        o->base = u->base;
+        o->segment = u->segment;
+        o->mem_path = strdup(path);
+        o->directory = strdup(path);
+        if (!o->mem_path || !o->directory) {
+                r = iommu_error_set(err, ENOMEM, "Out of memory");
+                goto fail;
+        }
+        slash = strrchr(o->directory, '/');
+        if (slash)
+                *slash = '\0';
+        r = iommu_regs_open_devmem_writable(c->source->ctx, u->base, u->size, &o->regs, err);
+        if (r >= 0)
+                r = table_mem_reopen_hugetlbfs(path, &o->mem, err);
+        if (r >= 0)
+                r = table_mem_ram(o->mem, &o->view) < 0 ? iommu_error_set(err, ENOMEM, "Out of memory") : 0;
+        if (r < 0)
+                goto fail;
+        config = (owned_unit_config){
+                .mode = unit_mode_from_string(json_get_string(saved, "mode")),
+                .default_policy = domain_type_from_string(json_get_string(saved, "default_policy")),
+                .ram = s->ram_ranges,
+                .n_ram = s->n_ram_ranges,
+                .rmrrs = plan.rmrrs,
+                .n_rmrrs = plan.n_rmrrs,
+                .devices = plan.devices,
+                .n_devices = plan.n_devices,
+                .register_invalidation = streq(json_get_string(saved, "invalidation"), "register"),
+        };
+        r = owned_unit_adopt(u->name, o->regs, o->mem, &config, saved, &o->unit, err);
+        if (r >= 0)
+                r = reopen_buffers(o, saved, err);
+        if (r < 0)
+                goto fail;
+        c->units[c->n_units++] = o;
+        iommu_system_set_iommud_owned(s, u, true);
+        if (update_views(c) < 0)
+                log_warning("Out of memory: %s's tables are read from RAM, not from the table memory",
+                            u->name);
+        log_notice("%s: taken back from the earlier iommud, nothing written: %zu domains, %zu devices "
+                   "attached, %zu buffers, table memory %s",
+                   u->name, json_array_length(json_get_array(saved, "domains")),
+                   json_array_length(json_get_array(saved, "devices")),
+                   json_array_length(json_get_array(saved, "buffers")), path);
+        return 0;
+
+fail:
+        /* the hardware walks all of it: nothing is freed but this process's view */
+        o->unit = owned_unit_free(o->unit);
+        LIST_FOREACH(buffers, b, o->buffers) {
+                free(b->path);
+                b->path = NULL;
+        }
+        owned_free(o);
+        return r;
+}
+
+void control_readopt(control *c) {
+        iommu_system *s = c->source->system;
+        _cleanup_json_ json_object *state = NULL;
+        _cleanup_free_ char *aside = NULL;
+        char refused[sizeof(((iommu_error){}).message)] = "";
+        json_object *units;
+        iommu_error err = {};
+        int r;
+
+        if (!c->state_path || !source_is_live(c->source) || source_is_simulated(c->source))
+                return; /* a simulated machine starts anew: check_earlier_state() */
+        c->state_checked = true;
+        r = control_state_load(c->state_path, &state, &err);
+        if (r < 0 && r != -ENOENT) {
+                snprintf(refused, sizeof refused, "%s", err.message);
+                if (asprintf(&aside, "%s.refused", c->state_path) >= 0 && rename(c->state_path, aside) >= 0)
+                        log_error("%s; it is kept as %s", err.message, aside);
+                else
+                        log_error("%s", err.message);
+        }
+        (void) iommu_system_refresh(s);
+        units = json_get_array(state, "units");
+        for (size_t i = 0; i < json_array_length(units); i++) {
+                json_object *saved = json_array_get(units, i);
+                const char *name = json_get_string(saved, "name");
+                iommu_unit *u = iommu_system_unit_by_name(s, name);
+
+                err = (iommu_error){};
+                if (!u || u->base != json_get_u64(saved, "address")) {
+                        log_error("%s: the control state has it at 0x%" PRIx64
+                                  ", which this machine does not have: its state is dropped",
+                                  name, json_get_u64(saved, "address"));
+                        continue;
+                }
+                if (u->sysfs.present) {
+                        log_warning("%s: the kernel's intel-iommu driver owns it now: the earlier iommud's "
+                                    "state of it is dropped",
+                                    name);
+                        continue;
+                }
+                if (!u->have_regs) {
+                        degrade(c, u, saved, u->regs_error.message);
+                        continue;
+                }
+                if (!(u->gsts & (FIELD_MASK64(GSTS, TES) | FIELD_MASK64(GSTS, QIES)))) {
+                        log_notice("%s: an earlier iommud owned it, but it translates no more (the machine "
+                                   "restarted?): its state is dropped",
+                                   name);
+                        remove_left_files(saved);
+                        continue;
+                }
+                if (readopt_unit(c, u, saved, &err) < 0)
+                        degrade(c, u, saved, err.message);
+        }
+        /* translating, and nobody this iommud knows of made it so */
+        for (size_t i = 0; i < s->n_units; i++) {
+                iommu_unit *u = &s->units[i];
+                char why[sizeof refused + 64];
+
+                if (u->sysfs.present || !u->have_regs || !(u->gsts & FIELD_MASK64(GSTS, TES)) ||
+                    owned_of(c, u->name) || degraded_of(c, u->name))
+                        continue;
+                if (refused[0])
+                        snprintf(why, sizeof why, "it translates, and the control state was refused: %s",
+                                 refused);
+                else
+                        snprintf(why, sizeof why,
+                                 "it translates, but the control state does not have it (turned on by "
+                                 "another program, or by an iommud without a state directory)");
+                degrade(c, u, NULL, why);
+        }
+        if (json_array_length(units) > 0 || refused[0])
+                (void) persist_logged(c);
+}
+
 /* ---- the methods ---- */
 
 int control_power(control *c, const char *unit, bool on, const char *caller, const char **ret_name,
@@ -895,6 +1296,17 @@ int control_power(control *c, const char *unit, bool on, const char *caller, con
         o = owned_of(c, u->name);
         if (!o && u->owner == UNIT_OWNER_KERNEL)
                 return kernel_owns(u, err);
+        if (degraded_of(c, u->name)) {
+                if (on)
+                        return degraded_refused(degraded_of(c, u->name), err);
+                r = give_back_degraded(c, u, err);
+                if (r < 0)
+                        return r;
+                log_notice("%s: given back (translation off) after it was degraded, as %s asked", u->name,
+                           caller);
+                *ret_name = u->name;
+                return 0;
+        }
         if (on && o) {
                 /* owned: translation on already, unless something turned it off */
                 r = owned_unit_power(o->unit, true, err);
@@ -1279,6 +1691,18 @@ static json_object *control_json(const owned *o) {
         return j;
 }
 
+/* What is known of a degraded unit: why, and what the state file said. */
+static json_object *degraded_json(const degraded_unit *d) {
+        json_object *j = json_object_new_object();
+
+        if (!j)
+                return NULL;
+        json_object_object_add(j, "unit", json_object_new_string(d->name));
+        json_object_object_add(j, "degraded", json_object_new_string(d->reason));
+        json_object_object_add(j, "saved", json_object_get(d->saved));
+        return j;
+}
+
 static int unit_index(const control *c, const char *name) {
         const iommu_system *s = c->source->system;
 
@@ -1354,9 +1778,12 @@ static void decorate(void *userdata, answer_kind kind, json_object *result) {
         for (size_t i = 0; i < json_array_length(json_get(result, "units")); i++) {
                 json_object *u = json_array_get(json_get(result, "units"), i);
                 const owned *o = owned_of(c, json_get_string(u, "name"));
+                const degraded_unit *d = degraded_of(c, json_get_string(u, "name"));
 
                 if (o)
                         json_object_object_add(u, "control", control_json(o));
+                else if (d)
+                        json_object_object_add(u, "control", degraded_json(d));
         }
 }
 
@@ -1383,13 +1810,14 @@ static json_object *invalidations_json(const inv_counts *a, const inv_counts *b)
         return list;
 }
 
-static json_object *unit_metrics(const owned *o, const unit_counts *k, const char *name) {
+static json_object *unit_metrics(const owned *o, const unit_counts *k, const char *name, bool degraded) {
         json_object *j = json_object_new_object();
 
         if (!j)
                 return NULL;
         json_object_object_add(j, "name", json_object_new_string(name));
         json_object_object_add(j, "owned", json_object_new_boolean(o != NULL));
+        json_object_object_add(j, "degraded", json_object_new_boolean(degraded));
         if (o) {
                 _cleanup_json_ json_object *state = owned_unit_to_json(o->unit, o->segment);
                 json_object *domains = json_get(state, "domains"), *types = json_object_new_array();
@@ -1439,10 +1867,19 @@ json_object *control_metrics(const control *c) {
                 for (size_t n = 0; n < c->n_counts && !k; n++)
                         if (streq(c->counts[n].name, c->units[i]->name))
                                 k = &c->counts[n];
-                json_object_array_add(units, unit_metrics(c->units[i], k, c->units[i]->name));
+                json_object_array_add(units, unit_metrics(c->units[i], k, c->units[i]->name, false));
         }
         for (size_t n = 0; n < c->n_counts; n++)
                 if (!owned_of(c, c->counts[n].name))
-                        json_object_array_add(units, unit_metrics(NULL, &c->counts[n], c->counts[n].name));
+                        json_object_array_add(units, unit_metrics(NULL, &c->counts[n], c->counts[n].name,
+                                                                  degraded_of(c, c->counts[n].name)));
+        for (size_t i = 0; i < c->n_degraded; i++) {
+                bool counted = false;
+
+                for (size_t n = 0; n < c->n_counts && !counted; n++)
+                        counted = streq(c->counts[n].name, c->degraded[i].name);
+                if (!counted)
+                        json_object_array_add(units, unit_metrics(NULL, NULL, c->degraded[i].name, true));
+        }
         return j;
 }

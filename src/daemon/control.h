@@ -58,6 +58,13 @@ int control_check_source(const control *c, const source *src, iommu_error *err);
  * memory overlaid, v1.info and v1.domains decorated. */
 int control_attach_source(control *c, source *src, iommu_error *err);
 
+/* At start, before Manage=: take back the units an earlier iommud left
+ * translating (StopPolicy=keep, or killed), as its state file has them,
+ * without writing to them; one that disagrees with the state, or that
+ * translates with no state naming it, is degraded: reported, every change
+ * refused, until v1.power off gives it back.  Live machines only. */
+void control_readopt(control *c);
+
 /* Take the units Manage= names that are nobody's (logging what fails). */
 void control_manage(control *c, const daemon_conf *conf);
 

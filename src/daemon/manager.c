@@ -543,8 +543,9 @@ int manager_start(manager *m, const manager_transports *t) {
         if (m->http)
                 http_token_setup(&m->token, m->conf);
 
-        /* Manage=: before the first fault poll, which then clears what the
-         * units held */
+        /* what an earlier iommud left, then Manage=: before the first fault
+         * poll, which then clears what the units held */
+        control_readopt(m->control);
         control_manage(m->control, m->conf);
         source_changed(m->source, manager_now(m));
 

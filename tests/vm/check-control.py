@@ -6,7 +6,7 @@ guest's own view (devmem reads of the registers, the physical address of a
 page from /proc/self/pagemap, what edu's DMA did to memory) and the fault
 records QEMU wrote (its reasons: hw/i386/intel_iommu_internal.h).
 
-  check-control.py --owned legacy|scalable --aw 39|48 DIR
+  check-control.py --owned legacy|scalable --aw 39|48 [--survive] DIR
   check-control.py --kernel DIR
 
 Prints "ok - ..." / "not ok - ..." lines and "# ..." notes (control-check
@@ -242,6 +242,79 @@ def owned(s, mode, aw):
        s.said("info-after"))
 
 
+def unit_view(info):
+    """What a restart must not change: dmar0's owner, control object and
+    translation registers."""
+    u = unit0(info)
+    return (u.get("owner"), u.get("control"), raw(u, "gsts", "tes"), raw(u, "gsts", "qies"), u.get("rtaddr"))
+
+
+def survive(s, mode):
+    """iommud killed, restarted, stopped under each StopPolicy= (the s-* steps)."""
+    made = all(s.done(n) for n in ("s-power-on", "s-create", "s-attach", "s-map", "s-map-own"))
+    ok(made and s.out("s-trip-before") == "arrived",
+       "survive: power on, domain 6, edu attached, a buffer and the test's page mapped; edu's DMA round-trips",
+       [s.said(n) for n in ("s-power-on", "s-create", "s-attach", "s-map", "s-map-own", "s-trip-before")])
+    gsts = devmem(s, "s-gsts-killed")
+    ok(gsts is not None and gsts & GSTS_TES and s.out("s-trip-killed") == "arrived",
+       f"kill -9 iommud: GSTS.TES still set ({s.out('s-gsts-killed')}) and edu's DMA through the mapping still "
+       "round-trips, with no iommud running", (s.said("s-gsts-killed"), s.said("s-trip-killed")))
+    for what in ("domains", "mappings", "devices"):
+        before, after = s.json(f"s-{what}-before"), s.json(f"s-{what}-after")
+        ok(before is not None and before == after,
+           f"restarted iommud: iommuctl --json {what} equal to before the kill", (before, after))
+    before, after = unit_view(s.json("s-info-before")), unit_view(s.json("s-info-after"))
+    ok(before[0] == "iommud" and before == after,
+       "restarted iommud: info's owner, control object, GSTS and RTADDR of dmar0 equal to before the kill",
+       (before, after))
+    ok(s.out("s-trip-after") == "arrived",
+       "after the restart edu reads the buffer (0x100000) and writes the test's page (0x200800)",
+       s.said("s-trip-after"))
+    ok(s.done("s-unmap") and s.out("s-after-unmap") == "blocked",
+       "unmap through the restarted iommud works: edu's next write to 0x200800 does not land",
+       (s.said("s-unmap"), s.said("s-after-unmap")))
+    new_fault(s, "s-faults", None, 0x200000, True, FR_WRITE, "write after unmap, restarted iommud")
+    gsts = devmem(s, "s-keep-gsts")
+    ok(s.rc("s-term-keep") == 0 and gsts is not None and gsts & GSTS_TES and s.out("s-keep-trip") == "arrived",
+       f"SIGTERM with StopPolicy=auto (keep): exit 0, GSTS.TES still set ({s.out('s-keep-gsts')}), edu's DMA "
+       "through the buffer still round-trips", (s.said("s-term-keep"), s.said("s-keep-trip")))
+    pt = unit0(s.json("s-pt-info"))
+    ok(pt.get("owner") == "iommud" and (pt.get("control") or {}).get("degraded") is None,
+       "a third iommud takes it back again (owner iommud, not degraded)", s.said("s-pt-info"))
+    gsts = devmem(s, "s-pt-gsts")
+    ok(s.rc("s-term-pt") == 0 and gsts is not None and gsts & GSTS_TES and s.out("s-pt-trip") == "arrived",
+       f"SIGTERM with StopPolicy=passthrough: GSTS.TES set ({s.out('s-pt-gsts')}), and edu's DMA to the "
+       "physical address of the test's page round-trips untranslated", (s.said("s-term-pt"), s.said("s-pt-trip")))
+    dis = unit0(s.json("s-dis-info"))
+    reason = (dis.get("control") or {}).get("degraded") or ""
+    ok(dis.get("owner") == "iommud" and "RTADDR" in reason,
+       f"RTADDR moved behind iommud's back: the next iommud reports dmar0 degraded ({reason})", s.said("s-dis-info"))
+    ok(s.refused("s-dis-map", "dmar0 is degraded", "iommuctl power off --unit dmar0"),
+       "a change to the degraded unit: refused in one line naming the recovery", s.said("s-dis-map"))
+    before, after = s.out("s-dis-regs-before"), s.out("s-dis-regs-after")
+    ok(before and before == after and s.out("s-dis-trip") == "arrived",
+       "nothing written: GSTS, RTADDR, FSTS, FECTL..FEUADDR, PMEN and IQA read the same, and devices keep "
+       "translating (edu's DMA still passes through)", (before, after, s.said("s-dis-trip")))
+    gsts = devmem(s, "s-dis-gsts")
+    ok(s.done("s-dis-off") and gsts is not None and not gsts & GSTS_TES and "dmar0" not in s.out("s-dis-files"),
+       f"the recovery, iommuctl power off: GSTS.TES clear ({s.out('s-dis-gsts')}), the table memory file "
+       "removed", (s.said("s-dis-off"), s.said("s-dis-files")))
+    off = unit0(s.json("s-off-info"))
+    gsts = devmem(s, "s-off-gsts")
+    ok(s.done("s-off-on") and off.get("owner") == "iommud" and s.rc("s-term-off") == 0 and gsts is not None
+       and not gsts & GSTS_TES and s.out("s-off-trip") == "arrived",
+       f"taken anew, then SIGTERM with StopPolicy=off: GSTS.TES clear ({s.out('s-off-gsts')}), edu's "
+       "DMA to physical addresses works", (s.said("s-off-on"), s.said("s-term-off"), s.said("s-off-trip")))
+    state = s.out("s-state")
+    body = state.partition("\n")[2]
+    try:
+        units = json.loads(body).get("units")
+    except ValueError:
+        units = None
+    ok(state.startswith("iommud-control-state ") and units == [],
+       "the control state after StopPolicy=off names no unit", state[:300])
+
+
 def kernel(s):
     u = unit0(s.json("info-before"))
     ok(u.get("owner") == "kernel" and raw(u, "gsts", "tes") == 1,
@@ -260,6 +333,7 @@ def main():
     ap.add_argument("--owned", choices=("legacy", "scalable"))
     ap.add_argument("--aw", type=int)
     ap.add_argument("--kernel", action="store_true")
+    ap.add_argument("--survive", action="store_true")
     ap.add_argument("dir")
     a = ap.parse_args()
     if not os.path.exists(os.path.join(a.dir, "steps")):
@@ -270,6 +344,8 @@ def main():
         kernel(s)
     else:
         owned(s, a.owned, a.aw)
+        if a.survive:
+            survive(s, a.owned)
     ok(s.rc("iommud") == 0 if os.path.exists(os.path.join(a.dir, "iommud.rc")) else False,
        "iommud stopped cleanly on SIGTERM", open(os.path.join(a.dir, "iommud.log")).read()[-600:]
        if os.path.exists(os.path.join(a.dir, "iommud.log")) else None)

@@ -428,7 +428,10 @@ static int queue_adopt(invalidator *inv, iommu_error *err) {
                 return r;
         inv->dsize = inv->scalable ? 32 : 16;
         inv->slots = VTD_PAGE_SIZE / inv->dsize;
-        if (FIELD_GET(IQA, QS, &iqa) != QUEUE_PAGES_QS || FIELD_GET(IQA, DW, &iqa) != inv->scalable)
+        /* DW as queue_start() wrote it; QEMU 7.2's IQA reads DW back as 0
+         * (it keeps the width aside), so in scalable mode a clear DW is
+         * taken for the width iommud wrote */
+        if (FIELD_GET(IQA, QS, &iqa) != QUEUE_PAGES_QS || (FIELD_GET(IQA, DW, &iqa) && !inv->scalable))
                 return iommu_error_set(err, EPROTO,
                                        "IQA 0x%" PRIx64 " is not a queue iommud sets up (one page of %u-bit "
                                        "descriptors)",

@@ -50,6 +50,7 @@ typedef enum family_id {
         F_OWNED_UNITS,
         F_OWNED_DOMAINS,
         F_OWNED_ATTACHED,
+        F_UNIT_DEGRADED,
         F_INVALIDATIONS_ISSUED,
         F_FAULT_RECORDS_CLEARED,
         F_SCRAPE_ERROR,
@@ -177,6 +178,12 @@ static const struct family {
                 .type = METRIC_GAUGE,
                 .help = "Devices attached to a domain of a unit iommud owns (the others follow the default "
                         "policy)",
+        },
+        [F_UNIT_DEGRADED] = {
+                .name = "iommu_unit_degraded",
+                .type = METRIC_GAUGE,
+                .help = "Whether a unit is degraded (1): iommud found it translating and could not take it "
+                        "back, and refuses every change to it until an administrator gives it back",
         },
         [F_INVALIDATIONS_ISSUED] = {
                 .name = "iommu_invalidations_issued_total",
@@ -804,6 +811,16 @@ static void control_families(renderer *r, json_object *control) {
 
                 if (uint_member(u, "attached_devices", UINT64_MAX, &v))
                         emit_u64(r, (const char *const[]){ "unit", name_of(u), NULL }, v);
+        }
+        end(r);
+
+        begin(r, F_UNIT_DEGRADED);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = object_at(units, i), *d = member(u, "degraded", json_type_boolean);
+
+                if (d)
+                        emit_u64(r, (const char *const[]){ "unit", name_of(u), NULL },
+                                 json_object_get_boolean(d) ? 1 : 0);
         }
         end(r);
 
