@@ -75,7 +75,7 @@ bad = [n for n, m in methods.items()
        if m["access"] not in ("read", "changing")
        or (m["http"] and m["http"][0] != {"read": "GET", "changing": "POST"}[m["access"]])]
 ok(not bad, "reading methods take GET, changing ones POST", bad)
-TYPE = re.compile(r"(integer 0\.\.(\d+|2\^64-1)|PCI address \(.*\)|boolean|string|one of [a-z]+(\|[a-z]+)+)(, required)?")
+TYPE = re.compile(r"(integer 0\.\.(\d+|2\^64-1)|PCI address \(.*\)|boolean|string|one of [a-z][a-z-]*(\|[a-z][a-z-]*)+)(, required)?")
 bad = [(n, p, ty) for n, m in methods.items() for p, ty in m["params"].items() if not TYPE.fullmatch(ty)]
 ok(not bad, "every param is an integer with its range, a PCI address, a boolean, a string or one of its values, "
    "and may be required", bad)

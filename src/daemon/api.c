@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "access/regs-sim.h"
 #include "basic/json-util.h"
 #include "basic/string-table.h"
 #include "config.h"
@@ -420,6 +421,73 @@ static void method_invalidate(manager *m, const api_call *call, api_reply *out) 
         reply_control(out, r, &err, o);
 }
 
+enum { INJECT_FAULT, _INJECT_PARAM_MAX };
+enum {
+        INJECT_NONE,
+        INJECT_READ_ERROR,
+        INJECT_ALL_ONES,
+        INJECT_WAIT_STALL,
+        INJECT_IQE,
+        INJECT_ITE,
+        INJECT_ICE
+};
+static const char *const inject_faults[] = {
+        [INJECT_NONE] = "none",         [INJECT_READ_ERROR] = "read-error",
+        [INJECT_ALL_ONES] = "all-ones", [INJECT_WAIT_STALL] = "wait-stall",
+        [INJECT_IQE] = "iqe",           [INJECT_ITE] = "ite",
+        [INJECT_ICE] = "ice",           NULL,
+};
+
+/* The simulated unit misbehaves from now on, as iommud(8) "Simulated
+ * faults" says: a testing aid, refused on any other machine. */
+static void method_simulate_inject(manager *m, const api_call *call, api_reply *out) {
+        static const regs_sim_error queue_errors[] = {
+                [INJECT_IQE] = REGS_SIM_ERROR_IQE,
+                [INJECT_ITE] = REGS_SIM_ERROR_ITE,
+                [INJECT_ICE] = REGS_SIM_ERROR_ICE,
+        };
+        int fault = call->args[INJECT_FAULT].choice;
+        iommu_unit *u;
+        json_object *o;
+
+        if (!source_is_simulated(m->source) || m->source->system->n_units == 0) {
+                api_reply_error(out, EOPNOTSUPP,
+                                "Only a simulated machine takes injected faults (iommud --simulate)");
+                return;
+        }
+        u = &m->source->system->units[0];
+        switch (fault) {
+        case INJECT_NONE:
+                regs_sim_fail_reads(u->regs, false);
+                regs_sim_stall_waits(u->regs, false);
+                regs_sim_fail_next(u->regs, REGS_SIM_ERROR_NONE, 0);
+                break;
+        case INJECT_READ_ERROR:
+                regs_sim_fail_reads(u->regs, true);
+                break;
+        case INJECT_ALL_ONES:
+                regs_sim_die_after_reads(u->regs, 0);
+                break;
+        case INJECT_WAIT_STALL:
+                regs_sim_stall_waits(u->regs, true);
+                break;
+        default:
+                regs_sim_fail_next(u->regs, queue_errors[fault], SIMULATED_FAULT_SID);
+                break;
+        }
+        log_notice("%s: simulated fault %s from now on, as %s asked", u->name, inject_faults[fault],
+                   call->caller);
+        source_changed(m->source, manager_now(m));
+        o = json_object_new_object();
+        if (!o) {
+                api_reply_error(out, ENOMEM, "Out of memory");
+                return;
+        }
+        json_object_object_add(o, "unit", json_object_new_string(u->name));
+        json_object_object_add(o, "fault", json_object_new_string(inject_faults[fault]));
+        reply_object(out, o);
+}
+
 /* --- The table ------------------------------------------------------------- */
 
 /* clang-format off */
@@ -451,6 +519,10 @@ static const api_param power_params[] = {
         [POWER_ON]   = BOOL("on", true),
 };
 static_assert(ELEMENTSOF(power_params) == _POWER_PARAM_MAX, "power params");
+static const api_param inject_params[] = {
+        [INJECT_FAULT] = { .name = "fault", .type = API_PARAM_CHOICE, .required = true, .choices = inject_faults },
+};
+static_assert(ELEMENTSOF(inject_params) == _INJECT_PARAM_MAX, "simulate.inject params");
 static const api_param domain_create_params[] = {
         [CREATE_UNIT] = UNIT,
         [CREATE_TYPE] = { .name = "type", .type = API_PARAM_CHOICE,  .choices = domain_types },
@@ -520,6 +592,7 @@ static const api_method methods[] = {
         { .name = "v1.map",              .http_path = "/v1/map",            .access = API_CHANGING, PARAMS(map_params),            .handler = method_map },
         { .name = "v1.unmap",            .http_path = "/v1/unmap",          .access = API_CHANGING, PARAMS(unmap_params),          .handler = method_unmap },
         { .name = "v1.invalidate",       .http_path = "/v1/invalidate",     .access = API_CHANGING, PARAMS(invalidate_params),     .handler = method_invalidate },
+        { .name = "v1.simulate.inject",  .http_path = NULL,                 .access = API_CHANGING, PARAMS(inject_params),         .handler = method_simulate_inject },
 };
 /* clang-format on */
 

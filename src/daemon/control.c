@@ -34,6 +34,8 @@ typedef struct owned {
         char *directory; /* where its buffers go */
         iommu_ram *view; /* the walker's view of mem */
         buffer *buffers;
+        char broken[256];    /* why it is degraded: the hardware failed a change; "" while sound */
+        uint64_t inv_errors; /* the invalidation errors (IQE, ITE, ICE) seen so far */
 } owned;
 
 /* A unit an earlier iommud left translating that this one could not take
@@ -190,6 +192,30 @@ static degraded_unit *degraded_of(const control *c, const char *name) {
         return NULL;
 }
 
+/* A change failed in the hardware (a register that cannot be read, a
+ * wait that never completes, IQE/ITE/ICE): what the unit caches or walks
+ * is no longer known, so nothing more is written but the give-back. */
+static void hardware_failed(owned *o, const char *why) {
+        if (o->broken[0])
+                return;
+        snprintf(o->broken, sizeof o->broken, "%s", why);
+        log_error("%s: degraded: %s; nothing more is written to it until iommuctl power off --unit %s gives "
+                  "it back",
+                  o->name, why, o->name);
+}
+
+/* r of a change to o: a hardware failure degrades the unit: a register
+ * that cannot be read or a wait that never ends (EIO, ETIMEDOUT), or an
+ * error the invalidation queue reported (IQE, ITE, ICE: counted). */
+static int checked(owned *o, int r, const iommu_error *err) {
+        uint64_t errors = owned_unit_invalidations(o->unit)->errors;
+
+        if (r < 0 && (r == -EIO || r == -ETIMEDOUT || errors != o->inv_errors))
+                hardware_failed(o, err->message);
+        o->inv_errors = errors;
+        return r;
+}
+
 static int degraded_refused(const degraded_unit *d, iommu_error *err) {
         /* the remedy first: a long reason may be cut */
         return iommu_error_set(err, EBUSY,
@@ -204,6 +230,13 @@ static int owned_or_refused(control *c, const iommu_unit *u, owned **ret, iommu_
         owned *o = owned_of(c, u->name);
         const degraded_unit *d = degraded_of(c, u->name);
 
+        if (o && !o->broken[0] && !u->have_regs)
+                hardware_failed(o, u->regs_error.message);
+        if (o && o->broken[0])
+                return iommu_error_set(err, EBUSY,
+                                       "%s is degraded: nothing is written to it until iommuctl power off "
+                                       "--unit %s gives it back; %s",
+                                       o->name, o->name, o->broken);
         if (o) {
                 *ret = o;
                 return 0;
@@ -1309,7 +1342,9 @@ int control_power(control *c, const char *unit, bool on, const char *caller, con
         }
         if (on && o) {
                 /* owned: translation on already, unless something turned it off */
-                r = owned_unit_power(o->unit, true, err);
+                r = owned_or_refused(c, u, &o, err);
+                if (r >= 0)
+                        r = checked(o, owned_unit_power(o->unit, true, err), err);
         } else if (on) {
                 r = take_saved(c, u, err);
                 if (r >= 0)
@@ -1351,7 +1386,7 @@ int control_domain_create(control *c, const char *unit, domain_type type, int di
         r = find_owned(c, unit, &o, err);
         if (r < 0)
                 return r;
-        r = owned_unit_domain_create(o->unit, type, did, &id, err);
+        r = checked(o, owned_unit_domain_create(o->unit, type, did, &id, err), err);
         if (r < 0)
                 return r;
         (void) owned_unit_domain_info(o->unit, id, NULL, NULL, &aw);
@@ -1382,7 +1417,7 @@ int control_domain_destroy(control *c, const char *unit, uint16_t did, json_obje
         r = find_owned(c, unit, &o, err);
         if (r < 0)
                 return r;
-        r = owned_unit_domain_destroy(o->unit, did, err);
+        r = checked(o, owned_unit_domain_destroy(o->unit, did, err), err);
         if (r < 0)
                 return r;
         free_domain_buffers(o, did);
@@ -1422,7 +1457,7 @@ int control_attach(control *c, uint16_t segment, uint8_t bus, uint8_t devfn, uin
         r = find_device(c, segment, bus, devfn, &o, err);
         if (r < 0)
                 return r;
-        r = owned_unit_attach(o->unit, bus, devfn, did, err);
+        r = checked(o, owned_unit_attach(o->unit, bus, devfn, did, err), err);
         (void) iommu_system_update_table_memory(c->source->system);
         return r;
 }
@@ -1434,7 +1469,7 @@ int control_detach(control *c, uint16_t segment, uint8_t bus, uint8_t devfn, iom
         r = find_device(c, segment, bus, devfn, &o, err);
         if (r < 0)
                 return r;
-        r = owned_unit_detach(o->unit, bus, devfn, err);
+        r = checked(o, owned_unit_detach(o->unit, bus, devfn, err), err);
         (void) iommu_system_update_table_memory(c->source->system);
         return r;
 }
@@ -1493,6 +1528,14 @@ static int map_buffer(control *c, owned *o, const control_map_request *req, buff
         if (r < 0)
                 return r;
         r = buffer_foreach_run(b, map_run, &m);
+        if (r == -EIO || r == -ETIMEDOUT) {
+                /* the hardware failed after entries were written: any of the
+                 * buffer may be reachable, so it stays until the unit is
+                 * given back */
+                b->mapped = req->length;
+                LIST_PREPEND(buffers, o->buffers, TAKE_PTR(b));
+                return r;
+        }
         if (r < 0) {
                 iommu_error ignored = {};
 
@@ -1553,6 +1596,7 @@ int control_map(control *c, const control_map_request *req, json_object **ret, i
                 r = map_buffer(c, o, req, &b, err);
         else
                 r = owned_unit_map(o->unit, req->did, req->iova, req->phys, req->length, req->perms, err);
+        r = checked(o, r, err);
         (void) iommu_system_update_table_memory(c->source->system);
         if (r < 0)
                 return r;
@@ -1580,7 +1624,7 @@ int control_unmap(control *c, const char *unit, uint16_t did, uint64_t iova, uin
         r = find_owned(c, unit, &o, err);
         if (r < 0)
                 return r;
-        r = owned_unit_unmap(o->unit, did, iova, length, err);
+        r = checked(o, owned_unit_unmap(o->unit, did, iova, length, err), err);
         (void) iommu_system_update_table_memory(c->source->system);
         if (r < 0)
                 return r;
@@ -1623,6 +1667,7 @@ int control_invalidate(control *c, const char *unit, invalidate_what what, int d
                 return r;
         r = owned_unit_invalidate(o->unit, what, did < 0 ? 0 : (uint16_t) did,
                                   iova < 0 ? 0 : (uint64_t) iova, order < 0 ? 0 : (unsigned) order, err);
+        r = checked(o, r, err);
         if (r < 0)
                 return r;
         j = result_new(o->name);
@@ -1688,6 +1733,7 @@ static json_object *control_json(const owned *o) {
                                json_object_new_string(table_mem_kind_to_string(table_mem_get_kind(o->mem))));
         json_object_object_add(j, "table_memory_file",
                                o->mem_path ? json_object_new_string(o->mem_path) : NULL);
+        json_object_object_add(j, "degraded", o->broken[0] ? json_object_new_string(o->broken) : NULL);
         return j;
 }
 
@@ -1867,7 +1913,8 @@ json_object *control_metrics(const control *c) {
                 for (size_t n = 0; n < c->n_counts && !k; n++)
                         if (streq(c->counts[n].name, c->units[i]->name))
                                 k = &c->counts[n];
-                json_object_array_add(units, unit_metrics(c->units[i], k, c->units[i]->name, false));
+                json_object_array_add(
+                        units, unit_metrics(c->units[i], k, c->units[i]->name, c->units[i]->broken[0]));
         }
         for (size_t n = 0; n < c->n_counts; n++)
                 if (!owned_of(c, c->counts[n].name))

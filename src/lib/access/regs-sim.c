@@ -68,6 +68,7 @@ typedef struct regs_sim {
         uint64_t n_reads;
         uint64_t reads_left; /* UINT64_MAX: never dies */
         bool stall_waits;
+        bool fail_reads;
         regs_sim_error fail;
         uint16_t fail_sid;
         bool ite_pending;
@@ -941,6 +942,9 @@ static int sim_read(iommu_regs *r, uint32_t offset, unsigned width, uint64_t *re
         k = check_access(s, offset, width, "read", err);
         if (k < 0)
                 return k;
+        if (s->fail_reads)
+                return iommu_error_set(
+                        err, EIO, "Failed to read the register at 0x%x: the simulated read fails", offset);
         s->n_reads++;
         if (s->reads_left == 0)
                 s->st.dead = true;
@@ -1221,6 +1225,13 @@ void regs_sim_fail_next(iommu_regs *r, regs_sim_error e, uint16_t sid) {
                 return;
         s->fail = e;
         s->fail_sid = sid;
+}
+
+void regs_sim_fail_reads(iommu_regs *r, bool on) {
+        regs_sim *s = sim_of(r);
+
+        if (s)
+                s->fail_reads = on;
 }
 
 void regs_sim_die_after_reads(iommu_regs *r, uint64_t n) {

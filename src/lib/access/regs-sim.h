@@ -222,6 +222,10 @@ typedef enum regs_sim_error {
  * IQE. */
 void regs_sim_fail_next(iommu_regs *r, regs_sim_error e, uint16_t sid);
 
+/* While on, every register read fails (EIO), as a read through a broken
+ * mapping does; writes still take effect. */
+void regs_sim_fail_reads(iommu_regs *r, bool on);
+
 /* After n more reads (0: from now), every read returns all ones and writes
  * have no effect, like a unit gone from the bus.  UINT64_MAX: never. */
 void regs_sim_die_after_reads(iommu_regs *r, uint64_t n);

@@ -59,6 +59,14 @@ static int read_unit_registers(iommu_unit *u) {
                         return r;
                 *regs[i].dst = v[0];
         }
+        /* GSTS's low 23 bits are reserved (zero): all ones is no unit
+         * answering, the classic sign of a device gone from the bus */
+        if (u->gsts == UINT32_MAX)
+                return iommu_error_set(
+                        &u->regs_error, EIO,
+                        "%s's registers read all ones: the unit is gone, or nothing answers at "
+                        "0x%" PRIx64,
+                        u->name, u->base);
         u->have_regs = true;
         return 0;
 }
