@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/json-util.h"
 #include "check-main.h"
 #include "control/state.h"
 
@@ -193,6 +194,51 @@ START_TEST(body_rules) {
         body_refused("\"path\":\"/dev/hugepages/iommud/buffer", "\"path\":\"dev/hugepages/iommud/buffer",
                      "its path is not absolute");
         body_refused("{\"units\":[{", "{\"units\":[{\"name\":\"dmar1\"},{", "unit 0 has no \"address\"");
+        body_refused("\"default\":false,", "\"default\":false,\"page_table\":115347457,",
+                     "domain 1: its page table is not 4 KiB aligned");
+        body_refused("\"default\":false,", "\"default\":false,\"page_table\":\"0x6e01000\",",
+                     "\"page_table\" is not int");
+}
+END_TEST
+
+/* A domain's page table: an address or null, or left out (files written
+ * before it), and read back as it was. */
+START_TEST(page_table_member) {
+        static const struct {
+                const char *from, *to;
+        } cases[] = {
+                { "\"default\":false,", "\"default\":false,\"page_table\":115347456," },
+                { "\"default\":true,", "\"default\":true,\"page_table\":null," },
+                { "\"default\":false,", "\"default\":false," },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char body[4096], *p, *data = NULL;
+                json_object *o, *back = NULL, *d;
+                iommu_error err = {};
+                size_t size = 0;
+
+                snprintf(body, sizeof body, "%s", good_body);
+                p = strstr(body, cases[i].from);
+                memmove(p + strlen(cases[i].to), p + strlen(cases[i].from),
+                        strlen(p + strlen(cases[i].from)) + 1);
+                memcpy(p, cases[i].to, strlen(cases[i].to));
+                o = json_tokener_parse(body);
+                ck_assert_ptr_nonnull(o);
+                ck_assert_msg(control_state_format(o, &data, &size, &err) == 0, "%s", err.message);
+                ck_assert_msg(control_state_parse(data, size, &back, &err) == 0, "%s", err.message);
+                d = json_object_array_get_idx(
+                        json_get_array(json_object_array_get_idx(json_get_array(back, "units"), 0),
+                                       "domains"),
+                        i == 1 ? 0 : 1);
+                if (i == 0)
+                        ck_assert_uint_eq(json_get_u64(d, "page_table"), 115347456);
+                else
+                        ck_assert(json_is_null(d, "page_table"));
+                json_object_put(o);
+                json_object_put(back);
+                free(data);
+        }
 }
 END_TEST
 
@@ -244,6 +290,7 @@ static Suite *make_suite(void) {
         tcase_add_test(tc, changed_anywhere);
         tcase_add_test(tc, other_version);
         tcase_add_test(tc, body_rules);
+        tcase_add_test(tc, page_table_member);
         tcase_add_test(tc, saved_by_rename);
         suite_add_tcase(s, tc);
         return s;

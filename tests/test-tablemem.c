@@ -207,6 +207,50 @@ START_TEST(hugetlbfs_file) {
 }
 END_TEST
 
+/* Taking back the tables in a file an earlier run left: the same frames,
+ * the bytes as they were, every page free until claimed. */
+START_TEST(hugetlbfs_reopen) {
+        _cleanup_free_ char *dir = hugetlbfs_dir(), *path = NULL;
+        table_mem *m = NULL, *m2 = NULL;
+        iommu_error err = {};
+        uint64_t phys;
+        void *virt;
+        int r;
+
+        ck_assert_int_eq(table_mem_reopen_hugetlbfs("/tmp/iommud-test-no-such-file", &m, &err), -ENOENT);
+        ck_assert_msg(strstr(err.message, "/tmp/iommud-test-no-such-file"), "%s", err.message);
+        ck_assert_int_eq(table_mem_reopen_hugetlbfs("/proc/self/status", &m, &err), -EINVAL);
+        ck_assert_msg(strstr(err.message, "is not on hugetlbfs"), "%s", err.message);
+        if (!dir) {
+                printf("# hugetlbfs: none mounted here\n");
+                return;
+        }
+        ck_assert_int_ge(asprintf(&path, "%s/iommud-test-reopen-%d", dir, (int) getpid()), 0);
+        ck_assert_int_eq(table_mem_open_hugetlbfs(path, &m, &err), 0);
+        r = table_mem_alloc_page(m, &virt, &phys, &err);
+        if (r == -ENOMEM || r == -EPERM) {
+                printf("# hugetlbfs: %s\n", err.message);
+                table_mem_remove(m);
+                table_mem_free(m);
+                return;
+        }
+        ck_assert_msg(r == 0, "%s", err.message);
+        memset(virt, 0x5a, 4096);
+        table_mem_free(m); /* the file and its page stay */
+
+        ck_assert_msg(table_mem_reopen_hugetlbfs(path, &m2, &err) == 0, "%s", err.message);
+        table_mem_remove(m2);
+        ck_assert_uint_eq(table_mem_chunks(m2), 1);
+        ck_assert_uint_eq(table_mem_pages_used(m2), 0);
+        ck_assert_ptr_nonnull(table_mem_virt(m2, phys));
+        ck_assert_int_eq(*(uint8_t *) table_mem_virt(m2, phys), 0x5a);
+        ck_assert_int_eq(table_mem_claim_page(m2, phys, &err), 0);
+        ck_assert_int_eq(table_mem_claim_page(m2, phys, &err), -EEXIST);
+        ck_assert_uint_eq(table_mem_pages_used(m2), 1);
+        table_mem_free(m2);
+}
+END_TEST
+
 static Suite *make_suite(void) {
         Suite *s = suite_create("tablemem");
         TCase *tc = tcase_create("tablemem");
@@ -215,6 +259,7 @@ static Suite *make_suite(void) {
         tcase_add_test(tc, image_chunks);
         tcase_add_test(tc, locked_frames);
         tcase_add_test(tc, hugetlbfs_file);
+        tcase_add_test(tc, hugetlbfs_reopen);
         suite_add_tcase(s, tc);
         return s;
 }

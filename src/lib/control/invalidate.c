@@ -433,16 +433,18 @@ static int queue_adopt(invalidator *inv, iommu_error *err) {
          * taken for the width iommud wrote */
         if (FIELD_GET(IQA, QS, &iqa) != QUEUE_PAGES_QS || (FIELD_GET(IQA, DW, &iqa) && !inv->scalable))
                 return iommu_error_set(err, EPROTO,
-                                       "IQA 0x%" PRIx64 " is not a queue iommud sets up (one page of %u-bit "
-                                       "descriptors)",
-                                       iqa, inv->dsize * 8);
+                                       "%s: IQA 0x%" PRIx64 " is not a queue iommud sets up (one page of "
+                                       "%u-bit descriptors)",
+                                       inv->hw->name, iqa, inv->dsize * 8);
         qt = FIELD_GET(IQT, QT, &iqt) * 16;
         if (qt % inv->dsize || qt >= VTD_PAGE_SIZE)
-                return iommu_error_set(err, EPROTO, "IQT 0x%" PRIx64 " is no descriptor of the queue", iqt);
+                return iommu_error_set(err, EPROTO, "%s: IQT 0x%" PRIx64 " is no descriptor of the queue",
+                                       inv->hw->name, iqt);
         inv->queue_phys = FIELD_ADDR(IQA, IQA, &iqa);
         r = table_mem_claim_page(inv->mem, inv->queue_phys, &e);
         if (r < 0)
-                return iommu_error_set(err, EPROTO, "The invalidation queue (IQA 0x%" PRIx64 ") %s", iqa,
+                return iommu_error_set(err, EPROTO, "%s: the invalidation queue (IQA 0x%" PRIx64 ") %s",
+                                       inv->hw->name, iqa,
                                        r == -EEXIST ? "is in use already" : "is outside table memory");
         inv->queue = table_mem_virt(inv->mem, inv->queue_phys);
         inv->tail = (unsigned) (qt / inv->dsize);
@@ -454,7 +456,8 @@ static int queue_adopt(invalidator *inv, iommu_error *err) {
                 if (r < 0) {
                         table_mem_free_page(inv->mem, inv->queue_phys);
                         return iommu_error_set(
-                                err, EPROTO, "The invalidation wait status at 0x%" PRIx64 " %s", status_phys,
+                                err, EPROTO, "%s: the invalidation wait status at 0x%" PRIx64 " %s",
+                                inv->hw->name, status_phys,
                                 r == -EEXIST ? "shares a page in use already" : "is outside table memory");
                 }
                 inv->status_phys = status_phys;
