@@ -453,6 +453,41 @@ static owned *owned_free(owned *o) {
         return NULL;
 }
 
+/* A new owned for unit u, room made for it in c->units, and the plan of
+ * its devices and RMRR regions (plan->devices the caller's to free). */
+static int owned_new(control *c, iommu_unit *u, take_plan *plan, owned **ret, iommu_error *err) {
+        owned *o;
+        int r;
+
+        if (!GREEDY_REALLOC(c->units, c->units_alloc, c->n_units + 1))
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        r = plan_take(c->source->system, u, plan, err);
+        if (r < 0)
+                return r;
+        o = calloc(1, sizeof *o);
+        if (!o)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        snprintf(o->name, sizeof o->name, "%s", u->name);
+        o->base = u->base;
+        o->segment = u->segment;
+        *ret = o;
+        return 0;
+}
+
+static owned_unit_config config_of(const iommu_system *s, const take_plan *plan, unit_mode mode,
+                                   domain_type policy) {
+        return (owned_unit_config){
+                .mode = mode,
+                .default_policy = policy,
+                .ram = s->ram_ranges,
+                .n_ram = s->n_ram_ranges,
+                .rmrrs = plan->rmrrs,
+                .n_rmrrs = plan->n_rmrrs,
+                .devices = plan->devices,
+                .n_devices = plan->n_devices,
+        };
+}
+
 static int take(control *c, iommu_unit *u, iommu_error *err) {
         iommu_system *s = c->source->system;
         _cleanup_free_ uint16_t *devices = NULL;
@@ -466,19 +501,10 @@ static int take(control *c, iommu_unit *u, iommu_error *err) {
         if (!u->have_regs)
                 return iommu_error_set(err, EIO, "%s's registers cannot be read: %s", u->name,
                                        u->regs_error.message);
-        if (!GREEDY_REALLOC(c->units, c->units_alloc, c->n_units + 1))
-                return iommu_error_set(err, ENOMEM, "Out of memory");
-        r = plan_take(s, u, &plan, err);
+        r = owned_new(c, u, &plan, &o, err);
         devices = plan.devices;
         if (r < 0)
                 return r;
-
-        o = calloc(1, sizeof *o);
-        if (!o)
-                return iommu_error_set(err, ENOMEM, "Out of memory");
-        snprintf(o->name, sizeof o->name, "%s", u->name);
-        o->base = u->base;
-        o->segment = u->segment;
         if (s->image) {
                 /* the simulated unit's registers take writes themselves */
                 o->regs = u->regs;
@@ -493,16 +519,7 @@ static int take(control *c, iommu_unit *u, iommu_error *err) {
                 r = table_mem_ram(o->mem, &o->view) < 0 ? iommu_error_set(err, ENOMEM, "Out of memory") : 0;
         if (r < 0)
                 goto fail;
-        config = (owned_unit_config){
-                .mode = mode_of(c, u->ecap),
-                .default_policy = policy_of(c, u->ecap),
-                .ram = s->ram_ranges,
-                .n_ram = s->n_ram_ranges,
-                .rmrrs = plan.rmrrs,
-                .n_rmrrs = plan.n_rmrrs,
-                .devices = plan.devices,
-                .n_devices = plan.n_devices,
-        };
+        config = config_of(s, &plan, mode_of(c, u->ecap), policy_of(c, u->ecap));
         r = owned_unit_new(u->name, o->regs, o->mem, &config, &o->unit, err);
         if (r < 0)
                 goto fail;
@@ -1173,18 +1190,10 @@ static int readopt_unit(control *c, iommu_unit *u, json_object *saved, iommu_err
                                        "its tables were in %s memory, which went with the iommud that made "
                                        "them: the unit may be walking freed memory",
                                        kind);
-        if (!GREEDY_REALLOC(c->units, c->units_alloc, c->n_units + 1))
-                return iommu_error_set(err, ENOMEM, "Out of memory");
-        r = plan_take(s, u, &plan, err);
+        r = owned_new(c, u, &plan, &o, err);
         devices = plan.devices;
         if (r < 0)
                 return r;
-        o = calloc(1, sizeof *o);
-        if (!o)
-                return iommu_error_set(err, ENOMEM, "Out of memory");
-        snprintf(o->name, sizeof o->name, "%s", u->name);
-        o->base = u->base;
-        o->segment = u->segment;
         o->mem_path = strdup(path);
         o->directory = strdup(path);
         if (!o->mem_path || !o->directory) {
@@ -1201,17 +1210,9 @@ static int readopt_unit(control *c, iommu_unit *u, json_object *saved, iommu_err
                 r = table_mem_ram(o->mem, &o->view) < 0 ? iommu_error_set(err, ENOMEM, "Out of memory") : 0;
         if (r < 0)
                 goto fail;
-        config = (owned_unit_config){
-                .mode = unit_mode_from_string(json_get_string(saved, "mode")),
-                .default_policy = domain_type_from_string(json_get_string(saved, "default_policy")),
-                .ram = s->ram_ranges,
-                .n_ram = s->n_ram_ranges,
-                .rmrrs = plan.rmrrs,
-                .n_rmrrs = plan.n_rmrrs,
-                .devices = plan.devices,
-                .n_devices = plan.n_devices,
-                .register_invalidation = streq(json_get_string(saved, "invalidation"), "register"),
-        };
+        config = config_of(s, &plan, unit_mode_from_string(json_get_string(saved, "mode")),
+                           domain_type_from_string(json_get_string(saved, "default_policy")));
+        config.register_invalidation = streq(json_get_string(saved, "invalidation"), "register");
         r = owned_unit_adopt(u->name, o->regs, o->mem, &config, saved, &o->unit, err);
         if (r >= 0)
                 r = reopen_buffers(o, saved, err);
