@@ -785,8 +785,8 @@ START_TEST(malformed_tables) {
         ck_assert_int_eq(page_table_new(m, &pc, &pt, &err), 0);
         ck_assert_int_eq(page_table_map(pt, 0x200000, 0x40200000, 0x201000, PT_READ, &err), 0);
         root = page_table_root(pt);
-        table_mem_free(m); /* pt's pages stay in the image */
-        free(pt);          /* the struct only: as a crash leaves it */
+        table_mem_free(m);      /* pt's pages stay in the image */
+        page_table_abandon(pt); /* the struct only: as a crash leaves it */
 
         ck_assert_int_eq(table_mem_reopen_image(image, MEM_BASE, &m2, &err), 0);
         ck_assert_msg(page_table_adopt(m2, &pc, root, &pt2, &err) == 0, "%s", err.message);
