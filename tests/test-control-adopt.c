@@ -551,6 +551,21 @@ static void disagreements(uint64_t cap, uint64_t ecap, unit_mode mode, bool regi
         refused(&c, saved, want);
         e[1] = old;
 
+        /* a bit iommud never sets in a root entry, in a device's entry (FPD) */
+        e = iommu_ram_image_page(image, rtaddr & ~UINT64_C(0xfff));
+        old = e[0];
+        e[0] |= 1u << 1;
+        refused(&c, saved, "The root entry of bus 00 at");
+        e[0] = old;
+        e = (uint64_t *) ((uint8_t *) iommu_ram_image_page(image, f.entry & ~UINT64_C(0xfff)) +
+                          (f.entry & 0xfff));
+        old = e[0];
+        e[0] |= 1u << 1;
+        refused(&c, saved,
+                mode == UNIT_MODE_LEGACY ? "The context entry of 00:03.0" : "The PASID entry of 00:03.0");
+        refused(&c, saved, "not an entry iommud writes");
+        e[0] = old;
+
         /* a PTE changed: IOVA 0x101000 goes elsewhere */
         d = domain_in(saved, b.paging);
         e = leaf_entry(json_get_u64(d, "page_table"), 0x101000);
