@@ -551,6 +551,21 @@ static void disagreements(uint64_t cap, uint64_t ecap, unit_mode mode, bool regi
         refused(&c, saved, want);
         e[1] = old;
 
+        /* a bit iommud never sets in a root entry, in a device's entry (FPD) */
+        e = iommu_ram_image_page(image, rtaddr & ~UINT64_C(0xfff));
+        old = e[0];
+        e[0] |= 1u << 1;
+        refused(&c, saved, "The root entry of bus 00 at");
+        e[0] = old;
+        e = (uint64_t *) ((uint8_t *) iommu_ram_image_page(image, f.entry & ~UINT64_C(0xfff)) +
+                          (f.entry & 0xfff));
+        old = e[0];
+        e[0] |= 1u << 1;
+        refused(&c, saved,
+                mode == UNIT_MODE_LEGACY ? "The context entry of 00:03.0" : "The PASID entry of 00:03.0");
+        refused(&c, saved, "not an entry iommud writes");
+        e[0] = old;
+
         /* a PTE changed: IOVA 0x101000 goes elsewhere */
         d = domain_in(saved, b.paging);
         e = leaf_entry(json_get_u64(d, "page_table"), 0x101000);
@@ -785,8 +800,8 @@ START_TEST(malformed_tables) {
         ck_assert_int_eq(page_table_new(m, &pc, &pt, &err), 0);
         ck_assert_int_eq(page_table_map(pt, 0x200000, 0x40200000, 0x201000, PT_READ, &err), 0);
         root = page_table_root(pt);
-        table_mem_free(m); /* pt's pages stay in the image */
-        free(pt);          /* the struct only: as a crash leaves it */
+        table_mem_free(m);      /* pt's pages stay in the image */
+        page_table_abandon(pt); /* the struct only: as a crash leaves it */
 
         ck_assert_int_eq(table_mem_reopen_image(image, MEM_BASE, &m2, &err), 0);
         ck_assert_msg(page_table_adopt(m2, &pc, root, &pt2, &err) == 0, "%s", err.message);

@@ -331,6 +331,11 @@ static void free_sm_context(unit_tables *t, const uint64_t *ce) {
         table_mem_free_page(t->mem, dirp);
 }
 
+unit_tables *unit_tables_abandon(unit_tables *t) {
+        free(t);
+        return NULL;
+}
+
 unit_tables *unit_tables_free(unit_tables *t) {
         if (!t)
                 return NULL;

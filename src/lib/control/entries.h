@@ -70,6 +70,8 @@ int unit_tables_adopt(table_mem *mem, unit_mode mode, bool coherent, uint64_t rt
 /* Hands back every page: only once hardware walks none of them. */
 unit_tables *unit_tables_free(unit_tables *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(unit_tables *, unit_tables_free);
+/* Frees the structure but hands back no page (hardware still walks them). */
+unit_tables *unit_tables_abandon(unit_tables *t);
 
 unit_mode unit_tables_mode(const unit_tables *t);
 /* For RTADDR: the root table's address with TTM (legacy 00, scalable 01). */

@@ -255,6 +255,14 @@ static void free_tree(page_table *pt, uint64_t *table, uint64_t phys, unsigned l
         table_mem_free_page(pt->mem, phys);
 }
 
+page_table *page_table_abandon(page_table *pt) {
+        if (!pt)
+                return NULL;
+        hashmap_done(&pt->prepared);
+        free(pt);
+        return NULL;
+}
+
 page_table *page_table_free(page_table *pt) {
         if (!pt)
                 return NULL;

@@ -63,6 +63,9 @@ int page_table_adopt(table_mem *mem, const page_table_config *config, uint64_t r
 /* Hands back every table page: only when no hardware walks the tree. */
 page_table *page_table_free(page_table *pt);
 DEFINE_TRIVIAL_CLEANUP_FUNC(page_table *, page_table_free);
+/* Frees the structure but hands back no page: hardware still walks the
+ * tree (a unit left translating), the pages stay in use in table memory. */
+page_table *page_table_abandon(page_table *pt);
 
 uint64_t page_table_root(const page_table *pt);
 unsigned page_table_levels(const page_table *pt);

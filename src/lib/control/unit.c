@@ -771,6 +771,14 @@ owned_unit *owned_unit_free(owned_unit *u) {
                 for (size_t i = 0; hashmap_next(&u->domains, &i, &did, &p);)
                         domain_free(u, (domain *) (uintptr_t) p);
                 unit_tables_free(u->tables);
+        } else {
+                for (size_t i = 0; hashmap_next(&u->domains, &i, &did, &p);) {
+                        domain *d = (domain *) (uintptr_t) p;
+
+                        page_table_abandon(d->pt);
+                        free(d);
+                }
+                unit_tables_abandon(u->tables);
         }
         hashmap_done(&u->domains);
         hashmap_done(&u->devices);
