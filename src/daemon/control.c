@@ -965,8 +965,9 @@ oom:
         return NULL;
 }
 
-/* What an earlier iommud left: units it owned are not taken back by this
- * one, so the file is kept aside for the administrator and said. */
+/* Under --simulate, what an earlier iommud left: its machine ended with
+ * it, so nothing is taken back (control_readopt() is for live machines);
+ * the file is kept aside for the administrator and said. */
 static void check_earlier_state(control *c) {
         _cleanup_json_ json_object *old = NULL;
         _cleanup_free_ char *aside = NULL;
@@ -986,8 +987,8 @@ static void check_earlier_state(control *c) {
                         return;
                 for (size_t i = 0; i < json_array_length(units); i++)
                         log_warning(
-                                "%s: an earlier iommud owned it (%s) and did not give it back; this iommud "
-                                "does not take units back: its translation stays as that one left it",
+                                "%s: an earlier iommud owned it (%s); the simulated machine started anew "
+                                "with this one, so there is nothing to take back",
                                 json_get_string(json_array_get(units, i), "name"), c->state_path);
         }
         if (asprintf(&aside, "%s.earlier", c->state_path) >= 0 && rename(c->state_path, aside) >= 0)
