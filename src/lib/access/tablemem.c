@@ -478,6 +478,29 @@ int table_mem_claim_page(table_mem *m, uint64_t phys, iommu_error *err) {
         return 0;
 }
 
+int table_mem_claims_add(table_mem_claims *c, uint64_t phys, const char *what, iommu_error *err) {
+        iommu_error e = {};
+        int r;
+
+        if (!GREEDY_REALLOC(c->pages, c->alloc, c->n + 1))
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        r = table_mem_claim_page(c->mem, phys, &e);
+        if (r == -EEXIST)
+                return iommu_error_set(err, EPROTO, "%s 0x%" PRIx64 " is reached twice or is in use already",
+                                       what, phys);
+        if (r < 0)
+                return iommu_error_set(err, EPROTO, "%s 0x%" PRIx64 " is outside table memory", what, phys);
+        c->pages[c->n++] = phys;
+        return 0;
+}
+
+void table_mem_claims_done(table_mem_claims *c, bool keep) {
+        for (size_t i = 0; !keep && i < c->n; i++)
+                table_mem_free_page(c->mem, c->pages[i]);
+        free(c->pages);
+        *c = (table_mem_claims){ .mem = c->mem };
+}
+
 int table_mem_claim_chunk(table_mem *m, uint64_t phys, iommu_error *err) {
         chunk *c;
         size_t i;

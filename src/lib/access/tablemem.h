@@ -94,6 +94,21 @@ void table_mem_free_chunk(table_mem *m, uint64_t phys);
 int table_mem_claim_page(table_mem *m, uint64_t phys, iommu_error *err);
 int table_mem_claim_chunk(table_mem *m, uint64_t phys, iommu_error *err);
 
+/* The pages claimed one by one while taking back tables hardware walks,
+ * handed back together when the take-back is refused. */
+typedef struct table_mem_claims {
+        table_mem *mem;
+        uint64_t *pages;
+        size_t n, alloc;
+} table_mem_claims;
+
+/* Claim the page at phys: EPROTO with one line starting with what
+ * ("The context table at") when it is claimed already (reached twice) or
+ * outside the memory. */
+int table_mem_claims_add(table_mem_claims *c, uint64_t phys, const char *what, iommu_error *err);
+/* The claims stand (keep): only the list goes; or they are handed back. */
+void table_mem_claims_done(table_mem_claims *c, bool keep);
+
 /* Where the CPU sees phys, or NULL when it is not in this memory. */
 void *table_mem_virt(const table_mem *m, uint64_t phys);
 

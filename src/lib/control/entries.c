@@ -363,26 +363,12 @@ unit_tables *unit_tables_free(unit_tables *t) {
 
 typedef struct adopt_walk {
         unit_tables *t;
-        uint64_t *claimed; /* handed back on a refusal */
-        size_t n_claimed, alloc;
+        table_mem_claims claims; /* handed back on a refusal */
         iommu_error *err;
 } adopt_walk;
 
 static int adopt_claim(adopt_walk *w, uint64_t phys, const char *what) {
-        iommu_error e = {};
-        int r;
-
-        if (!GREEDY_REALLOC(w->claimed, w->alloc, w->n_claimed + 1))
-                return iommu_error_set(w->err, ENOMEM, "Out of memory");
-        r = table_mem_claim_page(w->t->mem, phys, &e);
-        if (r == -EEXIST)
-                return iommu_error_set(w->err, EPROTO,
-                                       "%s 0x%" PRIx64 " is reached twice or is in use already", what, phys);
-        if (r < 0)
-                return iommu_error_set(w->err, EPROTO, "%s 0x%" PRIx64 " is outside table memory", what,
-                                       phys);
-        w->claimed[w->n_claimed++] = phys;
-        return 0;
+        return table_mem_claims_add(&w->claims, phys, what, w->err);
 }
 
 static int not_ours(adopt_walk *w, const char *what, uint8_t bus, uint8_t devfn, uint64_t at,
@@ -522,7 +508,7 @@ static int adopt_context_table(adopt_walk *w, uint8_t bus, unsigned half, uint64
 int unit_tables_adopt(table_mem *mem, unit_mode mode, bool coherent, uint64_t rtaddr, unit_tables **ret,
                       iommu_error *err) {
         _cleanup_free_ unit_tables *t = calloc(1, sizeof *t);
-        adopt_walk w = { .err = err };
+        adopt_walk w = { .claims = { .mem = mem }, .err = err };
         uint64_t ttm = FIELD_GET(RTADDR, TTM, &rtaddr);
         int r;
 
@@ -566,13 +552,9 @@ int unit_tables_adopt(table_mem *mem, unit_mode mode, bool coherent, uint64_t rt
                 if (r >= 0 && mode == UNIT_MODE_SCALABLE && (re[1] & 1))
                         r = adopt_context_table(&w, (uint8_t) bus, 1, hi);
         }
-        if (r < 0) {
-                for (size_t i = 0; i < w.n_claimed; i++)
-                        table_mem_free_page(mem, w.claimed[i]);
-                free(w.claimed);
+        table_mem_claims_done(&w.claims, r >= 0);
+        if (r < 0)
                 return r;
-        }
-        free(w.claimed);
         *ret = TAKE_PTR(t);
         return 0;
 }

@@ -146,26 +146,12 @@ int page_table_new(table_mem *mem, const page_table_config *config, page_table *
 
 typedef struct adopt_walk {
         page_table *pt;
-        uint64_t *claimed; /* the pages claimed so far, handed back on a refusal */
-        size_t n_claimed, alloc;
+        table_mem_claims claims; /* the pages claimed so far, handed back on a refusal */
         iommu_error *err;
 } adopt_walk;
 
 static int adopt_claim(adopt_walk *w, uint64_t phys, const char *what) {
-        iommu_error e = {};
-        int r;
-
-        if (!GREEDY_REALLOC(w->claimed, w->alloc, w->n_claimed + 1))
-                return iommu_error_set(w->err, ENOMEM, "Out of memory");
-        r = table_mem_claim_page(w->pt->mem, phys, &e);
-        if (r == -EEXIST)
-                return iommu_error_set(w->err, EPROTO,
-                                       "%s 0x%" PRIx64 " is reached twice or is in use already", what, phys);
-        if (r < 0)
-                return iommu_error_set(w->err, EPROTO, "%s 0x%" PRIx64 " is outside table memory", what,
-                                       phys);
-        w->claimed[w->n_claimed++] = phys;
-        return 0;
+        return table_mem_claims_add(&w->claims, phys, what, w->err);
 }
 
 /* Every entry of a table as iommud writes it: a table pointer (R and W,
@@ -215,7 +201,7 @@ static int adopt_table(adopt_walk *w, uint64_t phys, unsigned level, uint64_t ba
 int page_table_adopt(table_mem *mem, const page_table_config *config, uint64_t root, page_table **ret,
                      iommu_error *err) {
         _cleanup_free_ page_table *pt = NULL;
-        adopt_walk w = { .err = err };
+        adopt_walk w = { .claims = { .mem = mem }, .err = err };
         int r;
 
         if (config->levels < 3 || config->levels > 5)
@@ -237,13 +223,9 @@ int page_table_adopt(table_mem *mem, const page_table_config *config, uint64_t r
                 pt->pages = 1;
                 r = adopt_table(&w, root, pt->levels, 0);
         }
-        if (r < 0) {
-                for (size_t i = 0; i < w.n_claimed; i++)
-                        table_mem_free_page(mem, w.claimed[i]);
-                free(w.claimed);
+        table_mem_claims_done(&w.claims, r >= 0);
+        if (r < 0)
                 return r;
-        }
-        free(w.claimed);
         *ret = TAKE_PTR(pt);
         return 0;
 }
