@@ -76,6 +76,7 @@ typedef struct regs_sim {
 
         regs_sim_write *writes;
         size_t n_writes, writes_alloc;
+        bool no_log;
         regs_sim_inv *invs;
         size_t n_invs, invs_alloc;
         regs_sim_violation *violations;
@@ -172,6 +173,8 @@ static _printf_(3, 4) void violation(regs_sim *s, regs_sim_violation_kind kind, 
 }
 
 static void record(regs_sim *s, const regs_sim_inv *inv) {
+        if (s->no_log)
+                return;
         if (!GREEDY_REALLOC(s->invs, s->invs_alloc, s->n_invs + 1)) {
                 s->oom = true;
                 return;
@@ -971,15 +974,16 @@ static int sim_write(iommu_regs *r, uint32_t offset, unsigned width, uint64_t va
         const reg_slot *slot;
         int k;
 
-        if (!GREEDY_REALLOC(s->writes, s->writes_alloc, s->n_writes + 1))
+        if (!s->no_log && !GREEDY_REALLOC(s->writes, s->writes_alloc, s->n_writes + 1))
                 return iommu_error_set(err, ENOMEM, "Out of memory for the simulated unit's write log");
         k = check_access(s, offset, width, "write", err);
-        s->writes[s->n_writes++] = (regs_sim_write){
-                .offset = offset,
-                .width = width,
-                .value = value,
-                .refused = k < 0 || s->st.dead,
-        };
+        if (!s->no_log)
+                s->writes[s->n_writes++] = (regs_sim_write){
+                        .offset = offset,
+                        .width = width,
+                        .value = value,
+                        .refused = k < 0 || s->st.dead,
+                };
         if (k < 0)
                 return k;
         if (s->st.dead)
@@ -1091,6 +1095,7 @@ int iommu_regs_new_sim(const regs_sim_config *cfg, iommu_ram *ram, iommu_regs **
         s->ram = ram;
         s->cap = cfg->cap;
         s->ecap = cfg->ecap;
+        s->no_log = cfg->no_log;
         s->iro = (uint32_t) FIELD_GET(ECAP, IRO, &cfg->ecap) * 16;
         s->fro = (uint32_t) FIELD_GET(CAP, FRO, &cfg->cap) * 16;
         s->n_records = (unsigned) FIELD_GET(CAP, NFR, &cfg->cap) + 1;

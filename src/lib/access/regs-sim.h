@@ -41,6 +41,10 @@ typedef struct regs_sim_config {
         uint32_t ver;
         uint64_t cap;
         uint64_t ecap;
+        /* Keep no list of writes and invalidations (regs_sim_writes() and
+         * regs_sim_invalidations() return none): a unit that runs for
+         * days (iommud --simulate) would grow by them without end. */
+        bool no_log;
 } regs_sim_config;
 
 /* ram must be an in-memory image and outlive the unit.  EINVAL with a

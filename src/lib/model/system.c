@@ -602,6 +602,8 @@ int iommu_system_open_simulated(const iommu_sim_config *c, iommu_system **ret, i
                 .ver = 0x10,
                 .cap = (c->address_width == 39 ? QEMU_CAP_AW39 : QEMU_CAP_AW48) & ~QEMU_CAP_CM,
                 .ecap = c->scalable ? QEMU_ECAP_SCALABLE : QEMU_ECAP_LEGACY,
+                /* iommud serves it for as long as it runs, and reads no log */
+                .no_log = true,
         };
         iommu_unit *u;
         int r;
