@@ -1697,7 +1697,8 @@ bool control_clear_faults(control *c, json_object *faults, fault_log *log) {
                 iommu_error err = {};
                 unsigned cleared = 0;
 
-                if (!o || (seen == 0 && !FIELD_GET(FSTS, PFO, &fsts)))
+                /* a degraded unit is written nothing, its records neither */
+                if (!o || o->broken[0] || (seen == 0 && !FIELD_GET(FSTS, PFO, &fsts)))
                         continue;
                 if (owned_unit_clear_faults(o->unit, &cleared, &err) < 0) {
                         log_warning("%s: failed to clear its fault records: %s", o->name, err.message);
