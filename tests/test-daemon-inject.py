@@ -112,6 +112,9 @@ def run(tmp, fault, mode):
                                             and after[1][0] == 0x200000 and after[1][2] == 0x1000),
        f"{what}: the walker over the simulated RAM shows the old mapping, or the new one whole (never a part)",
        (before, after, answers[2]))
+    rc, out, _ = h.iommuctl("--socket", d.socket, "info")
+    ok(rc == 0 and f"  degraded: {ctl.get('degraded')}; iommuctl power off --unit dmar0 gives it back" in out,
+       f"{what}: iommuctl info says it in a line of its own", out[:600])
     status, body = get(port, "/metrics")
     text = body.decode(errors="replace")
     ok(status == 200 and degraded_metric(text) == 1, f"{what}: GET /metrics answers, iommu_unit_degraded 1",

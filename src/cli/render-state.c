@@ -322,6 +322,10 @@ void render_info(json_object *o) {
                        text_int(u, "address", TEXT_HEX), text_int(u, "size", TEXT_SIZE),
                        text_int(u, "segment", TEXT_XDIGITS4), text_string(u, "version"),
                        text_string(u, "owner"));
+                /* iommud refuses every change to it: say why, and the way out */
+                if (json_get_typed(json_get(u, "control"), "degraded", json_type_string))
+                        printf("  degraded: %s; iommuctl power off --unit %s gives it back\n",
+                               text_string(json_get(u, "control"), "degraded"), text_string(u, "name"));
 
                 if (json_get(u, "registers_error")) {
                         printf("  registers not readable: %s\n", text_string(u, "registers_error"));

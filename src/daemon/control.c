@@ -1090,11 +1090,11 @@ static void remove_left_files(json_object *saved) {
         const char *path = json_get_string(json_get(saved, "table_memory"), "path");
         json_object *buffers = json_get_array(saved, "buffers");
 
-        if (path && unlink(path) >= 0)
+        if (*path && unlink(path) >= 0)
                 log_info("Removed %s, the table memory an earlier iommud left", path);
         for (size_t i = 0; i < json_array_length(buffers); i++) {
                 path = json_get_string(json_array_get(buffers, i), "path");
-                if (path && unlink(path) >= 0)
+                if (*path && unlink(path) >= 0)
                         log_info("Removed %s, a buffer an earlier iommud left", path);
         }
 }
@@ -1186,7 +1186,7 @@ static int readopt_unit(control *c, iommu_unit *u, json_object *saved, iommu_err
         char *slash;
         int r;
 
-        if (!streq(kind, "hugetlbfs") || !path)
+        if (!streq(kind, "hugetlbfs") || !*path)
                 return iommu_error_set(err, EPROTO,
                                        "its tables were in %s memory, which went with the iommud that made "
                                        "them: the unit may be walking freed memory",
