@@ -474,6 +474,16 @@ static int owned_new(control *c, iommu_unit *u, take_plan *plan, owned **ret, io
         return 0;
 }
 
+/* o is owned from now on: shown as iommud's, its tables read through
+ * its view of table memory. */
+static void owned_add(control *c, owned *o, iommu_unit *u) {
+        c->units[c->n_units++] = o;
+        iommu_system_set_iommud_owned(c->source->system, u, true);
+        if (update_views(c) < 0)
+                log_warning("Out of memory: %s's tables are read from RAM, not from the table memory",
+                            u->name);
+}
+
 static owned_unit_config config_of(const iommu_system *s, const take_plan *plan, unit_mode mode,
                                    domain_type policy) {
         return (owned_unit_config){
@@ -528,11 +538,7 @@ static int take(control *c, iommu_unit *u, iommu_error *err) {
                 (void) owned_unit_release(o->unit, NULL);
                 goto fail;
         }
-        c->units[c->n_units++] = o;
-        iommu_system_set_iommud_owned(s, u, true);
-        if (update_views(c) < 0)
-                log_warning("Out of memory: %s's tables are read from RAM, not from the table memory",
-                            u->name);
+        owned_add(c, o, u);
         log_info("%s: taken over, %s mode, default policy %s, %s invalidation, table memory %s%s%s", u->name,
                  unit_mode_to_string(config.mode), domain_type_to_string(config.default_policy),
                  invalidator_backends[owned_unit_invalidator(o->unit)]->name,
@@ -1219,11 +1225,7 @@ static int readopt_unit(control *c, iommu_unit *u, json_object *saved, iommu_err
                 r = reopen_buffers(o, saved, err);
         if (r < 0)
                 goto fail;
-        c->units[c->n_units++] = o;
-        iommu_system_set_iommud_owned(s, u, true);
-        if (update_views(c) < 0)
-                log_warning("Out of memory: %s's tables are read from RAM, not from the table memory",
-                            u->name);
+        owned_add(c, o, u);
         log_notice("%s: taken back from the earlier iommud, nothing written: %zu domains, %zu devices "
                    "attached, %zu buffers, table memory %s",
                    u->name, json_array_length(json_get_array(saved, "domains")),

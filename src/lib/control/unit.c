@@ -604,21 +604,29 @@ int owned_unit_power(owned_unit *u, bool on, iommu_error *err) {
         return unit_hw_enable(&u->hw, (uint32_t) FIELD_MASK64(GCMD, TE), on, err);
 }
 
+/* A unit with no domain and no device yet, or NULL (out of memory). */
+static owned_unit *unit_alloc(table_mem *mem, const owned_unit_config *config) {
+        owned_unit *u = calloc(1, sizeof *u);
+
+        if (u)
+                *u = (owned_unit){ .mem = mem,
+                                   .mode = config->mode,
+                                   .policy = config->default_policy,
+                                   .domains = HASHMAP_INIT,
+                                   .devices = HASHMAP_INIT,
+                                   .default_did = -1 };
+        return u;
+}
+
 int owned_unit_new(const char *name, iommu_regs *regs, table_mem *mem, const owned_unit_config *config,
                    owned_unit **ret, iommu_error *err) {
         _cleanup_(owned_unit_freep) owned_unit *u = NULL;
         uint32_t gsts;
         int r;
 
-        u = calloc(1, sizeof *u);
+        u = unit_alloc(mem, config);
         if (!u)
                 return iommu_error_set(err, ENOMEM, "Out of memory");
-        *u = (owned_unit){ .mem = mem,
-                           .mode = config->mode,
-                           .policy = config->default_policy,
-                           .domains = HASHMAP_INIT,
-                           .devices = HASHMAP_INIT,
-                           .default_did = -1 };
         snprintf(u->name, sizeof u->name, "%s", name);
         r = unit_hw_init(&u->hw, u->name, regs, err);
         if (r < 0)
@@ -1221,15 +1229,9 @@ int owned_unit_adopt(const char *name, iommu_regs *regs, table_mem *mem, const o
         if (config->default_policy != DOMAIN_PASSTHROUGH && config->default_policy != DOMAIN_IDENTITY &&
             config->default_policy != DOMAIN_BLOCKED)
                 return iommu_error_set(err, EINVAL, "A default policy is passthrough, identity or blocked");
-        u = calloc(1, sizeof *u);
+        u = unit_alloc(mem, config);
         if (!u)
                 return iommu_error_set(err, ENOMEM, "Out of memory");
-        *u = (owned_unit){ .mem = mem,
-                           .mode = config->mode,
-                           .policy = config->default_policy,
-                           .domains = HASHMAP_INIT,
-                           .devices = HASHMAP_INIT,
-                           .default_did = -1 };
         u->hw.regs = regs;
         snprintf(u->name, sizeof u->name, "%s", name);
         if (config->n_ram > 0) {
