@@ -146,6 +146,24 @@ buffer *buffer_free(buffer *b) {
         return NULL;
 }
 
+/* A buffer of length bytes for domain did at iova, no file or pages yet
+ * (its first phys not pinned). */
+static buffer *buffer_alloc(buffer_kind kind, uint16_t did, uint64_t iova, uint64_t length) {
+        uint64_t granule = backends[kind].granule;
+        buffer *b = calloc(1, sizeof *b);
+
+        if (!b)
+                return NULL;
+        *b = (buffer){ .kind = kind, .did = did, .iova = iova, .length = length };
+        b->size = (size_t) ((length + granule - 1) / granule * granule);
+        b->n_pages = (size_t) (length / VTD_PAGE_SIZE);
+        b->phys = calloc(b->n_pages, sizeof *b->phys);
+        if (!b->phys)
+                return mfree(b);
+        b->phys[0] = UINT64_MAX;
+        return b;
+}
+
 int buffer_new(const buffer_place *p, uint16_t did, uint64_t iova, uint64_t length, buffer **ret,
                iommu_error *err) {
         const buffer_ops *ops = &backends[p->kind];
@@ -160,19 +178,15 @@ int buffer_new(const buffer_place *p, uint16_t did, uint64_t iova, uint64_t leng
         if (mkdir(p->directory, 0755) < 0 && errno != EEXIST)
                 return iommu_error_set(err, errno, "Failed to make %s for buffers: %s", p->directory,
                                        strerror(errno));
-        b = calloc(1, sizeof *b);
+        b = buffer_alloc(p->kind, did, iova, length);
         if (!b)
                 return iommu_error_set(err, ENOMEM, "Out of memory");
-        *b = (buffer){ .kind = p->kind, .did = did, .iova = iova, .length = length, .region = p->region };
-        b->size = (size_t) ((length + ops->granule - 1) / ops->granule * ops->granule);
-        b->n_pages = (size_t) (length / VTD_PAGE_SIZE);
-        b->phys = calloc(b->n_pages, sizeof *b->phys);
-        if (!b->phys || asprintf(&b->path, "%s/buffer-%s-%u-0x%" PRIx64 "-XXXXXX", p->directory, p->unit,
-                                 did, iova) < 0) {
+        b->region = p->region;
+        if (asprintf(&b->path, "%s/buffer-%s-%u-0x%" PRIx64 "-XXXXXX", p->directory, p->unit, did, iova) <
+            0) {
                 b->path = NULL;
                 return iommu_error_set(err, ENOMEM, "Out of memory");
         }
-        b->phys[0] = UINT64_MAX; /* not pinned yet */
         fd = mkostemp(b->path, O_CLOEXEC);
         if (fd < 0) {
                 r = errno;
@@ -229,16 +243,9 @@ int buffer_reopen(const char *path, uint16_t did, uint64_t iova, uint64_t length
         if (length == 0 || length % VTD_PAGE_SIZE || length > (uint64_t) SIZE_MAX - ops->granule)
                 return iommu_error_set(err, EPROTO, "%s: a buffer of 0x%" PRIx64 " bytes cannot be", path,
                                        length);
-        b = calloc(1, sizeof *b);
+        b = buffer_alloc(BUFFER_HUGETLBFS, did, iova, length);
         if (!b)
                 return iommu_error_set(err, ENOMEM, "Out of memory");
-        *b = (buffer){ .kind = BUFFER_HUGETLBFS, .did = did, .iova = iova, .length = length };
-        b->size = (size_t) ((length + ops->granule - 1) / ops->granule * ops->granule);
-        b->n_pages = (size_t) (length / VTD_PAGE_SIZE);
-        b->phys = calloc(b->n_pages, sizeof *b->phys);
-        if (!b->phys)
-                return iommu_error_set(err, ENOMEM, "Out of memory");
-        b->phys[0] = UINT64_MAX; /* not pinned */
         fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return iommu_error_set(err, errno, "Failed to open the buffer %s: %s", path,

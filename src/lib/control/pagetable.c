@@ -116,10 +116,9 @@ size_t page_table_pages(const page_table *pt) {
         return pt->pages;
 }
 
-int page_table_new(table_mem *mem, const page_table_config *config, page_table **ret, iommu_error *err) {
-        _cleanup_free_ page_table *pt = NULL;
-        void *root;
-        int r;
+/* A page table of config's shape without its pages yet. */
+static int pt_alloc(table_mem *mem, const page_table_config *config, page_table **ret, iommu_error *err) {
+        page_table *pt;
 
         if (config->levels < 3 || config->levels > 5)
                 return iommu_error_set(err, EINVAL, "A second-stage table has 3 to 5 levels, not %u",
@@ -132,6 +131,18 @@ int page_table_new(table_mem *mem, const page_table_config *config, page_table *
                             .cap = config->cap,
                             .coherent = config->coherent,
                             .prepared = HASHMAP_INIT };
+        *ret = pt;
+        return 0;
+}
+
+int page_table_new(table_mem *mem, const page_table_config *config, page_table **ret, iommu_error *err) {
+        _cleanup_free_ page_table *pt = NULL;
+        void *root;
+        int r;
+
+        r = pt_alloc(mem, config, &pt, err);
+        if (r < 0)
+                return r;
         r = table_mem_alloc_page(mem, &root, &pt->root, err);
         if (r < 0)
                 return r;
@@ -204,18 +215,10 @@ int page_table_adopt(table_mem *mem, const page_table_config *config, uint64_t r
         adopt_walk w = { .claims = { .mem = mem }, .err = err };
         int r;
 
-        if (config->levels < 3 || config->levels > 5)
-                return iommu_error_set(err, EINVAL, "A second-stage table has 3 to 5 levels, not %u",
-                                       config->levels);
-        pt = calloc(1, sizeof *pt);
-        if (!pt)
-                return iommu_error_set(err, ENOMEM, "Out of memory");
-        *pt = (page_table){ .mem = mem,
-                            .levels = config->levels,
-                            .cap = config->cap,
-                            .coherent = config->coherent,
-                            .root = root,
-                            .prepared = HASHMAP_INIT };
+        r = pt_alloc(mem, config, &pt, err);
+        if (r < 0)
+                return r;
+        pt->root = root;
         w.pt = pt;
         r = adopt_claim(&w, root, "The top page table at");
         if (r >= 0) {
