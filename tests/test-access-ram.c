@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Reading RAM: the bounds every backend shares (iommu_ram_contains, _read,
- * _page), the in-memory image backend and the recorder.
+ * _page), the in-memory image backend (with a window kept in a file) and
+ * the recorder.
  */
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "access/access.h"
 #include "check-main.h"
@@ -275,6 +281,131 @@ START_TEST(recorder_records_pages_read) {
 }
 END_TEST
 
+/* A window of 4 pages at 0x100000, kept in a file from its offset
+ * 0x2000: every byte checked with pread, as another process would. */
+#define WIN 0x100000u
+#define WIN_PAGES 4u
+#define WIN_OFFSET 0x2000u
+
+static int window_file(char *path, size_t size) {
+        int fd;
+
+        snprintf(path, size, "/tmp/test-access-ram-XXXXXX");
+        fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(ftruncate(fd, WIN_OFFSET + WIN_PAGES * 4096), 0);
+        return fd;
+}
+
+static uint8_t *window_map(int fd) {
+        uint8_t *p = mmap(NULL, WIN_OFFSET + WIN_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+        ck_assert_ptr_ne(p, MAP_FAILED);
+        return p;
+}
+
+static uint64_t blocks(int fd) {
+        struct stat st;
+
+        ck_assert_int_eq(fstat(fd, &st), 0);
+        return (uint64_t) st.st_blocks;
+}
+
+START_TEST(image_window_in_a_file) {
+        _cleanup_(iommu_ram_freep) iommu_ram *again = NULL;
+        uint8_t held[1] = { 0 }, buf[16], *map, *p;
+        char path[64];
+        int fd = window_file(path, sizeof path);
+        uint64_t b0;
+
+        map = window_map(fd);
+        ck_assert_int_eq(iommu_ram_image_back(ram, WIN, WIN + WIN_PAGES * 4096 - 1,
+                                              &(iommu_ram_backing){ .mem = map + WIN_OFFSET,
+                                                                    .held = held,
+                                                                    .fd = fd,
+                                                                    .fd_offset = WIN_OFFSET }),
+                         0);
+        /* the window is RAM, none of it handed out yet */
+        ck_assert(iommu_ram_contains(ram, WIN, WIN_PAGES * 4096));
+        ck_assert(!iommu_ram_contains(ram, WIN - 1, 1));
+        for (unsigned i = 0; i < WIN_PAGES; i++)
+                ck_assert(!iommu_ram_image_has_page(ram, WIN + i * 4096));
+
+        /* a page handed out is the file's memory at its place, its blocks
+         * taken in the file, its bit set */
+        b0 = blocks(fd);
+        p = iommu_ram_image_page(ram, WIN + 0x1000);
+        ck_assert_ptr_eq(p, map + WIN_OFFSET + 0x1000);
+        ck_assert_uint_eq(held[0], 0x02);
+        ck_assert(iommu_ram_image_has_page(ram, WIN + 0x1000));
+        ck_assert(!iommu_ram_image_has_page(ram, WIN + 0x2000));
+        ck_assert_uint_ge(blocks(fd), b0 + 4096 / 512);
+        ck_assert_ptr_eq(iommu_ram_image_page(ram, WIN + 0x1000), p);
+        memcpy(p + 0x18, "table bytes", 12);
+        ck_assert_int_eq(pread(fd, buf, 12, WIN_OFFSET + 0x1000 + 0x18), 12);
+        ck_assert_mem_eq(buf, "table bytes", 12);
+        /* and what the file holds is what the image reads */
+        ck_assert_int_eq(pwrite(fd, "from the file", 13, WIN_OFFSET + 0x3ff0), 13);
+        ck_assert_int_eq(iommu_ram_read(ram, WIN + 0x3ff0, buf, 13, NULL), 0);
+        ck_assert_mem_eq(buf, "from the file", 13);
+        ck_assert_ptr_eq(iommu_ram_page(ram, WIN + 0x3000, NULL, NULL), map + WIN_OFFSET + 0x3000);
+        /* a read across the window's edge: its last page, then one of the image's own */
+        ck_assert_ptr_nonnull(iommu_ram_image_page(ram, WIN + WIN_PAGES * 4096));
+        ck_assert_int_eq(iommu_ram_read(ram, WIN + 0x3ff0, buf, 16, NULL), 0);
+        ck_assert_mem_eq(buf, "from the file\0\0\0", 16);
+
+        /* nobody else's page goes there; one window an image */
+        ck_assert_int_eq(iommu_ram_image_attach_page(ram, WIN + 0x2000, p), -EBUSY);
+        ck_assert_int_eq(iommu_ram_image_back(ram, 0x800000, 0x800fff,
+                                              &(iommu_ram_backing){ .mem = map, .held = held, .fd = -1 }),
+                         -EBUSY);
+
+        /* another image over the same memory: the page handed out before
+         * is known, its bytes are there */
+        ck_assert_int_eq(iommu_ram_new_image(&again), 0);
+        ck_assert_int_eq(iommu_ram_image_back(again, WIN, WIN + WIN_PAGES * 4096 - 1,
+                                              &(iommu_ram_backing){ .mem = map + WIN_OFFSET,
+                                                                    .held = held,
+                                                                    .fd = fd,
+                                                                    .fd_offset = WIN_OFFSET }),
+                         0);
+        ck_assert(iommu_ram_image_has_page(again, WIN + 0x1000));
+        ck_assert(!iommu_ram_image_has_page(again, WIN));
+        ck_assert_int_eq(iommu_ram_read(again, WIN + 0x1018, buf, 12, NULL), 0);
+        ck_assert_mem_eq(buf, "table bytes", 12);
+        again = iommu_ram_free(again);
+
+        ck_assert_int_eq(munmap(map, WIN_OFFSET + WIN_PAGES * 4096), 0);
+        close(fd);
+        (void) unlink(path);
+}
+END_TEST
+
+START_TEST(image_window_refused) {
+        static uint8_t mem[2 * 4096] __attribute__((aligned(4096)));
+        uint8_t held[1] = { 0 };
+        iommu_ram_backing b = { .mem = mem, .held = held, .fd = -1 };
+
+        ck_assert_int_eq(iommu_ram_image_back(ram, 0x1800, 0x2fff, &b), -EINVAL);
+        ck_assert_int_eq(iommu_ram_image_back(ram, 0x1000, 0x27ff, &b), -EINVAL);
+        ck_assert_int_eq(iommu_ram_image_back(ram, 0x2000, 0x1fff, &b), -EINVAL);
+        b.mem = mem + 8;
+        ck_assert_int_eq(iommu_ram_image_back(ram, 0x1000, 0x2fff, &b), -EINVAL);
+        b = (iommu_ram_backing){ .mem = mem, .fd = -1 };
+        ck_assert_int_eq(iommu_ram_image_back(ram, 0x1000, 0x2fff, &b), -EINVAL);
+        /* a page of the image's own already there */
+        ck_assert_ptr_nonnull(iommu_ram_image_page(ram, 0x2000));
+        b.held = held;
+        ck_assert_int_eq(iommu_ram_image_back(ram, 0x1000, 0x2fff, &b), -EBUSY);
+        ck_assert_int_eq(iommu_ram_image_back(ram, 0x3000, 0x4fff, &b), 0);
+        /* without a file, nothing is allocated: the page is the memory */
+        ck_assert_ptr_eq(iommu_ram_image_page(ram, 0x4000), mem + 4096);
+        ck_assert_uint_eq(held[0], 0x02);
+        /* not an image */
+        ck_assert(!iommu_ram_image_has_page(NULL, 0));
+}
+END_TEST
+
 static Suite *make_suite(void) {
         Suite *s = suite_create("access-ram");
         TCase *tc = tcase_create("image");
@@ -286,6 +417,8 @@ static Suite *make_suite(void) {
         tcase_add_test(tc, read_and_page);
         tcase_add_test(tc, page_through_scratch);
         tcase_add_test(tc, recorder_records_pages_read);
+        tcase_add_test(tc, image_window_in_a_file);
+        tcase_add_test(tc, image_window_refused);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -74,7 +74,9 @@ int iommu_ram_open_kcore(const iommu_ctx *c, iommu_ram **ret, iommu_error *err);
 
 /* An in-memory image: sparse pages, each added page is RAM. */
 int iommu_ram_new_image(iommu_ram **ret);
-/* A zeroed, writable page at paddr (page aligned), created on first use. */
+/* A zeroed, writable page at paddr (page aligned), created on first use
+ * (in a backed window: the window's page, as an earlier image left it).
+ * NULL: out of memory, or a backed window's file out of space. */
 void *iommu_ram_image_page(iommu_ram *ram, uint64_t paddr);
 /* Declare [start, end] RAM without backing pages (reads there give zeros). */
 int iommu_ram_image_add_range(iommu_ram *ram, uint64_t start, uint64_t end);
@@ -85,6 +87,30 @@ int iommu_ram_image_add_range(iommu_ram *ram, uint64_t start, uint64_t end);
 int iommu_ram_image_attach_page(iommu_ram *ram, uint64_t paddr, void *page);
 /* The caller's page at paddr leaves the image (it reads as zeros again). */
 void iommu_ram_image_detach_page(iommu_ram *ram, uint64_t paddr);
+
+/* Memory of the caller's that holds a window of the image (iommu_ram_image_back()). */
+typedef struct iommu_ram_backing {
+        void *mem;          /* the window's bytes, page aligned */
+        uint8_t *held;      /* one bit a page (bit i % 8 of byte i / 8 for the window's page i) */
+        int fd;             /* the file mem maps, or -1 */
+        uint64_t fd_offset; /* where mem starts in it */
+} iommu_ram_backing;
+/* [start, end] (page aligned, end + 1 too) becomes RAM kept in b->mem:
+ * the page at paddr is b->mem + (paddr - start), never allocated nor
+ * freed here, and iommu_ram_image_page() hands it out marking it in
+ * b->held.  Kept with mem, held tells a later image over the same memory
+ * which pages an earlier one handed out (iommu_ram_image_has_page()).
+ * With b->fd, a page's blocks are allocated in the file (fallocate) when
+ * it is first handed out: a full file system fails iommu_ram_image_page()
+ * there rather than ending the process with SIGBUS at its first store.
+ * One window an image, made before any page of it exists (else EBUSY);
+ * the caller's memory must outlive the image.  iommud --simulate keeps
+ * table memory so, in a machine file that outlives iommud. */
+int iommu_ram_image_back(iommu_ram *ram, uint64_t start, uint64_t end, const iommu_ram_backing *b);
+/* Whether the page at paddr was handed out by iommu_ram_image_page() (in a
+ * backed window: by this image or an earlier one over its memory) or is a
+ * caller's (iommu_ram_image_attach_page()). */
+bool iommu_ram_image_has_page(const iommu_ram *ram, uint64_t paddr);
 
 /* Views over a base: a page that one of the views holds (the first that
  * does) is read from it, any other from base (may be NULL: then only the

@@ -3,9 +3,11 @@
  * Reading RAM: the bounds every backend shares, the in-memory image backend
  * (tests, benchmarks, iommud --simulate: sparse 4 KiB pages in a hash map
  * from frame number, so a walker's peek is one multiply and a probe or
- * two), the recorder (a wrapper noting which pages a walk read, for
+ * two; a window of it may live in the caller's memory instead, a file
+ * that outlives the process), the recorder (a wrapper noting which pages a walk read, for
  * snapshots) and the overlay (table memory over the machine's RAM).
  */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +146,9 @@ typedef struct image_ram {
         iommu_ram ram;
         size_t ranges_alloc;
         hashmap pages; /* pfn -> its page; bit 0 set: the caller's (iommu_ram_image_attach_page) */
+        /* the backed window (iommu_ram_image_back), none while back.mem is NULL */
+        uint64_t back_first, back_last; /* pfns */
+        iommu_ram_backing back;
 } image_ram;
 
 #define IMAGE_PAGE_BORROWED UINT64_C(1)
@@ -151,9 +156,15 @@ typedef struct image_ram {
 /* What absent pages of declared RAM read as. */
 static const uint8_t zero_page[VTD_PAGE_SIZE] __attribute__((aligned(VTD_PAGE_SIZE)));
 
+static bool in_window(const image_ram *im, uint64_t pfn) {
+        return im->back.mem && pfn >= im->back_first && pfn <= im->back_last;
+}
+
 static uint8_t *image_lookup(const image_ram *im, uint64_t pfn) {
         uint64_t v;
 
+        if (in_window(im, pfn))
+                return (uint8_t *) im->back.mem + (pfn - im->back_first) * VTD_PAGE_SIZE;
         if (!hashmap_get(&im->pages, pfn, &v))
                 return NULL;
         return (uint8_t *) (uintptr_t) (v & ~IMAGE_PAGE_BORROWED);
@@ -221,6 +232,31 @@ int iommu_ram_new_image(iommu_ram **ret) {
         return 0;
 }
 
+static bool window_held(const image_ram *im, uint64_t pfn) {
+        uint64_t i = pfn - im->back_first;
+        return im->back.held[i / 8] & (1u << (i % 8));
+}
+
+static void *window_page(image_ram *im, uint64_t pfn) {
+        uint64_t i = pfn - im->back_first;
+
+        if (!window_held(im, pfn)) {
+                /* A store to a hole of a full file system is SIGBUS: take
+                 * the blocks now, where failing is an answer.  The bit is
+                 * one byte's store, whole or not at all when the process
+                 * is killed, and set only once the blocks are there. */
+                if (im->back.fd >= 0) {
+                        int r = posix_fallocate(im->back.fd,
+                                                (off_t) (im->back.fd_offset + i * VTD_PAGE_SIZE),
+                                                VTD_PAGE_SIZE);
+                        if (r != 0 && r != EOPNOTSUPP && r != EINVAL)
+                                return NULL;
+                }
+                im->back.held[i / 8] |= (uint8_t) (1u << (i % 8));
+        }
+        return (uint8_t *) im->back.mem + i * VTD_PAGE_SIZE;
+}
+
 void *iommu_ram_image_page(iommu_ram *ram, uint64_t paddr) {
         image_ram *im = (image_ram *) ram;
         uint64_t pfn = paddr / VTD_PAGE_SIZE;
@@ -228,6 +264,8 @@ void *iommu_ram_image_page(iommu_ram *ram, uint64_t paddr) {
 
         if (!ram || ram->ops != &image_ops || (paddr & PAGE_MASK))
                 return NULL;
+        if (in_window(im, pfn))
+                return window_page(im, pfn);
         p = image_lookup(im, pfn);
         if (p)
                 return p;
@@ -261,6 +299,8 @@ int iommu_ram_image_attach_page(iommu_ram *ram, uint64_t paddr, void *page) {
 
         if (!ram || ram->ops != &image_ops || (paddr & PAGE_MASK) || !page || ((uintptr_t) page & PAGE_MASK))
                 return -EINVAL;
+        if (in_window(im, pfn))
+                return -EBUSY; /* the window's memory is there */
         r = ranges_add(&ram->ranges, &ram->n_ranges, &im->ranges_alloc, paddr, paddr + PAGE_MASK);
         if (r < 0)
                 return r;
@@ -280,6 +320,40 @@ void iommu_ram_image_detach_page(iommu_ram *ram, uint64_t paddr) {
             !(v & IMAGE_PAGE_BORROWED))
                 return;
         (void) hashmap_remove(&im->pages, paddr / VTD_PAGE_SIZE, NULL);
+}
+
+int iommu_ram_image_back(iommu_ram *ram, uint64_t start, uint64_t end, const iommu_ram_backing *b) {
+        image_ram *im = (image_ram *) ram;
+        uint64_t pfn;
+        int r;
+
+        if (!ram || ram->ops != &image_ops || !b || !b->mem || !b->held || start > end ||
+            (start & PAGE_MASK) || ((end + 1) & PAGE_MASK) || end == UINT64_MAX ||
+            ((uintptr_t) b->mem & PAGE_MASK) || (b->fd_offset & PAGE_MASK))
+                return -EINVAL;
+        if (im->back.mem)
+                return -EBUSY;
+        for (size_t i = 0; hashmap_next(&im->pages, &i, &pfn, NULL);)
+                if (pfn >= start / VTD_PAGE_SIZE && pfn <= end / VTD_PAGE_SIZE)
+                        return -EBUSY;
+        r = ranges_add(&ram->ranges, &ram->n_ranges, &im->ranges_alloc, start, end);
+        if (r < 0)
+                return r;
+        im->back = *b;
+        im->back_first = start / VTD_PAGE_SIZE;
+        im->back_last = end / VTD_PAGE_SIZE;
+        return 0;
+}
+
+bool iommu_ram_image_has_page(const iommu_ram *ram, uint64_t paddr) {
+        const image_ram *im = (const image_ram *) ram;
+        uint64_t pfn = paddr / VTD_PAGE_SIZE;
+
+        if (!ram || ram->ops != &image_ops)
+                return false;
+        if (in_window(im, pfn))
+                return window_held(im, pfn);
+        return hashmap_contains(&im->pages, pfn);
 }
 
 /* ---- the recorder ---- */

@@ -620,8 +620,9 @@ int table_mem_reopen_image(iommu_ram *image, uint64_t base, table_mem **ret, iom
         if (r < 0)
                 return r;
         /* the chunks an earlier table memory made, one after the other from
-         * base: the image holds a chunk's pages once it was handed out */
-        while (iommu_ram_contains(image, base + m->n_chunks * TABLE_MEM_CHUNK, TABLE_MEM_CHUNK)) {
+         * base: the image holds a chunk's pages once it was handed out (in
+         * a simulated machine's file too, where all of RAM is declared) */
+        while (iommu_ram_image_has_page(image, base + m->n_chunks * TABLE_MEM_CHUNK)) {
                 _cleanup_free_ chunk *c = calloc(1, sizeof *c);
 
                 if (!c)
