@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The simulated remapping unit (regs-sim.h).  One byte array holds every
- * register as software reads it; a write goes through the register's rule
+ * register as software reads it (two, one in force: a change is made to
+ * the other, change_begin()); a write goes through the register's rule
  * (which bits it may change, which it clears by writing 1) and then its
  * behaviour: GCMD commands, register-based invalidation, the invalidation
  * queue, fault status.  Positions come from decode/regs.h and
@@ -12,6 +13,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,24 +56,62 @@ typedef enum step {
         STEP_STOP_AFTER, /* IQH moves past it, then fetching stops (ITE) */
 } step;
 
+/* The head of the unit's memory (regs-sim.h, "A unit that outlives the
+ * process"). */
+typedef struct sim_head {
+        char magic[8];
+        uint32_t version;
+        uint32_t window;
+        uint32_t ver;
+        uint32_t copy;
+        uint64_t cap;
+        uint64_t ecap;
+        uint32_t active;
+        uint8_t reserved[REGS_SIM_PERSIST_HEAD - 44];
+} sim_head;
+static_assert(sizeof(sim_head) == REGS_SIM_PERSIST_HEAD, "sim_head");
+static_assert(offsetof(sim_head, active) == REGS_SIM_PERSIST_ACTIVE, "sim_head.active");
+
+#define SIM_MAGIC "VTDUNIT"
+#define SIM_VERSION 1u
+
+/* What the unit latched beside its registers: hardware state, kept in each
+ * copy after the register window. */
+typedef struct sim_latched {
+        regs_sim_state st;
+        uint32_t next_record; /* the fault record the next fault goes to */
+        bool ite_pending;     /* an ITE waits for the next wait descriptor */
+} sim_latched;
+static_assert(sizeof(sim_latched) <= REGS_SIM_PERSIST_LATCHED, "sim_latched");
+/* Kept in machine files as it is: a change of either is a new SIM_VERSION. */
+static_assert(sizeof(regs_sim_state) == 72 && sizeof(sim_latched) == 80, "the persistent layout changed");
+
 typedef struct regs_sim {
         iommu_regs r; /* first: the public struct */
         iommu_ram *ram;
-        uint8_t *file;
         reg_slot *slots; /* one per dword of the window */
         uint64_t cap, ecap;
         uint32_t iro, fro; /* byte offsets */
         unsigned n_records;
-        unsigned next_record;
 
-        regs_sim_state st;
+        /* The hardware state: the head, then two copies of the register
+         * window and the latched state, head->active naming the one in
+         * force.  file and lat are the copy software sees, or during a
+         * change (change_begin() to change_commit()) the one changed. */
+        uint8_t *area;
+        bool own_area;
+        sim_head *head;
+        size_t copy_size;
+        uint8_t *file;
+        sim_latched *lat;
+
+        /* test knobs and counters: the process's, not the unit's */
         uint64_t n_reads;
         uint64_t reads_left; /* UINT64_MAX: never dies */
         bool stall_waits;
         bool fail_reads;
         regs_sim_error fail;
         uint16_t fail_sid;
-        bool ite_pending;
         bool oom;
 
         regs_sim_write *writes;
@@ -134,6 +174,39 @@ const char *regs_sim_violation_kind_to_string(regs_sim_violation_kind k) {
 }
 
 /* ---- the register file ---- */
+
+static uint8_t *copy_at(const regs_sim *s, unsigned i) {
+        return s->area + REGS_SIM_PERSIST_HEAD + i * s->copy_size;
+}
+
+static void use_copy(regs_sim *s, unsigned i) {
+        s->file = copy_at(s, i);
+        s->lat = (sim_latched *) (s->file + s->r.size);
+}
+
+/* Everything a register write, an injected fault or a resumed queue does
+ * to the unit is done to the copy not in force, which then takes over
+ * with one aligned store: a process killed at any instant leaves the unit
+ * as before the change or after it, never half, as a unit's own write
+ * is.  The stores the unit makes into memory (a wait's status word) are
+ * not part of it: a kill may leave such a word written and the change
+ * undone, like hardware that wrote it and then lost power before its
+ * registers moved on; software waiting for the word sees it when it is
+ * written, whatever the registers say. */
+static void change_begin(regs_sim *s) {
+        unsigned next = __atomic_load_n(&s->head->active, __ATOMIC_RELAXED) ^ 1;
+
+        memcpy(copy_at(s, next), s->file, s->copy_size);
+        use_copy(s, next);
+}
+
+static void change_commit(regs_sim *s) {
+        unsigned now = s->file == copy_at(s, 0) ? 0 : 1;
+
+        /* release: the copy's stores come first, for another process
+         * reading the same memory (a worker) as for the compiler */
+        __atomic_store_n(&s->head->active, now, __ATOMIC_RELEASE);
+}
 
 static uint32_t get32(const regs_sim *s, uint32_t off) {
         uint32_t v;
@@ -203,7 +276,7 @@ static void fsts_set(regs_sim *s, uint32_t bits) {
 
         put32(s, REG_FSTS, fsts | bits);
         if (!(fsts & FSTS_EVENT) && (bits & FSTS_EVENT))
-                raise_event(s, REG_FECTL, &s->st.fault_interrupts);
+                raise_event(s, REG_FECTL, &s->lat->st.fault_interrupts);
 }
 
 /* Software serviced every condition: the pending message is withdrawn. */
@@ -218,7 +291,7 @@ static void completion_event(regs_sim *s) {
         if (get32(s, REG_ICS) & BIT32(ICS, IWC))
                 return;
         put32(s, REG_ICS, BIT32(ICS, IWC));
-        raise_event(s, REG_IECTL, &s->st.completion_interrupts);
+        raise_event(s, REG_IECTL, &s->lat->st.completion_interrupts);
 }
 
 static void update_ppf(regs_sim *s) {
@@ -237,7 +310,7 @@ static void update_ppf(regs_sim *s) {
 /* ---- the active root ---- */
 
 static unsigned active_ttm(const regs_sim *s) {
-        return s->st.n_srtp > 0 ? (unsigned) FIELD_GET(RTADDR, TTM, &s->st.root) : 0;
+        return s->lat->st.n_srtp > 0 ? (unsigned) FIELD_GET(RTADDR, TTM, &s->lat->st.root) : 0;
 }
 
 /* ---- register-based invalidation ---- */
@@ -364,7 +437,7 @@ static void iq_error(regs_sim *s, unsigned iqei) {
 static void ite_halt(regs_sim *s) {
         uint64_t v = get64(s, REG_IQERCD);
 
-        s->ite_pending = false;
+        s->lat->ite_pending = false;
         FIELD_SET(IQERCD, ITESID, &v, s->fail_sid);
         put64(s, REG_IQERCD, v);
         fsts_set(s, BIT32(FSTS, ITE));
@@ -496,7 +569,7 @@ static step process_one(regs_sim *s, uint32_t head, unsigned dsize) {
                 iq_error(s, IQEI_INVALID_WIDTH);
                 return STEP_STOP_HERE;
         }
-        if (iommu_ram_read(s->ram, s->st.queue_base + head, d, dsize, NULL) < 0) {
+        if (iommu_ram_read(s->ram, s->lat->st.queue_base + head, d, dsize, NULL) < 0) {
                 iq_error(s, IQEI_FETCH_ERROR);
                 return STEP_STOP_HERE;
         }
@@ -523,9 +596,9 @@ static step process_one(regs_sim *s, uint32_t head, unsigned dsize) {
         if (inv.kind == INV_KIND_WAIT) {
                 if (s->fail == REGS_SIM_ERROR_ITE) {
                         s->fail = REGS_SIM_ERROR_NONE;
-                        s->ite_pending = true;
+                        s->lat->ite_pending = true;
                 }
-                if (s->ite_pending) {
+                if (s->lat->ite_pending) {
                         inv.outcome = REGS_SIM_ABORTED;
                         record(s, &inv);
                         ite_halt(s);
@@ -546,7 +619,7 @@ static step process_one(regs_sim *s, uint32_t head, unsigned dsize) {
 
         if (s->fail == REGS_SIM_ERROR_ITE) {
                 s->fail = REGS_SIM_ERROR_NONE;
-                s->ite_pending = true;
+                s->lat->ite_pending = true;
                 inv.outcome = REGS_SIM_TIMED_OUT;
         } else if (s->fail == REGS_SIM_ERROR_ICE) {
                 uint64_t v = get64(s, REG_IQERCD);
@@ -563,7 +636,7 @@ static step process_one(regs_sim *s, uint32_t head, unsigned dsize) {
 /* Fetch and perform descriptors from IQH up to IQT, as long as queued
  * invalidation is on and no error blocks fetching. */
 static void queue_run(regs_sim *s) {
-        uint32_t head, tail, dsize = s->st.queue_256 ? 32 : 16;
+        uint32_t head, tail, dsize = s->lat->st.queue_256 ? 32 : 16;
 
         if (!(get32(s, REG_GSTS) & BIT32(GSTS, QIES)) ||
             (get32(s, REG_FSTS) & (BIT32(FSTS, IQE) | BIT32(FSTS, ITE))))
@@ -573,33 +646,33 @@ static void queue_run(regs_sim *s) {
         if (head == tail)
                 return;
         /* a tail outside the queue, or inside a 256-bit descriptor */
-        if (tail >= s->st.queue_size || tail % dsize != 0) {
+        if (tail >= s->lat->st.queue_size || tail % dsize != 0) {
                 iq_error(s, IQEI_INVALID_TAIL);
                 return;
         }
 
         /* IQH moves by one descriptor each turn, so the queue's length
          * bounds the loop */
-        for (uint32_t n = 0; head != tail && n < s->st.queue_size / dsize; n++) {
+        for (uint32_t n = 0; head != tail && n < s->lat->st.queue_size / dsize; n++) {
                 step k = process_one(s, head, dsize);
 
                 if (k == STEP_STOP_HERE)
                         return;
-                head = (head + dsize) % s->st.queue_size;
+                head = (head + dsize) % s->lat->st.queue_size;
                 put64(s, REG_IQH, head);
                 if (k == STEP_STOP_AFTER)
                         return;
         }
-        if (s->ite_pending)
+        if (s->lat->ite_pending)
                 ite_halt(s);
 }
 
 static void qie_enable(regs_sim *s) {
         uint64_t iqa = get64(s, REG_IQA);
 
-        s->st.queue_base = FIELD_ADDR(IQA, IQA, &iqa);
-        s->st.queue_size = VTD_PAGE_SIZE << FIELD_GET(IQA, QS, &iqa);
-        s->st.queue_256 = FIELD_GET(IQA, DW, &iqa);
+        s->lat->st.queue_base = FIELD_ADDR(IQA, IQA, &iqa);
+        s->lat->st.queue_size = VTD_PAGE_SIZE << FIELD_GET(IQA, QS, &iqa);
+        s->lat->st.queue_256 = FIELD_GET(IQA, DW, &iqa);
         put64(s, REG_IQH, 0);
         put32(s, REG_GSTS, get32(s, REG_GSTS) | BIT32(GSTS, QIES));
         if (get64(s, REG_IQT) & QUEUE_OFFSET_MASK) {
@@ -649,8 +722,8 @@ static void srtp(regs_sim *s) {
                  (ttm == 2 && !FIELD_GET(ECAP, ADMS, &s->ecap)))
                 violation(s, REGS_SIM_NOT_SUPPORTED,
                           "SRTP with RTADDR.TTM %u, a mode ECAP says this unit does not have", ttm);
-        s->st.root = rtaddr;
-        s->st.n_srtp++;
+        s->lat->st.root = rtaddr;
+        s->lat->st.n_srtp++;
         put32(s, REG_GSTS, get32(s, REG_GSTS) | BIT32(GSTS, RTPS));
         if (FIELD_GET(CAP, ESRTPS, &s->cap)) {
                 /* ESRTPS: the SRTP flow invalidates every translation cache */
@@ -662,8 +735,8 @@ static void srtp(regs_sim *s) {
 }
 
 static void sirtp(regs_sim *s) {
-        s->st.irta = get64(s, REG_IRTA);
-        s->st.n_sirtp++;
+        s->lat->st.irta = get64(s, REG_IRTA);
+        s->lat->st.n_sirtp++;
         put32(s, REG_GSTS, get32(s, REG_GSTS) | BIT32(GSTS, IRTPS));
         if (FIELD_GET(CAP, ESIRTPS, &s->cap))
                 implied_global(s, INV_KIND_INTERRUPT_ENTRY_CACHE, 0);
@@ -711,7 +784,7 @@ static void gcmd_write(regs_sim *s, uint32_t v) {
         /* WBFS is set and cleared again at once; without CAP.RWBF the
          * command is ignored (spec 11.4.4) */
         if ((shots & BIT32(GCMD, WBF)) && FIELD_GET(CAP, RWBF, &s->cap))
-                s->st.n_wbf++;
+                s->lat->st.n_wbf++;
         if ((shots & BIT32(GCMD, SFL)) && !gcmd_unsupported(s, BIT32(GCMD, SFL), afl))
                 put32(s, REG_GSTS, get32(s, REG_GSTS) | BIT32(GSTS, FLS));
 
@@ -785,11 +858,11 @@ static void after_event_ctl(regs_sim *s, uint32_t ctl, unsigned *counter) {
 }
 
 static void after_fectl(regs_sim *s, _unused_ uint64_t m, _unused_ uint64_t v) {
-        after_event_ctl(s, REG_FECTL, &s->st.fault_interrupts);
+        after_event_ctl(s, REG_FECTL, &s->lat->st.fault_interrupts);
 }
 
 static void after_iectl(regs_sim *s, _unused_ uint64_t m, _unused_ uint64_t v) {
-        after_event_ctl(s, REG_IECTL, &s->st.completion_interrupts);
+        after_event_ctl(s, REG_IECTL, &s->lat->st.completion_interrupts);
 }
 
 static void after_ics(regs_sim *s, _unused_ uint64_t m, _unused_ uint64_t v) {
@@ -939,6 +1012,8 @@ static int check_access(regs_sim *s, uint32_t offset, unsigned width, const char
 static int sim_read(iommu_regs *r, uint32_t offset, unsigned width, uint64_t *ret, iommu_error *err) {
         regs_sim *s = (regs_sim *) r;
         const reg_slot *slot;
+        const uint8_t *file;
+        sim_latched *lat;
         uint64_t v;
         int k;
 
@@ -948,12 +1023,17 @@ static int sim_read(iommu_regs *r, uint32_t offset, unsigned width, uint64_t *re
         if (s->fail_reads)
                 return iommu_error_set(
                         err, EIO, "Failed to read the register at 0x%x: the simulated read fails", offset);
+        /* the copy in force, as the head says: a process that shares the
+         * unit's memory but not this one's pointers (a forked worker)
+         * reads what the writer last committed */
+        file = copy_at(s, __atomic_load_n(&s->head->active, __ATOMIC_ACQUIRE));
+        lat = (sim_latched *) (file + s->r.size);
         s->n_reads++;
         if (s->reads_left == 0)
-                s->st.dead = true;
+                lat->st.dead = true; /* one store: whole, no change_begin() needed */
         else if (s->reads_left != UINT64_MAX)
                 s->reads_left--;
-        if (s->st.dead) {
+        if (lat->st.dead) {
                 *ret = width == 32 ? UINT32_MAX : UINT64_MAX;
                 return 0;
         }
@@ -961,10 +1041,12 @@ static int sim_read(iommu_regs *r, uint32_t offset, unsigned width, uint64_t *re
         slot = slot_at(s, offset);
         if (slot->l && (!slot->implemented || slot->l == &layout_gcmd))
                 v = 0; /* RsvdZ, and GCMD is write-only */
-        else if (width == 32)
-                v = get32(s, offset);
-        else
-                v = get64(s, offset);
+        else if (width == 32) {
+                uint32_t d;
+                memcpy(&d, file + offset, sizeof d);
+                v = d;
+        } else
+                memcpy(&v, file + offset, sizeof v);
         *ret = v;
         return 0;
 }
@@ -982,16 +1064,17 @@ static int sim_write(iommu_regs *r, uint32_t offset, unsigned width, uint64_t va
                         .offset = offset,
                         .width = width,
                         .value = value,
-                        .refused = k < 0 || s->st.dead,
+                        .refused = k < 0 || s->lat->st.dead,
                 };
         if (k < 0)
                 return k;
-        if (s->st.dead)
+        if (s->lat->st.dead)
                 return 0;
         if (width == 32)
                 value &= UINT32_MAX;
 
         slot = slot_at(s, offset);
+        change_begin(s);
         if (!slot->l) {
                 /* no register here: the bytes read back as written */
                 if (width == 32)
@@ -1000,6 +1083,7 @@ static int sim_write(iommu_regs *r, uint32_t offset, unsigned width, uint64_t va
                         put64(s, offset, value);
         } else if (slot->implemented)
                 write_register(s, slot, offset, width, value);
+        change_commit(s);
 
         if (s->oom)
                 return iommu_error_set(err, ENOMEM, "Out of memory for the simulated unit's records");
@@ -1009,7 +1093,8 @@ static int sim_write(iommu_regs *r, uint32_t offset, unsigned width, uint64_t va
 static void sim_free(iommu_regs *r) {
         regs_sim *s = (regs_sim *) r;
 
-        free(s->file);
+        if (s->own_area)
+                free(s->area);
         free(s->slots);
         free(s->writes);
         free(s->invs);
@@ -1070,12 +1155,84 @@ static int place_all(regs_sim *s, bool implemented, iommu_error *err) {
         return 0;
 }
 
+size_t regs_sim_persist_size(const regs_sim_config *cfg) {
+        uint64_t size = cfg->size ? cfg->size : SIM_DEFAULT_SIZE;
+
+        if (size % 8 != 0 || size > SIM_MAX_SIZE)
+                return 0;
+        return REGS_SIM_PERSIST_HEAD + 2 * (size + REGS_SIM_PERSIST_LATCHED);
+}
+
+/* A bool kept in memory another process wrote: only 0 or 1 may be read
+ * as one. */
+static bool bool_byte_ok(const void *p) {
+        return *(const uint8_t *) p <= 1;
+}
+
+/* What an earlier unit left in persist is this unit's, and a state a unit
+ * can be in: anything else is refused before it is used. */
+static int check_resumed(regs_sim *s, const regs_sim_config *cfg, iommu_error *err) {
+        const sim_head *h = s->head;
+        const sim_latched *l;
+        uint32_t qs;
+
+        if (memcmp(h->magic, SIM_MAGIC, sizeof SIM_MAGIC) != 0)
+                return iommu_error_set(err, EINVAL, "The simulated unit's memory holds no unit");
+        if (h->version != SIM_VERSION)
+                return iommu_error_set(
+                        err, EINVAL, "The simulated unit's memory is of format version %" PRIu32 ", not %u",
+                        h->version, SIM_VERSION);
+        if (h->window != s->r.size || h->copy != s->copy_size || h->ver != cfg->ver || h->cap != cfg->cap ||
+            h->ecap != cfg->ecap)
+                return iommu_error_set(err, EINVAL,
+                                       "The simulated unit's memory holds another unit: VER 0x%" PRIx32
+                                       ", CAP 0x%016" PRIx64 ", ECAP 0x%016" PRIx64 ", a 0x%" PRIx32
+                                       "-byte window",
+                                       h->ver, h->cap, h->ecap, h->window);
+        if (h->active > 1)
+                return iommu_error_set(err, EINVAL,
+                                       "The simulated unit's memory names copy %" PRIu32 " of 2 as in force",
+                                       h->active);
+        use_copy(s, h->active);
+        l = s->lat;
+        qs = l->st.queue_size;
+        if (!bool_byte_ok(&l->st.qi_enabled) || !bool_byte_ok(&l->st.queue_256) ||
+            !bool_byte_ok(&l->st.dead) || !bool_byte_ok(&l->ite_pending) || l->next_record >= s->n_records ||
+            (qs != 0 && (qs % VTD_PAGE_SIZE != 0 || (qs & (qs - 1)) != 0 || qs > (VTD_PAGE_SIZE << 7))) ||
+            ((get32(s, REG_GSTS) & BIT32(GSTS, QIES)) && qs == 0))
+                return iommu_error_set(err, EINVAL,
+                                       "The simulated unit's memory holds a state no unit can be in");
+        return 0;
+}
+
+/* A unit at reset: the capabilities, and event interrupts masked. */
+static void reset(regs_sim *s, const regs_sim_config *cfg) {
+        memset(s->area, 0, regs_sim_persist_size(cfg));
+        memcpy(s->head->magic, SIM_MAGIC, sizeof SIM_MAGIC);
+        s->head->version = SIM_VERSION;
+        s->head->window = (uint32_t) s->r.size;
+        s->head->ver = cfg->ver;
+        s->head->copy = (uint32_t) s->copy_size;
+        s->head->cap = cfg->cap;
+        s->head->ecap = cfg->ecap;
+        s->head->active = 0;
+        use_copy(s, 0);
+        put32(s, REG_VER, cfg->ver);
+        put64(s, REG_CAP, cfg->cap);
+        put64(s, REG_ECAP, cfg->ecap);
+        put32(s, REG_FECTL, BIT32(FECTL, IM));
+        if (slot_at(s, REG_IECTL)->l == &layout_iectl)
+                put32(s, REG_IECTL, BIT32(IECTL, IM));
+        if (slot_at(s, REG_PECTL)->l == &layout_pectl)
+                put32(s, REG_PECTL, BIT32(PECTL, IM));
+}
+
 int iommu_regs_new_sim(const regs_sim_config *cfg, iommu_ram *ram, iommu_regs **ret, iommu_error *err) {
         regs_sim *s;
         uint64_t size;
         int k;
 
-        if (!cfg || !ram || !ret)
+        if (!cfg || !ram || !ret || (cfg->resume && !cfg->persist) || ((uintptr_t) cfg->persist & 7))
                 return iommu_error_set(err, EINVAL, "Invalid arguments to the simulated unit");
         if (!ram->ops->name || !streq(ram->ops->name, "image"))
                 return iommu_error_set(err, EINVAL,
@@ -1100,30 +1257,27 @@ int iommu_regs_new_sim(const regs_sim_config *cfg, iommu_ram *ram, iommu_regs **
         s->fro = (uint32_t) FIELD_GET(CAP, FRO, &cfg->cap) * 16;
         s->n_records = (unsigned) FIELD_GET(CAP, NFR, &cfg->cap) + 1;
         s->reads_left = UINT64_MAX;
-        s->file = calloc(1, size);
+        s->copy_size = size + REGS_SIM_PERSIST_LATCHED;
+        s->own_area = !cfg->persist;
+        s->area = cfg->persist ? cfg->persist : calloc(1, regs_sim_persist_size(cfg));
         s->slots = calloc(size / 4, sizeof *s->slots);
-        if (!s->file || !s->slots) {
+        if (!s->area || !s->slots) {
                 sim_free(&s->r);
                 return -ENOMEM;
         }
+        s->head = (sim_head *) s->area;
 
         k = place_all(s, false, err);
         if (k >= 0)
                 k = place_all(s, true, err);
+        if (k >= 0 && cfg->resume)
+                k = check_resumed(s, cfg, err);
         if (k < 0) {
                 sim_free(&s->r);
                 return k;
         }
-
-        /* reset values: the capabilities, and event interrupts masked */
-        put32(s, REG_VER, cfg->ver);
-        put64(s, REG_CAP, cfg->cap);
-        put64(s, REG_ECAP, cfg->ecap);
-        put32(s, REG_FECTL, BIT32(FECTL, IM));
-        if (slot_at(s, REG_IECTL)->l == &layout_iectl)
-                put32(s, REG_IECTL, BIT32(IECTL, IM));
-        if (slot_at(s, REG_PECTL)->l == &layout_pectl)
-                put32(s, REG_PECTL, BIT32(PECTL, IM));
+        if (!cfg->resume)
+                reset(s, cfg);
 
         *ret = &s->r;
         return 0;
@@ -1162,30 +1316,26 @@ int regs_sim_get_state(iommu_regs *r, regs_sim_state *ret) {
 
         if (!s || !ret)
                 return -EINVAL;
-        *ret = s->st;
+        *ret = s->lat->st;
         ret->qi_enabled = get32(s, REG_GSTS) & BIT32(GSTS, QIES);
         return 0;
 }
 
-int regs_sim_inject_fault(iommu_regs *r, const regs_sim_fault *f) {
-        regs_sim *s = sim_of(r);
+/* Primary fault logging, within a change. */
+static int record_fault(regs_sim *s, const regs_sim_fault *f) {
         uint64_t v[2] = {};
         uint32_t off, fsts;
         unsigned idx;
 
-        if (!s || !f || f->type < 0 || f->type >= _REGS_SIM_FAULT_TYPE_MAX || f->pasid >> FRCD_PV_WIDTH ||
-            f->at >> FRCD_AT_WIDTH)
-                return -EINVAL;
-
         fsts = get32(s, REG_FSTS);
         if (fsts & BIT32(FSTS, PFO)) {
-                s->st.faults_dropped++;
+                s->lat->st.faults_dropped++;
                 return -ENOSPC;
         }
-        idx = s->next_record;
+        idx = s->lat->next_record;
         off = s->fro + idx * FRCD_STRIDE;
         if (get64(s, off + 8) & (UINT64_C(1) << (FRCD_F_LO - 64))) {
-                s->st.faults_dropped++;
+                s->lat->st.faults_dropped++;
                 fsts_set(s, BIT32(FSTS, PFO));
                 return -ENOSPC;
         }
@@ -1203,7 +1353,7 @@ int regs_sim_inject_fault(iommu_regs *r, const regs_sim_fault *f) {
         FIELD_SET(FRCD, F, v, 1);
         put64(s, off, v[0]);
         put64(s, off + 8, v[1]);
-        s->next_record = (idx + 1) % s->n_records;
+        s->lat->next_record = (idx + 1) % s->n_records;
 
         if (!(fsts & BIT32(FSTS, PPF))) {
                 /* FRI names the record that made PPF rise */
@@ -1213,14 +1363,31 @@ int regs_sim_inject_fault(iommu_regs *r, const regs_sim_fault *f) {
         return (int) idx;
 }
 
+int regs_sim_inject_fault(iommu_regs *r, const regs_sim_fault *f) {
+        regs_sim *s = sim_of(r);
+        int k;
+
+        if (!s || !f || f->type < 0 || f->type >= _REGS_SIM_FAULT_TYPE_MAX || f->pasid >> FRCD_PV_WIDTH ||
+            f->at >> FRCD_AT_WIDTH)
+                return -EINVAL;
+
+        change_begin(s);
+        k = record_fault(s, f);
+        change_commit(s);
+        return k;
+}
+
 void regs_sim_stall_waits(iommu_regs *r, bool on) {
         regs_sim *s = sim_of(r);
 
         if (!s)
                 return;
         s->stall_waits = on;
-        if (!on)
+        if (!on) {
+                change_begin(s);
                 queue_run(s);
+                change_commit(s);
+        }
 }
 
 void regs_sim_fail_next(iommu_regs *r, regs_sim_error e, uint16_t sid) {

@@ -45,6 +45,17 @@ typedef struct regs_sim_config {
          * regs_sim_invalidations() return none): a unit that runs for
          * days (iommud --simulate) would grow by them without end. */
         bool no_log;
+        /* Where the unit keeps its hardware state (below, "A unit that
+         * outlives the process"): regs_sim_persist_size() bytes, 8-byte
+         * aligned, e.g. a file mapped MAP_SHARED; it stays the caller's and
+         * must outlive the unit.  NULL: memory of the unit's own. */
+        void *persist;
+        /* persist holds what an earlier unit of this VER, CAP, ECAP and
+         * window left: this one goes on from there, every register and
+         * everything latched as it was.  EINVAL with a sentence when it
+         * holds something else; nothing is written to it then.  False:
+         * persist is overwritten with a unit at reset. */
+        bool resume;
 } regs_sim_config;
 
 /* ram must be an in-memory image and outlive the unit.  EINVAL with a
@@ -52,6 +63,33 @@ typedef struct regs_sim_config {
  * recording registers (CAP.FRO, CAP.NFR) fall outside the window or on
  * another register. */
 int iommu_regs_new_sim(const regs_sim_config *cfg, iommu_ram *ram, iommu_regs **ret, iommu_error *err);
+
+/* ---- a unit that outlives the process ---- */
+
+/* regs_sim_config.persist holds everything that is the unit's hardware
+ * state: its registers as software reads them, and what it latched
+ * (regs_sim_state, the next fault record, a pending ITE); not what a test
+ * set (stalled waits, failing reads, an error for the next descriptor) nor
+ * the logs.  A register write, an injected fault and a queue run on
+ * stall_waits(false) each change it whole or not at all, even when the
+ * process is killed in the middle (SIGKILL), as hardware's own writes:
+ * every change is made to a copy not in force, which then takes over with
+ * one aligned store.  Reads copy nothing.  The layout, in the machine's
+ * byte order:
+ *
+ *   0    "VTDUNIT\0", u32 format version (1), u32 the window's size,
+ *        u32 VER, u32 the size of a copy (the window's + 256),
+ *        u64 CAP, u64 ECAP,
+ *   40   u32 the copy in force, 0 or 1 (REGS_SIM_PERSIST_ACTIVE);
+ *   64   copy 0, then copy 1: each the register window (GSTS at +0x1c,
+ *        RTADDR at +0x20, ...), then 256 bytes of latched state. */
+#define REGS_SIM_PERSIST_HEAD 64u
+#define REGS_SIM_PERSIST_ACTIVE 40u
+#define REGS_SIM_PERSIST_LATCHED 256u
+
+/* The bytes persist needs for cfg's window; 0 for a window that cannot be
+ * simulated. */
+size_t regs_sim_persist_size(const regs_sim_config *cfg);
 
 /* The hooks below take the iommu_regs the constructor returned; on any
  * other backend they return NULL, 0 or -EINVAL. */
