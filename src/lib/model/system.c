@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <pci/pci.h>
 
@@ -36,6 +41,12 @@ iommu_system *iommu_system_free(iommu_system *s) {
         json_object_put(s->devices);
         dmar_table_free(s->dmar);
         free(s->dmar_raw);
+        /* the unit and the image above point into the machine file */
+        if (s->sim_map) {
+                (void) munmap(s->sim_map, SIMULATED_MACHINE_SIZE);
+                safe_close(s->sim_fd);
+        }
+        free(s->sim_machine);
         /* the snapshot's backends above point into it: free it last */
         snapshot_free(s->snap);
         free(s);
@@ -595,6 +606,212 @@ static int simulated_kernel(iommu_system *s, iommu_unit *u, bool scalable, iommu
         return r;
 }
 
+/* ---- the machine file (iommud --simulated-machine) ---- */
+
+/* The unit (a window of 4 KiB) and a bit for each page of RAM fit their
+ * places. */
+static_assert(REGS_SIM_PERSIST_HEAD + 2 * (4096 + REGS_SIM_PERSIST_LATCHED) <=
+                      SIMULATED_MACHINE_HELD - SIMULATED_MACHINE_UNIT,
+              "the unit's place");
+static_assert((SIMULATED_BUFFER_BASE - SIMULATED_TABLE_BASE) / VTD_PAGE_SIZE / 8 <=
+                      SIMULATED_MACHINE_RAM - SIMULATED_MACHINE_HELD,
+              "the held pages' place");
+
+typedef struct machine_header {
+        char magic[8];
+        uint32_t version;
+        uint32_t scalable;
+        uint32_t address_width;
+        uint32_t caching_mode;
+        uint64_t size;
+} machine_header;
+
+#define MACHINE_VERSION 1u
+
+/* A new machine file's temporary name: gone unless published. */
+static void unlink_and_freep(char **p) {
+        if (*p)
+                (void) unlink(*p);
+        free(*p);
+}
+
+/* A POSIX record lock: the process's own, so iommud's forked workers do
+ * not hold it, and gone with the process, however it ends. */
+static int machine_lock(int fd, const char *path, iommu_error *err) {
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+        if (fcntl(fd, F_SETLK, &fl) >= 0)
+                return 0;
+        if (errno != EACCES && errno != EAGAIN)
+                return iommu_error_set(err, errno, "Cannot lock the simulated machine %s: %s", path,
+                                       strerror(errno));
+        fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        if (fcntl(fd, F_GETLK, &fl) >= 0 && fl.l_type != F_UNLCK)
+                return iommu_error_set(err, EBUSY, "The simulated machine %s is in use by process %d", path,
+                                       (int) fl.l_pid);
+        return iommu_error_set(err, EBUSY, "The simulated machine %s is in use by another process", path);
+}
+
+/* Whether the file is a machine of c's mode, read without a write. */
+static int machine_check(int fd, const char *path, const iommu_sim_config *c, iommu_error *err) {
+        iommu_sim_config have = {}, want = *c;
+        machine_header h = {};
+        char a[64], b[64];
+        struct stat st;
+        ssize_t n;
+
+        if (fstat(fd, &st) < 0)
+                return iommu_error_set(err, errno, "Cannot read the simulated machine %s: %s", path,
+                                       strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return iommu_error_set(err, EINVAL, "%s is not a simulated machine: not a regular file",
+                                       path);
+        n = pread(fd, &h, sizeof h, 0);
+        if (n < 0)
+                return iommu_error_set(err, errno, "Cannot read the simulated machine %s: %s", path,
+                                       strerror(errno));
+        if ((size_t) n < sizeof h || memcmp(h.magic, SIMULATED_MACHINE_MAGIC, sizeof h.magic) != 0)
+                return iommu_error_set(
+                        err, EINVAL, "%s is not a simulated machine: no " SIMULATED_MACHINE_MAGIC " header",
+                        path);
+        if (h.version != MACHINE_VERSION)
+                return iommu_error_set(err, EINVAL,
+                                       "%s holds a simulated machine of format version %" PRIu32
+                                       "; this iommud knows version %u",
+                                       path, h.version, MACHINE_VERSION);
+        if (h.size != SIMULATED_MACHINE_SIZE || (uint64_t) st.st_size != h.size)
+                return iommu_error_set(
+                        err, EINVAL, "%s is not a whole simulated machine: %" PRIu64 " bytes, not %" PRIu64,
+                        path, (uint64_t) st.st_size, SIMULATED_MACHINE_SIZE);
+        if (h.scalable > 1 || h.caching_mode > 1 || (h.address_width != 39 && h.address_width != 48))
+                return iommu_error_set(err, EINVAL, "%s holds a simulated machine of no mode iommud knows",
+                                       path);
+        have = (iommu_sim_config){
+                .scalable = h.scalable,
+                .address_width = h.address_width,
+                .caching_mode = h.caching_mode,
+        };
+        want.kernel = false;
+        if (have.scalable != want.scalable || have.address_width != want.address_width ||
+            have.caching_mode != want.caching_mode)
+                return iommu_error_set(err, EINVAL, "%s holds a simulated %s machine, not %s", path,
+                                       iommu_sim_config_to_string(&have, a, sizeof a),
+                                       iommu_sim_config_to_string(&want, b, sizeof b));
+        return 0;
+}
+
+/* A new machine file appears whole or not at all: it is made unnamed
+ * (O_TMPFILE), or under a temporary name where the file system cannot,
+ * and linked as path (machine_publish()) once its unit is at reset. */
+static int machine_create(const char *path, int *ret_fd, char **ret_tmp, iommu_error *err) {
+        _cleanup_free_ char *dir = strdup(path);
+        _cleanup_(unlink_and_freep) char *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!dir)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        fd = open(dirname(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+                if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+                        return iommu_error_set(err, ENOMEM, "Out of memory");
+                fd = mkostemp(tmp, O_CLOEXEC);
+                if (fd < 0)
+                        tmp = mfree(tmp);
+        }
+        if (fd < 0 || ftruncate(fd, (off_t) SIMULATED_MACHINE_SIZE) < 0)
+                return iommu_error_set(err, errno, "Cannot make the simulated machine %s: %s", path,
+                                       strerror(errno));
+        *ret_fd = TAKE_FD(fd);
+        *ret_tmp = TAKE_PTR(tmp);
+        return 0;
+}
+
+static int machine_publish(int fd, char **tmp, const char *path, iommu_error *err) {
+        char proc[64];
+        int r, e;
+
+        if (*tmp) {
+                r = link(*tmp, path);
+                e = errno;
+                (void) unlink(*tmp);
+                *tmp = mfree(*tmp);
+        } else {
+                snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+                r = linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+                e = errno;
+        }
+        if (r >= 0)
+                return 0;
+        if (e == EEXIST)
+                return iommu_error_set(
+                        err, EEXIST, "The simulated machine %s was made by another process meanwhile", path);
+        return iommu_error_set(err, e, "Cannot make the simulated machine %s: %s", path, strerror(e));
+}
+
+/* Open c->machine, or make it: s->sim_* set, the RAM window in s->image.
+ * *ret_tmp: the temporary name of a new file (NULL: unnamed); *ret_fresh:
+ * new, to be published once the unit is at reset. */
+static int machine_open(iommu_system *s, const iommu_sim_config *c, bool *ret_fresh, char **ret_tmp,
+                        iommu_error *err) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_(unlink_and_freep) char *tmp = NULL;
+        bool fresh = false;
+        uint8_t *map;
+        int r;
+
+        s->sim_machine = strdup(c->machine);
+        if (!s->sim_machine)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        fd = open(c->machine, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 && errno == ENOENT) {
+                r = machine_create(c->machine, &fd, &tmp, err);
+                if (r < 0)
+                        return r;
+                fresh = true;
+        } else if (fd < 0 && errno == EISDIR)
+                return iommu_error_set(err, EINVAL, "%s is not a simulated machine: not a regular file",
+                                       c->machine);
+        else if (fd < 0)
+                return iommu_error_set(err, errno, "Cannot open the simulated machine %s: %s", c->machine,
+                                       strerror(errno));
+        /* another mode is said even while another process has the file */
+        r = fresh ? 0 : machine_check(fd, c->machine, c, err);
+        if (r >= 0)
+                r = machine_lock(fd, c->machine, err);
+        if (r < 0)
+                return r;
+        map = mmap(NULL, SIMULATED_MACHINE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (map == MAP_FAILED)
+                return iommu_error_set(err, errno, "Cannot map the simulated machine %s: %s", c->machine,
+                                       strerror(errno));
+        s->sim_map = map;
+        s->sim_fd = TAKE_FD(fd);
+        if (fresh) {
+                machine_header h = {
+                        .version = MACHINE_VERSION,
+                        .scalable = c->scalable,
+                        .address_width = c->address_width,
+                        .caching_mode = c->caching_mode,
+                        .size = SIMULATED_MACHINE_SIZE,
+                };
+                memcpy(h.magic, SIMULATED_MACHINE_MAGIC, sizeof h.magic);
+                memcpy(map, &h, sizeof h);
+        }
+        r = iommu_ram_image_back(s->image, SIMULATED_TABLE_BASE, SIMULATED_BUFFER_BASE - 1,
+                                 &(iommu_ram_backing){
+                                         .mem = map + SIMULATED_MACHINE_RAM,
+                                         .held = map + SIMULATED_MACHINE_HELD,
+                                         .fd = s->sim_fd,
+                                         .fd_offset = SIMULATED_MACHINE_RAM,
+                                 });
+        if (r < 0)
+                return iommu_error_set(err, -r, "Cannot keep the simulated RAM in %s: %s", c->machine,
+                                       strerror(-r));
+        *ret_fresh = fresh;
+        *ret_tmp = TAKE_PTR(tmp);
+        return 0;
+}
+
 int iommu_system_open_simulated(const iommu_sim_config *c, iommu_system **ret, iommu_error *err) {
         _cleanup_(iommu_system_freep) iommu_system *s = NULL;
         regs_sim_config rc = {
@@ -605,12 +822,21 @@ int iommu_system_open_simulated(const iommu_sim_config *c, iommu_system **ret, i
                 /* iommud serves it for as long as it runs, and reads no log */
                 .no_log = true,
         };
+        _cleanup_(unlink_and_freep) char *tmp = NULL;
+        iommu_error e = {};
+        bool fresh = false;
         iommu_unit *u;
         int r;
 
         if (c->address_width != 39 && c->address_width != 48)
                 return iommu_error_set(err, EINVAL, "A simulated unit has aw-bits 39 or 48, not %u",
                                        c->address_width);
+        if (c->kernel && c->machine)
+                return iommu_error_set(
+                        err, EINVAL,
+                        "A simulated kernel builds its tables anew each time: 'kernel' cannot "
+                        "go with the machine file %s",
+                        c->machine);
         if (c->caching_mode)
                 rc.cap |= QEMU_CAP_CM;
         s = calloc(1, sizeof *s);
@@ -625,6 +851,13 @@ int iommu_system_open_simulated(const iommu_sim_config *c, iommu_system **ret, i
         s->ram_ranges[0] = (phys_range){ 0, SIMULATED_RAM_END };
         s->n_ram_ranges = 1;
         s->image = s->ram;
+        if (c->machine) {
+                r = machine_open(s, c, &fresh, &tmp, err);
+                if (r < 0)
+                        return r;
+                rc.persist = (uint8_t *) s->sim_map + SIMULATED_MACHINE_UNIT;
+                rc.resume = !fresh;
+        }
 
         r = simulated_dmar(s, c->address_width, err);
         if (r < 0)
@@ -633,9 +866,17 @@ int iommu_system_open_simulated(const iommu_sim_config *c, iommu_system **ret, i
         if (r < 0)
                 return r;
         u = &s->units[0];
-        r = iommu_regs_new_sim(&rc, s->image, &u->regs, err);
-        if (r < 0)
-                return r;
+        r = iommu_regs_new_sim(&rc, s->image, &u->regs, &e);
+        if (r < 0) {
+                const char *why = e.message[0] ? e.message : strerror(-r);
+                return c->machine ? iommu_error_set(err, -r, "%s: %s", c->machine, why)
+                                  : iommu_error_set(err, -r, "%s", why);
+        }
+        if (fresh) {
+                r = machine_publish(s->sim_fd, &tmp, c->machine, err);
+                if (r < 0)
+                        return r;
+        }
         u->size = u->regs->size;
         if (c->kernel) {
                 r = simulated_kernel(s, u, c->scalable, err);

@@ -81,6 +81,9 @@ typedef struct iommu_system {
         iommu_ram *machine_ram; /* with table memory views: ram overlays them on this (may be NULL) */
         bool overlaid;          /* ram is that overlay */
         iommu_ram *image;       /* simulated: the machine's memory (also machine_ram) */
+        char *sim_machine;      /* simulated: the machine file it lives in, or NULL (in the process) */
+        int sim_fd;             /* ... open and locked, */
+        void *sim_map;          /* ... mapped whole (SIMULATED_MACHINE_SIZE bytes) */
         phys_range *ram_ranges; /* System RAM, for the snapshot */
         size_t n_ram_ranges;
 
@@ -97,6 +100,10 @@ typedef struct iommu_sim_config {
         unsigned address_width; /* 39 or 48 (QEMU's aw-bits) */
         bool caching_mode;
         bool kernel; /* a pretend kernel took the unit: a root table and translation on */
+        /* iommud --simulated-machine FILE: the machine lives in this file
+         * and outlives the process; NULL: in the process (never set by
+         * iommu_sim_config_parse(), never in iommu_sim_config_to_string()) */
+        const char *machine;
 } iommu_sim_config;
 
 /* "legacy" or "scalable", then ":" and options separated by ",": aw39 or
@@ -122,6 +129,36 @@ const char *iommu_sim_config_to_string(const iommu_sim_config *c, char *buf, siz
 #define SIMULATED_FAULT_SID UINT16_C(0x0018)
 #define SIMULATED_FAULT_IOVA UINT64_C(0x300000)
 #define SIMULATED_FAULT_REASON 0x05
+/* With c->machine, the machine lives in that file, made (0600) when
+ * missing, mapped MAP_SHARED and locked (fcntl) against a second process:
+ * what a process killed at any instant (SIGKILL) left is what the next
+ * finds, as a real machine's unit and hugetlbfs table memory outlive
+ * iommud.  It keeps
+ *   0                              the header: SIMULATED_MACHINE_MAGIC,
+ *                                  u32 format version (1), u32 mode (0
+ *                                  legacy, 1 scalable), u32 aw-bits, u32
+ *                                  caching mode (0, 1), u64 the file's size
+ *   SIMULATED_MACHINE_UNIT         the unit (access/regs-sim.h, "A unit
+ *                                  that outlives the process")
+ *   SIMULATED_MACHINE_HELD         a bit a page of the RAM below, set when
+ *                                  handed out (iommu_ram_image_has_page())
+ *   SIMULATED_MACHINE_RAM          RAM from SIMULATED_TABLE_BASE up to
+ *                                  SIMULATED_BUFFER_BASE (table memory),
+ *                                  sparse: pages never handed out take no
+ *                                  space
+ * in the machine's byte order.  A new file starts at reset, as a machine
+ * in the process does, and appears whole or not at all.  EINVAL with one
+ * sentence naming the file for one that is not a machine file, or of
+ * another mode, aw-bits or caching mode, or when c->kernel is set too (a
+ * pretend kernel builds its tables anew each time); EBUSY while another
+ * process has it; nothing is written to the file then.  Buffers
+ * (SIMULATED_BUFFER_BASE up) are not in it: iommud keeps them in files of
+ * their own. */
+#define SIMULATED_MACHINE_MAGIC "IOMMUSIM"
+#define SIMULATED_MACHINE_UNIT UINT64_C(0x1000)
+#define SIMULATED_MACHINE_HELD UINT64_C(0x10000)
+#define SIMULATED_MACHINE_RAM UINT64_C(0x100000)
+#define SIMULATED_MACHINE_SIZE (SIMULATED_MACHINE_RAM + SIMULATED_BUFFER_BASE - SIMULATED_TABLE_BASE)
 int iommu_system_open_simulated(const iommu_sim_config *c, iommu_system **ret, iommu_error *err);
 iommu_system *iommu_system_free(iommu_system *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(iommu_system *, iommu_system_free);
