@@ -137,7 +137,8 @@ typedef struct conf_overrides {
         const char *state_directory;
         const char *listen_http;
         bool no_http;
-        const char *simulate; /* --simulate: checked by the source, not here */
+        const char *simulate;          /* --simulate: checked by the source, not here */
+        const char *simulated_machine; /* --simulated-machine: the file the simulated machine lives in */
 } conf_overrides;
 
 /* Defaults, then path (a missing file is fine unless required), then the

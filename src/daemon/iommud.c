@@ -31,6 +31,8 @@ static void help(void) {
                "     --snapshot FILE           Serve a snapshot file instead of the hardware\n"
                "     --simulate MODE[:OPTS]    Serve a simulated machine with one unit like QEMU's:\n"
                "                               legacy or scalable; aw39|aw48, cm|nocm, kernel\n"
+               "     --simulated-machine FILE  Keep the simulated machine in FILE (made when missing),\n"
+               "                               where the next iommud finds it as this one left it\n"
                "     --sysroot DIR             Read /sys, /proc and /dev below DIR\n"
                "     --state-dir DIR           Save the control state there "
                "(default " CONF_DEFAULT_STATE_DIRECTORY ")\n"
@@ -50,6 +52,7 @@ static int parse_argv(int argc, char **argv) {
                 OPT_SOCKET,
                 OPT_SNAPSHOT,
                 OPT_SIMULATE,
+                OPT_SIMULATED_MACHINE,
                 OPT_SYSROOT,
                 OPT_STATE_DIR,
                 OPT_LISTEN_HTTP,
@@ -62,6 +65,7 @@ static int parse_argv(int argc, char **argv) {
                 { "socket", required_argument, NULL, OPT_SOCKET },
                 { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
                 { "simulate", required_argument, NULL, OPT_SIMULATE },
+                { "simulated-machine", required_argument, NULL, OPT_SIMULATED_MACHINE },
                 { "sysroot", required_argument, NULL, OPT_SYSROOT },
                 { "state-dir", required_argument, NULL, OPT_STATE_DIR },
                 { "listen-http", required_argument, NULL, OPT_LISTEN_HTTP },
@@ -96,6 +100,13 @@ static int parse_argv(int argc, char **argv) {
                         arg_overrides.simulate = optarg;
                         break;
                 }
+                case OPT_SIMULATED_MACHINE:
+                        if (!*optarg) {
+                                log_error("--simulated-machine needs a file name");
+                                return -EINVAL;
+                        }
+                        arg_overrides.simulated_machine = optarg;
+                        break;
                 case OPT_SYSROOT:
                         arg_overrides.sysroot = optarg;
                         break;
@@ -133,6 +144,10 @@ static int parse_argv(int argc, char **argv) {
         }
         if (arg_overrides.simulate && arg_overrides.snapshot) {
                 log_error("--simulate and --snapshot exclude each other");
+                return -EINVAL;
+        }
+        if (arg_overrides.simulated_machine && !arg_overrides.simulate) {
+                log_error("--simulated-machine needs --simulate: it keeps a simulated machine");
                 return -EINVAL;
         }
         return 0;

@@ -464,8 +464,10 @@ int manager_start(manager *m, const manager_transports *t) {
                 iommu_sim_config sim;
 
                 r = iommu_sim_config_parse(m->overrides.simulate, &sim, &err);
-                if (r >= 0)
+                if (r >= 0) {
+                        sim.machine = m->overrides.simulated_machine;
                         r = source_open_simulated(&sim, 0, &m->source, &err);
+                }
         } else
                 r = source_open(m->conf->snapshot, m->conf->sysroot, 0, &m->source, &err);
         if (r < 0)

@@ -101,7 +101,9 @@ int source_open_simulated(const iommu_sim_config *c, uint64_t now_usec, source *
 }
 
 const char *source_describe(const source *s, char *buf, size_t size) {
-        if (s->simulated)
+        if (source_simulation_persists(s))
+                snprintf(buf, size, "a simulated %s machine in %s", s->simulated, s->system->sim_machine);
+        else if (s->simulated)
                 snprintf(buf, size, "a simulated %s machine", s->simulated);
         else if (s->snapshot)
                 snprintf(buf, size, "snapshot %s", s->snapshot);

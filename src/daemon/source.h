@@ -109,8 +109,14 @@ static inline bool source_is_live(const source *s) {
 static inline bool source_is_simulated(const source *s) {
         return s->simulated;
 }
+/* A simulated machine that lives in a file (--simulated-machine): its unit
+ * and table memory outlive iommud, as a real machine's do. */
+static inline bool source_simulation_persists(const source *s) {
+        return s->simulated && s->system && s->system->sim_machine;
+}
 /* "snapshot FILE", "the hardware" / "the hardware below SYSROOT", or
- * "a simulated legacy:aw48,cm machine" */
+ * "a simulated legacy:aw48,cm machine" (and " in FILE" when it lives in
+ * one) */
 const char *source_describe(const source *s, char *buf, size_t size);
 
 /* For a request: re-read a live source's registers and start a new
