@@ -1180,8 +1180,33 @@ START_TEST(persist_survives_the_process) {
         ck_assert_uint_eq(rd(r, 0x80, 64), 0x30);
         ck_assert_uint_eq(status_word(STATUS + 4), 0xcafe0002);
         ck_assert_uint_eq(n_violations(r), 0);
+
+        /* a device that never answers (ITE) on a device-TLB descriptor,
+         * the queue stopped by a bad one before the wait that reports it */
+        q[6] = 0x0000010000000003;
+        q[7] = 0x5000;
+        q[8] = 0xf;
+        regs_sim_fail_next(r, REGS_SIM_ERROR_ITE, 0x0100);
+        wr(r, 0x88, 64, 0x50);
+        ck_assert_uint_eq(rd(r, 0x34, 32), 0x12); /* IQE, PPF */
+        ck_assert_uint_eq(rd(r, 0x80, 64), 0x40);
         r = iommu_regs_free(r);
         ck_assert_uint_eq(file_reg(0x248, 64), 0x8000000500000400);
+        persist_unmap(mem);
+
+        /* a third unit, no fault asked of it: the pending time-out is
+         * the unit's, reported with its device when the wait comes */
+        mem = persist_map(false);
+        cfg = persist_cfg(mem, true);
+        ck_assert_msg(iommu_regs_new_sim(&cfg, ram, &r, &err) == 0, "%s", err.message);
+        q[8] = 0x0000000900000025;
+        q[9] = STATUS + 8;
+        wr(r, 0x34, 32, 0x10);
+        ck_assert_uint_eq(rd(r, 0x34, 32), 0x42); /* ITE, PPF */
+        ck_assert_uint_eq(rd(r, 0xb0, 64), 0x0000010000000003);
+        ck_assert_uint_eq(rd(r, 0x80, 64), 0x50);
+        ck_assert_uint_eq(status_word(STATUS + 8), 0); /* aborted: no status */
+        r = iommu_regs_free(r);
         persist_unmap(mem);
         (void) unlink(persist_path);
 }

@@ -81,6 +81,7 @@ typedef struct sim_latched {
         regs_sim_state st;
         uint32_t next_record; /* the fault record the next fault goes to */
         bool ite_pending;     /* an ITE waits for the next wait descriptor */
+        uint16_t ite_sid;     /* ... naming this device (IQERCD.ITESID) */
 } sim_latched;
 static_assert(sizeof(sim_latched) <= REGS_SIM_PERSIST_LATCHED, "sim_latched");
 /* Kept in machine files as it is: a change of either is a new SIM_VERSION. */
@@ -438,7 +439,7 @@ static void ite_halt(regs_sim *s) {
         uint64_t v = get64(s, REG_IQERCD);
 
         s->lat->ite_pending = false;
-        FIELD_SET(IQERCD, ITESID, &v, s->fail_sid);
+        FIELD_SET(IQERCD, ITESID, &v, s->lat->ite_sid);
         put64(s, REG_IQERCD, v);
         fsts_set(s, BIT32(FSTS, ITE));
 }
@@ -597,6 +598,7 @@ static step process_one(regs_sim *s, uint32_t head, unsigned dsize) {
                 if (s->fail == REGS_SIM_ERROR_ITE) {
                         s->fail = REGS_SIM_ERROR_NONE;
                         s->lat->ite_pending = true;
+                        s->lat->ite_sid = s->fail_sid;
                 }
                 if (s->lat->ite_pending) {
                         inv.outcome = REGS_SIM_ABORTED;
@@ -620,6 +622,7 @@ static step process_one(regs_sim *s, uint32_t head, unsigned dsize) {
         if (s->fail == REGS_SIM_ERROR_ITE) {
                 s->fail = REGS_SIM_ERROR_NONE;
                 s->lat->ite_pending = true;
+                s->lat->ite_sid = s->fail_sid;
                 inv.outcome = REGS_SIM_TIMED_OUT;
         } else if (s->fail == REGS_SIM_ERROR_ICE) {
                 uint64_t v = get64(s, REG_IQERCD);
