@@ -9,17 +9,20 @@
  * image, the image's bytes and the simulated unit's record of register
  * writes, none of them computed by the adoption.
  */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "access/regs-sim.h"
 #include "access/tablemem.h"
 #include "basic/json-util.h"
 #include "check-main.h"
 #include "control/state.h"
+#include "control/undo.h"
 #include "control/unit.h"
 #include "decode/regs.h"
 #include "walk/walk.h"
@@ -665,34 +668,30 @@ static uint64_t rnd(uint64_t n) {
         return rnd_state % n;
 }
 
-static void churn(uint64_t cap, uint64_t ecap, unit_mode mode, domain_type policy) {
-        owned_unit_config c = config_for(mode, policy, false);
-        _cleanup_json_ json_object *saved = NULL;
-        _cleanup_free_ char *info = NULL, *walked = NULL, *info2 = NULL, *walked2 = NULL;
-        _cleanup_free_ uint8_t *bytes = NULL;
-        table_mem *mem = NULL, *mem2;
-        owned_unit *u, *u2 = NULL;
-        iommu_error err = {};
+typedef struct churned {
         uint16_t dids[8];
-        size_t n_dids = 0, size, ok = 0;
+        size_t n_dids;
+} churned;
 
-        start(cap, ecap);
-        ck_assert_int_eq(table_mem_open_image(image, MEM_BASE, &mem, &err), 0);
-        u = take(mem, &c);
-        ck_assert_int_eq(owned_unit_power(u, true, &err), 0);
-        for (unsigned i = 0; i < 100; i++) {
+/* n random changes (domains made, maps, unmaps, attaches, detaches): how
+ * many were accepted. */
+static size_t churn_steps(owned_unit *u, churned *ch, unsigned n) {
+        iommu_error err = {};
+        size_t ok = 0;
+
+        for (unsigned i = 0; i < n; i++) {
                 uint8_t devfn = (uint8_t) (rnd(8) * 8);
                 uint64_t iova = rnd(64) * 0x80000, length = (1 + rnd(16)) * (rnd(4) ? 0x1000 : 0x80000);
-                uint16_t did = n_dids ? dids[rnd(n_dids)] : 1;
+                uint16_t did = ch->n_dids ? ch->dids[rnd(ch->n_dids)] : 1;
                 int r = -1;
 
                 switch (rnd(7)) {
                 case 0:
-                        if (n_dids < ELEMENTSOF(dids)) {
+                        if (ch->n_dids < ELEMENTSOF(ch->dids)) {
                                 r = owned_unit_domain_create(u,
                                                              rnd(3) ? DOMAIN_PAGING : (domain_type) rnd(4),
-                                                             -1, &dids[n_dids], &err);
-                                n_dids += r >= 0;
+                                                             -1, &ch->dids[ch->n_dids], &err);
+                                ch->n_dids += r >= 0;
                         }
                         break;
                 case 1:
@@ -713,7 +712,25 @@ static void churn(uint64_t cap, uint64_t ecap, unit_mode mode, domain_type polic
                 }
                 ok += r >= 0;
         }
-        ck_assert_uint_gt(ok, 30); /* the churn changed things */
+        return ok;
+}
+
+static void churn(uint64_t cap, uint64_t ecap, unit_mode mode, domain_type policy) {
+        owned_unit_config c = config_for(mode, policy, false);
+        _cleanup_json_ json_object *saved = NULL;
+        _cleanup_free_ char *info = NULL, *walked = NULL, *info2 = NULL, *walked2 = NULL;
+        _cleanup_free_ uint8_t *bytes = NULL;
+        table_mem *mem = NULL, *mem2;
+        owned_unit *u, *u2 = NULL;
+        iommu_error err = {};
+        churned ch = {};
+        size_t size;
+
+        start(cap, ecap);
+        ck_assert_int_eq(table_mem_open_image(image, MEM_BASE, &mem, &err), 0);
+        u = take(mem, &c);
+        ck_assert_int_eq(owned_unit_power(u, true, &err), 0);
+        ck_assert_uint_gt(churn_steps(u, &ch, 100), 30); /* the churn changed things */
         no_violations();
         info = info_text(u);
         /* devices in domains, and mappings, for the adoption to check */
@@ -737,6 +754,214 @@ static void churn(uint64_t cap, uint64_t ecap, unit_mode mode, domain_type polic
         no_violations();
         stop();
 }
+
+/* ---- undoing a change cut short (control/undo.h) ---- */
+
+#define CUTS 12
+
+typedef struct watcher {
+        undo_log *log;
+        size_t stores;
+        size_t every; /* memory is copied before every so many stores */
+        struct {
+                uint8_t *bytes; /* the table memory: a change cut short there */
+                size_t size;
+                size_t recorded; /* entries recorded by then */
+        } cut[CUTS];
+        size_t n_cuts;
+} watcher;
+
+static void on_store(void *userdata, uint64_t phys, uint64_t old) {
+        watcher *w = userdata;
+
+        if (w->stores % w->every == w->every - 1 && w->n_cuts < CUTS) {
+                w->cut[w->n_cuts].bytes = image_bytes(&w->cut[w->n_cuts].size);
+                w->cut[w->n_cuts++].recorded = w->stores;
+        }
+        w->stores++;
+        undo_log_note(w->log, phys, old);
+}
+
+/* What the walker reads of tables in these bytes (the table memory from
+ * MEM_BASE on), from rtaddr. */
+static char *walk_bytes(const uint8_t *bytes, size_t size, uint64_t rtaddr, uint64_t cap, uint64_t ecap) {
+        static const walk_ops ops = {
+                .target = on_target, .same_tables = on_same, .range = on_range, .anomaly = on_anomaly
+        };
+        iommu_ram *copy = NULL;
+        text t = {};
+
+        ck_assert_int_eq(iommu_ram_new_image(&copy), 0);
+        for (size_t off = 0; off < size; off += VTD_PAGE_SIZE) {
+                void *p = iommu_ram_image_page(copy, MEM_BASE + off);
+
+                ck_assert_ptr_nonnull(p);
+                memcpy(p, bytes + off, VTD_PAGE_SIZE);
+        }
+        add(&t, "%s", "");
+        ck_assert_int_eq(walk_unit(copy, rtaddr, cap, ecap, NULL, &ops, &t), 0);
+        iommu_ram_free(copy);
+        return t.buf;
+}
+
+/* A unit in a state saved (S), then a churn recorded as one change in
+ * flight on top of S, every store seen by the record: memory copied
+ * in the middle of it, as a kill there leaves it, is S again once the
+ * stores recorded by then are written back; and a take-back after the
+ * whole record is written back into the real table memory finds exactly
+ * S (owned_unit_adopt checks every table against it). */
+static void undo_cut(uint64_t cap, uint64_t ecap, unit_mode mode, domain_type policy, size_t every) {
+        owned_unit_config c = config_for(mode, policy, false);
+        char path[] = "/tmp/test-undo-XXXXXX";
+        _cleanup_json_ json_object *saved = NULL;
+        _cleanup_free_ char *walked = NULL, *walked2 = NULL;
+        _cleanup_free_ uint8_t *cut_bytes = NULL;
+        _cleanup_free_ uint64_t *was = NULL;
+        size_t cut_size;
+        _cleanup_(undo_record_done) undo_record rec = {};
+        table_mem *mem = NULL, *mem2;
+        owned_unit *u, *u2 = NULL;
+        iommu_error err = {};
+        watcher w = { .every = every };
+        churned ch = {};
+        uint64_t rtaddr;
+        int fd;
+
+        fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        start(cap, ecap);
+        ck_assert_int_eq(table_mem_open_image(image, MEM_BASE, &mem, &err), 0);
+        u = take(mem, &c);
+        ck_assert_int_eq(owned_unit_power(u, true, &err), 0);
+        ck_assert_uint_gt(churn_steps(u, &ch, 40), 10);
+        walked = walk_text(u);
+        saved = saved_state(u);
+        rtaddr = owned_unit_rtaddr(u);
+
+        ck_assert_msg(undo_log_open(path, &w.log, &err) == 0, "%s", err.message);
+        undo_log_begin(w.log, 41, UNDO_TABLES, "dmar0", "");
+        table_mem_watch_stores(mem, on_store, &w);
+        ck_assert_uint_gt(churn_steps(u, &ch, 60), 20);
+        table_mem_watch_stores(mem, NULL, NULL);
+        ck_assert_msg(w.n_cuts >= 4, "only %zu stores", w.stores);
+        crash(u, mem);
+        cut_bytes = image_bytes(&cut_size);
+
+        ck_assert_msg(undo_record_load(path, &rec, &err) == 0, "%s", err.message);
+        ck_assert_int_eq(rec.kind, UNDO_TABLES);
+        ck_assert_uint_eq(rec.serial, 41);
+        ck_assert_str_eq(rec.unit, "dmar0");
+        ck_assert(!rec.incomplete);
+        ck_assert_uint_eq(rec.n_entries, w.stores);
+
+        /* cut short: the stores recorded by then, written back */
+        for (size_t k = 0; k < w.n_cuts; k++) {
+                char *cut;
+
+                for (size_t i = w.cut[k].recorded; i > 0; i--) {
+                        uint64_t off = rec.entries[i - 1].phys - MEM_BASE;
+
+                        ck_assert_uint_lt(off, w.cut[k].size);
+                        memcpy(w.cut[k].bytes + off, &rec.entries[i - 1].old, sizeof(uint64_t));
+                }
+                cut = walk_bytes(w.cut[k].bytes, w.cut[k].size, rtaddr, cap, ecap);
+                ck_assert_msg(streq(cut, walked), "cut after %zu stores:\n%s\nbut before the change:\n%s",
+                              w.cut[k].recorded, cut, walked);
+                free(cut);
+                free(w.cut[k].bytes);
+        }
+
+        /* all of it, into the table memory, then taken back as S */
+        mem2 = reopen();
+        /* written back, then restored: as found, byte for byte */
+        ck_assert_msg(undo_apply(mem2, &rec, &was, &err) == 0, "%s", err.message);
+        undo_restore(mem2, &rec, was);
+        was = mfree(was);
+        image_unchanged(cut_bytes, cut_size, "writing back and restoring the record");
+        ck_assert_msg(undo_apply(mem2, &rec, &was, &err) == 0, "%s", err.message);
+        ck_assert_msg(owned_unit_adopt("dmar0", regs, mem2, &c, saved, &u2, &err) == 0, "%s", err.message);
+        walked2 = walk_text(u2);
+        ck_assert_str_eq(walked2, walked);
+        ck_assert_int_eq(owned_unit_release(u2, &err), 0);
+        owned_unit_free(u2);
+        table_mem_free(mem2);
+        undo_log_free(w.log);
+        unlink(path);
+        no_violations();
+        stop();
+}
+
+START_TEST(undo_legacy) {
+        undo_cut(QEMU_CAP, QEMU_ECAP, UNIT_MODE_LEGACY, DOMAIN_PASSTHROUGH, 7);
+        undo_cut(QEMU_CAP, QEMU_ECAP, UNIT_MODE_LEGACY, DOMAIN_BLOCKED, 13);
+}
+END_TEST
+
+START_TEST(undo_scalable) {
+        undo_cut(QEMU_CAP_NO_CM, QEMU_ECAP_SM, UNIT_MODE_SCALABLE, DOMAIN_IDENTITY, 5);
+        undo_cut(QEMU_CAP, QEMU_ECAP_SM, UNIT_MODE_SCALABLE, DOMAIN_PASSTHROUGH, 11);
+}
+END_TEST
+
+/* The record file: refused in one line when it is none, of another
+ * version or damaged; grown past its first size; a change on top of the
+ * same state adds to the record, one on top of another starts anew. */
+START_TEST(undo_record_file) {
+        char path[] = "/tmp/test-undo-XXXXXX";
+        _cleanup_(undo_record_done) undo_record rec = {};
+        undo_log *l = NULL;
+        iommu_error err = {};
+        uint8_t junk[600] = "not a record";
+        int fd;
+
+        fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, junk, sizeof junk), (ssize_t) sizeof junk);
+        close(fd);
+        ck_assert_int_eq(undo_record_load(path, &rec, &err), -EPROTO);
+        ck_assert_msg(strstr(err.message, "is not a record") && !strchr(err.message, '\n'), "%s",
+                      err.message);
+
+        ck_assert_msg(undo_log_open(path, &l, &err) == 0, "%s", err.message);
+        ck_assert_int_eq(undo_record_load(path, &rec, &err), 0);
+        ck_assert_int_eq(rec.kind, UNDO_NONE);
+        undo_record_done(&rec);
+        undo_log_note(l, 0x1000, 1); /* nothing in flight: not recorded */
+        undo_log_begin(l, 5, UNDO_TABLES, "dmar0", "/dev/hugepages/iommud/dmar0");
+        for (uint64_t i = 0; i < 70000; i++)
+                undo_log_note(l, 0x20000000 + 8 * i, i);
+        undo_log_begin(l, 5, UNDO_TABLES, "dmar0", ""); /* the same state: adds */
+        undo_log_note(l, 0x20000000, 70000);
+        ck_assert_int_eq(undo_record_load(path, &rec, &err), 0);
+        ck_assert_int_eq(rec.kind, UNDO_TABLES);
+        ck_assert_uint_eq(rec.n_entries, 70001);
+        ck_assert_uint_eq(rec.entries[69999].phys, 0x20000000 + 8 * 69999);
+        ck_assert_uint_eq(rec.entries[70000].old, 70000);
+        ck_assert_str_eq(rec.memory, "/dev/hugepages/iommud/dmar0");
+        undo_record_done(&rec);
+        undo_log_begin(l, 6, UNDO_GIVE_BACK, "dmar0", ""); /* another state: anew */
+        ck_assert_int_eq(undo_record_load(path, &rec, &err), 0);
+        ck_assert_int_eq(rec.kind, UNDO_GIVE_BACK);
+        ck_assert_uint_eq(rec.n_entries, 0);
+        undo_record_done(&rec);
+        undo_log_end(l);
+        ck_assert_int_eq(undo_record_load(path, &rec, &err), 0);
+        ck_assert_int_eq(rec.kind, UNDO_NONE);
+        undo_record_done(&rec);
+        undo_log_free(l);
+
+        /* a damaged one: more entries than room */
+        fd = open(path, O_RDWR);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(pwrite(fd, &(uint64_t){ UINT64_C(1) << 40 }, 8, 32), 8);
+        close(fd);
+        ck_assert_int_eq(undo_record_load(path, &rec, &err), -EPROTO);
+        ck_assert_msg(strstr(err.message, "damaged"), "%s", err.message);
+        unlink(path);
+        ck_assert_int_eq(undo_record_load(path, &rec, &err), -ENOENT);
+}
+END_TEST
 
 START_TEST(churn_legacy) {
         churn(QEMU_CAP, QEMU_ECAP, UNIT_MODE_LEGACY, DOMAIN_PASSTHROUGH);
@@ -855,6 +1080,9 @@ static Suite *make_suite(void) {
         tcase_add_test(tc, disagreements_scalable);
         tcase_add_test(tc, churn_legacy);
         tcase_add_test(tc, churn_scalable);
+        tcase_add_test(tc, undo_legacy);
+        tcase_add_test(tc, undo_scalable);
+        tcase_add_test(tc, undo_record_file);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -53,6 +53,9 @@ struct table_mem {
         chunk **chunks;
         size_t n_chunks, chunks_alloc;
         hashmap frames; /* page frame number -> chunk index << 9 | page */
+        hashmap virt;   /* where the CPU sees a page, >> 12 -> its physical address */
+        table_mem_store_fn store_fn;
+        void *store_userdata;
         size_t pages_used;
         size_t max_chunks; /* 0: as many as the system gives */
         iommu_ram *view;   /* the walker's, kept up to date as chunks come */
@@ -235,6 +238,15 @@ static int chunk_add(table_mem *m, chunk *c) {
                         for (size_t k = 0; k < i; k++)
                                 (void) hashmap_remove(&m->frames, c->phys[k] / VTD_PAGE_SIZE, NULL);
                         return -EEXIST; /* a frame twice: pagemap lied, or out of memory */
+                }
+        for (size_t i = 0; i < TABLE_MEM_CHUNK_PAGES; i++)
+                if (hashmap_replace(&m->virt, (uintptr_t) c->pages[i] / VTD_PAGE_SIZE, c->phys[i]) < 0) {
+                        for (size_t k = 0; k < TABLE_MEM_CHUNK_PAGES; k++) {
+                                (void) hashmap_remove(&m->frames, c->phys[k] / VTD_PAGE_SIZE, NULL);
+                                (void) hashmap_remove(&m->virt, (uintptr_t) c->pages[k] / VTD_PAGE_SIZE,
+                                                      NULL);
+                        }
+                        return -ENOMEM;
                 }
         m->chunks[m->n_chunks++] = c;
         (void) view_update(m);
@@ -449,6 +461,20 @@ void *table_mem_virt(const table_mem *m, uint64_t phys) {
         return m->chunks[v >> 9]->pages[v & 511] + phys % VTD_PAGE_SIZE;
 }
 
+void table_mem_watch_stores(table_mem *m, table_mem_store_fn fn, void *userdata) {
+        m->store_fn = fn;
+        m->store_userdata = userdata;
+}
+
+void table_mem_before_store(const table_mem *m, const uint64_t *entry) {
+        uintptr_t v = (uintptr_t) entry;
+        uint64_t phys;
+
+        if (!m || !m->store_fn || !hashmap_get(&m->virt, v / VTD_PAGE_SIZE, &phys))
+                return;
+        m->store_fn(m->store_userdata, phys + v % VTD_PAGE_SIZE, __atomic_load_n(entry, __ATOMIC_RELAXED));
+}
+
 /* The chunk and page index of phys, which must be a page's start in this
  * memory. */
 static int page_of(const table_mem *m, uint64_t phys, chunk **ret_chunk, size_t *ret_index,
@@ -527,7 +553,7 @@ static int table_mem_new(table_mem_kind kind, table_mem **ret) {
 
         if (!m)
                 return -ENOMEM;
-        *m = (table_mem){ .kind = kind, .fd = -EBADF, .frames = HASHMAP_INIT };
+        *m = (table_mem){ .kind = kind, .fd = -EBADF, .frames = HASHMAP_INIT, .virt = HASHMAP_INIT };
         *ret = m;
         return 0;
 }
@@ -655,6 +681,7 @@ table_mem *table_mem_free(table_mem *m) {
         }
         free(m->chunks);
         hashmap_done(&m->frames);
+        hashmap_done(&m->virt);
         if (m->remove && m->path)
                 (void) unlink(m->path);
         safe_close(m->fd);

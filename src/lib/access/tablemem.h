@@ -112,6 +112,16 @@ void table_mem_claims_done(table_mem_claims *c, bool keep);
 /* Where the CPU sees phys, or NULL when it is not in this memory. */
 void *table_mem_virt(const table_mem *m, uint64_t phys);
 
+/* Stores into entries hardware may walk, each seen before it is made: the
+ * entry's physical address and the value it holds then, so that a change
+ * cut short (iommud killed in the middle) can be undone by the next
+ * iommud (control/undo.h).  fn NULL: none watched. */
+typedef void (*table_mem_store_fn)(void *userdata, uint64_t phys, uint64_t old);
+void table_mem_watch_stores(table_mem *m, table_mem_store_fn fn, void *userdata);
+/* Whoever stores into a table entry of m calls this first (entry: where the
+ * CPU sees it, 8-byte aligned, in m). */
+void table_mem_before_store(const table_mem *m, const uint64_t *entry);
+
 /* At most max chunks (0: no limit of its own); past it, ENOMEM. */
 void table_mem_set_max_chunks(table_mem *m, size_t max);
 

@@ -56,6 +56,7 @@ static void flush(const unit_tables *t, const void *p, size_t size) {
 
 /* A store hardware may see: 64 bits at once, after what came before. */
 static void store(unit_tables *t, uint64_t *e, uint64_t v) {
+        table_mem_before_store(t->mem, e);
         __atomic_store_n(e, v, __ATOMIC_RELEASE);
         flush(t, e, sizeof *e);
         if (t->hook)

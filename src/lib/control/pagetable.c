@@ -72,6 +72,7 @@ static void flush_range(const page_table *pt, const void *p, size_t size) {
 /* An entry hardware may be walking: one 64-bit store, after everything
  * written before it. */
 static void store(page_table *pt, uint64_t *e, uint64_t v) {
+        table_mem_before_store(pt->mem, e);
         __atomic_store_n(e, v, __ATOMIC_RELEASE);
         flush_range(pt, e, sizeof *e);
         if (pt->hook)
