@@ -1,16 +1,26 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The control state file survives kill -9 anywhere: iommud --simulate under
-a churn of attach/detach/map/unmap, killed with SIGKILL at 100 random
-points (a random change in flight, after a random delay), leaves a state
-file that is whole (this test's own reader: header, zlib's CRC-32, JSON)
-and is exactly the state before the interrupted change or after it, never
-a mix.  The states before and after each change come from a reference run
-of the same sequence of changes, read after each answer."""
+"""kill -9 anywhere in a change, then a restart: iommud --simulate legacy
+on a machine kept in a file (--simulated-machine), so that the unit and its
+table memory outlive the process as a real machine's do, under a churn of
+attach/detach/map/unmap (and buffers), killed with SIGKILL at 100 random
+points (a random change in flight, after a random delay).  After each kill
+the state file is whole (this test's own reader: header, zlib's CRC-32,
+JSON) and is the state before the interrupted change or after it, never a
+mix; a new iommud on the same machine and state then takes the unit back,
+not degraded, and the state it keeps is still that one, and the tables the
+unit walks (read from the machine file by this test's own walker, from
+the RTADDR the unit reports) are byte for byte those a reference run had
+in that state; the next change then works as it did in the reference run.
+The states and tables before and after each change come from a reference
+run of the same sequence, read after each answer."""
 import importlib.util
 import json
 import os
 import random
+import re
+import shutil
+import struct
 import tempfile
 import time
 import zlib
@@ -27,6 +37,12 @@ DEVICES = ("00:00.0", "00:01.0", "00:03.0", "00:1f.0", "00:1f.2", "00:1f.3")
 DOMAINS = (5, 6, 7)
 CHANGES = 120
 TRIALS = 100
+
+# the machine file (model/system.h): RAM from 0x20000000 at this offset
+TABLE_BASE = 0x20000000
+TABLE_END = 0x30000000
+RAM_OFFSET = 0x100000
+ADDR = ((1 << 52) - 1) & ~0xfff
 
 
 def read_state(path):
@@ -45,6 +61,51 @@ def read_state(path):
     return json.loads(body), None
 
 
+def content(state):
+    """What a state says, without its serial (a restart saves it again, one
+    up) or the random part of buffer file names; no state: no unit."""
+    if state is None:
+        return {"units": []}
+    s = json.loads(json.dumps(state))
+    s.pop("serial", None)
+    for u in s["units"]:
+        for b in u["buffers"]:
+            b["path"] = re.sub(r"-[A-Za-z0-9]{6}$", "", os.path.basename(b["path"]))
+    return s
+
+
+def tables(machine, rtaddr):
+    """Every page of legacy-mode tables the unit reaches from rtaddr, read
+    from the machine file: {physical address: its 4 KiB}."""
+    pages = {}
+    with open(machine, "rb") as f:
+        def page(pa):
+            if pa not in pages:
+                assert TABLE_BASE <= pa < TABLE_END, hex(pa)
+                f.seek(RAM_OFFSET + pa - TABLE_BASE)
+                pages[pa] = f.read(4096)
+            return pages[pa]
+
+        def walk(pa, level):
+            t = page(pa)
+            for i in range(512):
+                (e,) = struct.unpack_from("<Q", t, i * 8)
+                if e & 3 and level > 1 and not e & 0x80:
+                    walk(e & ADDR, level - 1)
+
+        rt = page(rtaddr & ~0xfff)
+        for bus in range(256):
+            lo, _ = struct.unpack_from("<QQ", rt, bus * 16)
+            if not lo & 1:
+                continue
+            ct = page(lo & ADDR)
+            for devfn in range(256):
+                clo, chi = struct.unpack_from("<QQ", ct, devfn * 16)
+                if clo & 1 and (clo >> 2) & 3 != 2:
+                    walk(clo & ADDR, (chi & 7) + 2)
+    return pages
+
+
 def changes(seed):
     """A fixed sequence of changes, each one that iommud accepts or refuses
     (a refusal changes nothing, and is a point to kill at too)."""
@@ -59,56 +120,80 @@ def changes(seed):
             out.append(("v1.attach", {"device": rnd.choice(DEVICES), "domain": did}))
         elif k < 0.3:
             out.append(("v1.detach", {"device": rnd.choice(DEVICES)}))
-        elif k < 0.7:
+        elif k < 0.65:
             n = rnd.choice((1, 1, 2, 16, 512))
             out.append(("v1.map", {"domain": did, "iova": page * 0x200000 + rnd.randrange(4) * 0x1000,
                                    "phys": 0x08000000 + rnd.randrange(256) * 0x1000, "length": n * 0x1000,
                                    "read": True, "write": rnd.random() < 0.5}))
+        elif k < 0.7:
+            out.append(("v1.map", {"domain": did, "iova": 0x10000000 + page * 0x200000, "alloc": True,
+                                   "length": rnd.choice((1, 3)) * 0x1000}))
         else:
-            out.append(("v1.unmap", {"domain": did, "iova": page * 0x200000, "length": rnd.choice((1, 2)) * 0x1000}))
+            out.append(("v1.unmap", {"domain": did, "iova": rnd.choice((page * 0x200000, 0x10000000 + page * 0x200000)),
+                                     "length": rnd.choice((1, 2)) * 0x1000}))
     return out
 
 
-def start(tmp, name):
-    d = h.Daemon(tmp, name, ["--simulate", "legacy"], config=CONFIG)
+def start(where, name):
+    """iommud on the machine and state of directory where (made if new)."""
+    os.makedirs(where, exist_ok=True)
+    d = h.Daemon(where, name, ["--simulate", "legacy", "--simulated-machine", os.path.join(where, "machine"),
+                               "--state-dir", os.path.join(where, "state"),
+                               "--socket", os.path.join(where, "iommud.sock")], config=CONFIG,
+                 socket_path=os.path.join(where, "iommud.sock"))
     if not d.wait_ready():
         d.kill()
         return None
     return d
 
 
+def unit_info(d):
+    a = d.call("v1.info")
+    units = a.get("result", {}).get("units", [])
+    return units[0] if units else {}
+
+
 with tempfile.TemporaryDirectory() as tmp:
     seq = changes(20261204)
-    # the reference: the state after each change, as the file holds it
-    ref = start(tmp, "reference")
-    states, answers = [], []
+    # the reference: the state and the tables after each change
+    where = os.path.join(tmp, "reference")
+    ref = start(where, "reference")
+    state_path = os.path.join(where, "state", "control.state")
+    machine = os.path.join(where, "machine")
+    states, table_sets, answers = [None], [{}], []
     if ref:
-        path = os.path.join(ref.state_dir, "control.state")
-        states.append(read_state(path)[0])  # None: nothing saved yet
         with ref.client() as c:
             for i, (method, params) in enumerate(seq):
                 a = c.call(method, params, i + 1)
                 answers.append("result" in a)
-                states.append(read_state(path)[0])
+                states.append(read_state(state_path)[0])
+                root = states[-1]["units"][0]["root_table"] if states[-1] and states[-1]["units"] else None
+                table_sets.append(tables(machine, root) if root else {})
         ref.stop()
     accepted = sum(answers)
     ok(ref is not None and len(states) == CHANGES + 1 and all(s is not None for s in states[1:])
        and 40 < accepted < CHANGES,
        f"reference run: {CHANGES} changes ({accepted} accepted, the rest refused), the state file whole after each",
        answers)
-    ok(len({json.dumps(s, sort_keys=True) for s in states[1:]}) > 30,
-       "the changes make many different states", len({json.dumps(s, sort_keys=True) for s in states[1:]}))
+    ok(len({json.dumps(content(s), sort_keys=True) for s in states[1:]}) > 30
+       and len({tuple(sorted(p.items())) for p in table_sets[1:]}) > 30,
+       "the changes make many different states and tables",
+       len({json.dumps(content(s), sort_keys=True) for s in states[1:]}))
+    ok(any(s and s["units"] and s["units"][0]["buffers"] for s in states), "buffers among them")
+    shutil.rmtree(where, ignore_errors=True)
 
     rnd = random.Random(4)
-    bad = []
+    bad, taken_back, undone = [], [], 0
     mid = 0
     for trial in range(TRIALS):
-        k = rnd.randrange(1, CHANGES)
-        d = start(tmp, f"kill{trial}")
+        k = rnd.randrange(0, CHANGES - 1)
+        where = os.path.join(tmp, f"t{trial}")
+        state_path = os.path.join(where, "state", "control.state")
+        machine = os.path.join(where, "machine")
+        d = start(where, "first")
         if not d:
             bad.append((trial, "did not start"))
             continue
-        path = os.path.join(d.state_dir, "control.state")
         with d.client() as c:
             for i in range(k):
                 c.call(seq[i][0], seq[i][1], i + 1)
@@ -116,16 +201,61 @@ with tempfile.TemporaryDirectory() as tmp:
             c.send({"method": seq[k][0], "params": seq[k][1], "id": k + 1})
             time.sleep(rnd.random() * 0.0015)
             d.kill()
-        got, why = read_state(path)
-        if got is None:
+        got, why = read_state(state_path)
+        if k > 0 and got is None:
             bad.append((trial, k, why))
-        elif got == states[k]:
-            pass
-        elif got == states[k + 1]:
+            continue
+        if content(got) == content(states[k]):
+            at = k
+        elif content(got) == content(states[k + 1]):
+            at = k + 1
             mid += 1
         else:
             bad.append((trial, k, "neither before nor after", json.dumps(got)[:300]))
+            continue
+
+        # the same machine and state, a new iommud
+        d2 = start(where, "second")
+        if not d2:
+            bad.append((trial, k, "the restart did not start"))
+            continue
+        after, why = read_state(state_path)
+        u = unit_info(d2)
+        control = u.get("control") or {}
+        owned = bool(states[at] and states[at]["units"])
+        undone += "was undone" in d2.stderr()
+        problems = []
+        if after is None or content(after) != content(states[at]):
+            problems.append(f"the state after the restart is not the one before it: {json.dumps(after)[:300]}")
+        if control.get("degraded"):
+            problems.append(f"degraded: {control.get('degraded')}")
+        if owned != bool(u.get("translation_enabled")):
+            problems.append(f"translation {u.get('translation_enabled')} with the unit owned {owned}")
+        if owned:
+            walked = tables(machine, u.get("root_table") or 0)
+            if u.get("root_table") != states[at]["units"][0]["root_table"]:
+                problems.append(f"RTADDR {u.get('root_table')} is not the state's root table")
+            elif walked != table_sets[at]:
+                diff = sorted(set(walked) ^ set(table_sets[at]))[:4] or \
+                    [pa for pa in walked if walked[pa] != table_sets[at][pa]][:4]
+                problems.append(f"the tables differ from the reference's in that state: pages {[hex(p) for p in diff]}")
+        # the next change works as in the reference run
+        if at < CHANGES:
+            a = d2.call(seq[at][0], seq[at][1])
+            now, _ = read_state(state_path)
+            if ("result" in a) != answers[at] or content(now) != content(states[at + 1]):
+                problems.append(f"change {at} after the restart: {json.dumps(a)[:200]}")
+        if problems:
+            bad.append((trial, k, at, problems, d2.stderr()[-600:]))
+        else:
+            taken_back.append(trial)
+        d2.kill()
+        shutil.rmtree(where, ignore_errors=True)
     ok(not bad, f"SIGKILL at {TRIALS} random points of the churn: the state file is whole each time and is the state "
-       f"before the change in flight or after it ({mid} after, {TRIALS - mid - len(bad)} before)", bad[:5])
+       f"before the change in flight or after it ({mid} after, {TRIALS - mid - len(bad)} before)", bad[:3])
+    ok(len(taken_back) == TRIALS,
+       f"after each kill a new iommud on the same machine keeps that state, not degraded, the unit's tables byte for "
+       f"byte the reference's in that state, and the next change works ({undone} changes in flight undone)",
+       bad[:3])
 
 t.done()

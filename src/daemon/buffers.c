@@ -66,15 +66,11 @@ static int region_take(buffer_region *r, uint64_t n, uint64_t align, uint64_t *r
         return -ENOSPC;
 }
 
-static int image_pin(buffer *b, iommu_error *err) {
+/* b's pages into the simulated RAM from the region's page first on (taken
+ * for it already). */
+static int image_attach(buffer *b, uint64_t first, iommu_error *err) {
         buffer_region *r = b->region;
-        uint64_t first, align = b->size >= HUGE_PAGE ? HUGE_PAGE / VTD_PAGE_SIZE : 1;
 
-        if (region_take(r, b->n_pages, align, &first) < 0)
-                return iommu_error_set(err, ENOMEM,
-                                       "The simulated machine's buffer memory (0x%" PRIx64 "-0x%" PRIx64
-                                       ") has no %zu free pages in a row",
-                                       r->base, r->base + r->pages * VTD_PAGE_SIZE - 1, b->n_pages);
         for (size_t i = 0; i < b->n_pages; i++) {
                 uint64_t phys = r->base + (first + i) * VTD_PAGE_SIZE;
                 int k = iommu_ram_image_attach_page(r->image, phys, (uint8_t *) b->virt + i * VTD_PAGE_SIZE);
@@ -89,6 +85,35 @@ static int image_pin(buffer *b, iommu_error *err) {
                 b->phys[i] = phys;
         }
         return 0;
+}
+
+static int image_pin(buffer *b, iommu_error *err) {
+        buffer_region *r = b->region;
+        uint64_t first, align = b->size >= HUGE_PAGE ? HUGE_PAGE / VTD_PAGE_SIZE : 1;
+
+        if (region_take(r, b->n_pages, align, &first) < 0)
+                return iommu_error_set(err, ENOMEM,
+                                       "The simulated machine's buffer memory (0x%" PRIx64 "-0x%" PRIx64
+                                       ") has no %zu free pages in a row",
+                                       r->base, r->base + r->pages * VTD_PAGE_SIZE - 1, b->n_pages);
+        return image_attach(b, first, err);
+}
+
+/* A reopened buffer's pages where they were: phys, in a simulated
+ * machine's region, every page free. */
+static int image_pin_at(buffer *b, const char *path, uint64_t phys, iommu_error *err) {
+        buffer_region *r = b->region;
+        uint64_t first = (phys - r->base) / VTD_PAGE_SIZE;
+
+        if (phys < r->base || phys % VTD_PAGE_SIZE || first > r->pages || r->pages - first < b->n_pages)
+                return iommu_error_set(err, EPROTO, "%s was at 0x%" PRIx64 ", outside the buffer memory",
+                                       path, phys);
+        for (uint64_t i = first; i < first + b->n_pages; i++)
+                if (region_used(r, i))
+                        return iommu_error_set(err, EPROTO, "%s at 0x%" PRIx64 " overlaps another buffer",
+                                               path, phys);
+        region_mark(r, first, b->n_pages, true);
+        return image_attach(b, first, err);
 }
 
 static void image_unpin(buffer *b) {
@@ -232,9 +257,10 @@ int buffer_new(const buffer_place *p, uint16_t did, uint64_t iova, uint64_t leng
         return 0;
 }
 
-int buffer_reopen(const char *path, uint16_t did, uint64_t iova, uint64_t length, uint64_t phys,
-                  buffer **ret, iommu_error *err) {
-        const buffer_ops *ops = &backends[BUFFER_HUGETLBFS];
+int buffer_reopen(buffer_region *region, const char *path, uint16_t did, uint64_t iova, uint64_t length,
+                  uint64_t phys, buffer **ret, iommu_error *err) {
+        buffer_kind kind = region ? BUFFER_IMAGE : BUFFER_HUGETLBFS;
+        const buffer_ops *ops = &backends[kind];
         _cleanup_(buffer_freep) buffer *b = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
@@ -243,9 +269,12 @@ int buffer_reopen(const char *path, uint16_t did, uint64_t iova, uint64_t length
         if (length == 0 || length % VTD_PAGE_SIZE || length > (uint64_t) SIZE_MAX - ops->granule)
                 return iommu_error_set(err, EPROTO, "%s: a buffer of 0x%" PRIx64 " bytes cannot be", path,
                                        length);
-        b = buffer_alloc(BUFFER_HUGETLBFS, did, iova, length);
+        b = buffer_alloc(kind, did, iova, length);
         if (!b)
                 return iommu_error_set(err, ENOMEM, "Out of memory");
+        /* the path only once it is all there: a buffer freed on the way
+         * must not delete the file the earlier iommud left */
+        b->region = region;
         fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return iommu_error_set(err, errno, "Failed to open the buffer %s: %s", path,
@@ -263,7 +292,7 @@ int buffer_reopen(const char *path, uint16_t did, uint64_t iova, uint64_t length
         /* read, never written: a device may be using it */
         for (size_t off = 0; off < b->size; off += VTD_PAGE_SIZE)
                 (void) ((volatile const uint8_t *) b->virt)[off];
-        r = ops->pin(b, err);
+        r = region ? image_pin_at(b, path, phys, err) : ops->pin(b, err);
         if (r < 0) {
                 b->phys[0] = UINT64_MAX;
                 return r;

@@ -80,13 +80,15 @@ typedef struct buffer_place {
  * the region full). */
 int buffer_new(const buffer_place *p, uint16_t did, uint64_t iova, uint64_t length, buffer **ret,
                iommu_error *err);
-/* A hugetlbfs buffer an earlier iommud left, mapped at iova in domain did:
- * its file opened and mapped again, nothing written; EPROTO when the file
- * is shorter than length or its first page is not at phys (another file
- * by that name).  *ret's mapped is 0: the caller counts what the tables
+/* A buffer an earlier iommud left, mapped at iova in domain did: its file
+ * opened and mapped again, nothing written; hugetlbfs, or with region a
+ * simulated machine's whose RAM outlived that iommud (its pages put back
+ * at phys).  EPROTO when the file is shorter than length or its first
+ * page is not at phys (another file by that name), or the region's pages
+ * there are taken.  *ret's mapped is 0: the caller counts what the tables
  * still map. */
-int buffer_reopen(const char *path, uint16_t did, uint64_t iova, uint64_t length, uint64_t phys,
-                  buffer **ret, iommu_error *err);
+int buffer_reopen(buffer_region *region, const char *path, uint16_t did, uint64_t iova, uint64_t length,
+                  uint64_t phys, buffer **ret, iommu_error *err);
 /* Unmaps it, deletes the file and gives its pages back: only once nothing
  * can reach it. */
 buffer *buffer_free(buffer *b);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The units iommud owns (control.h). */
+#include <dirent.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
@@ -11,6 +12,7 @@
 #include "basic/alloc-util.h"
 #include "basic/json-util.h"
 #include "control/state.h"
+#include "control/undo.h"
 #include "daemon/buffers.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
@@ -63,12 +65,16 @@ struct control {
         unit_counts *counts; /* of units given back */
         size_t n_counts, counts_alloc;
         buffer_region region; /* the simulated machine's buffers */
+        buffer *doomed;       /* unmapped buffers: their files go once the state no longer names them */
+        undo_log *undo;       /* the record of the change in flight (control/undo.h) */
+        uint64_t serial;      /* of the state saved last */
 
         /* settings */
         int mode, policy;
         char *table_memory;
         char *buffer_directory;
         char *state_path;   /* StateDirectory=/control.state */
+        char *undo_path;    /* StateDirectory=/control.undo */
         int stop_policy;    /* CONF_STOP_* */
         bool state_checked; /* what an earlier iommud left was looked at */
         bool have_admin_gid;
@@ -122,6 +128,10 @@ void control_configure(control *c, const daemon_conf *conf, bool have_admin_gid,
         c->state_path = NULL;
         if (conf->state_directory && asprintf(&dir, "%s/control.state", conf->state_directory) >= 0)
                 c->state_path = dir;
+        free(c->undo_path);
+        c->undo_path = NULL;
+        if (conf->state_directory && asprintf(&dir, "%s/control.undo", conf->state_directory) >= 0)
+                c->undo_path = dir;
         c->have_admin_gid = have_admin_gid;
         c->admin_gid = admin_gid;
 }
@@ -478,10 +488,32 @@ static int owned_new(control *c, iommu_unit *u, take_plan *plan, owned **ret, io
  * its view of table memory. */
 static void owned_add(control *c, owned *o, iommu_unit *u) {
         c->units[c->n_units++] = o;
+        table_mem_watch_stores(o->mem, c->undo ? undo_log_note : NULL, c->undo);
         iommu_system_set_iommud_owned(c->source->system, u, true);
         if (update_views(c) < 0)
                 log_warning("Out of memory: %s's tables are read from RAM, not from the table memory",
                             u->name);
+}
+
+/* A change of unit starts: what it stores is recorded first, so that the
+ * next iommud can undo it if this one is killed before the state that has
+ * it is saved (control/undo.h). */
+static void change_begin(control *c, const char *unit, undo_kind kind, const char *memory) {
+        undo_log_begin(c->undo, c->serial, kind, unit, memory);
+}
+
+/* An unmapped buffer's file goes once the saved state no longer names it:
+ * until then an earlier state, which a restart may take back, still maps
+ * it. */
+static void doom(control *c, buffer *b) {
+        LIST_PREPEND(buffers, c->doomed, b);
+}
+
+static void free_doomed(control *c) {
+        LIST_FOREACH_SAFE(buffers, b, n, c->doomed) {
+                LIST_REMOVE(buffers, c->doomed, b);
+                buffer_free(b);
+        }
 }
 
 static owned_unit_config config_of(const iommu_system *s, const take_plan *plan, unit_mode mode,
@@ -530,6 +562,7 @@ static int take(control *c, iommu_unit *u, iommu_error *err) {
         if (r < 0)
                 goto fail;
         config = config_of(s, &plan, mode_of(c, u->ecap), policy_of(c, u->ecap));
+        change_begin(c, u->name, UNDO_TAKE, o->mem_path);
         r = owned_unit_new(u->name, o->regs, o->mem, &config, &o->unit, err);
         if (r < 0)
                 goto fail;
@@ -573,6 +606,7 @@ static int give_back(control *c, owned *o, iommu_error *err) {
         size_t i;
         int r;
 
+        change_begin(c, o->name, UNDO_GIVE_BACK, o->mem_path);
         r = owned_unit_release(o->unit, err);
         if (r < 0)
                 return r;
@@ -600,9 +634,13 @@ static int give_back(control *c, owned *o, iommu_error *err) {
 }
 
 /* StopPolicy= for o: keep and passthrough leave hardware walking its
- * tables, so only where they outlive iommud (hugetlbfs); else off. */
+ * tables, so only where they outlive iommud (hugetlbfs, a simulated
+ * machine in a file); else off. */
 static int stop_policy_of(const control *c, const owned *o) {
-        if (table_mem_get_kind(o->mem) != TABLE_MEM_HUGETLBFS)
+        table_mem_kind kind = table_mem_get_kind(o->mem);
+
+        if (kind != TABLE_MEM_HUGETLBFS &&
+            !(kind == TABLE_MEM_IMAGE && source_simulation_persists(c->source)))
                 return CONF_STOP_OFF;
         return c->stop_policy == CONF_STOP_AUTO ? CONF_STOP_KEEP : c->stop_policy;
 }
@@ -621,6 +659,7 @@ static int stop_passthrough(control *c, owned *o, iommu_error *err) {
                 return iommu_error_set(err, ENODEV, "%s is gone from the source", o->name);
         type = FIELD_GET(ECAP, PT, &u->ecap) ? DOMAIN_PASSTHROUGH : DOMAIN_IDENTITY;
         r = plan_take(c->source->system, u, &plan, err);
+        change_begin(c, o->name, UNDO_TABLES, o->mem_path);
         devices = plan.devices;
         if (r < 0)
                 return r;
@@ -685,7 +724,8 @@ static void control_stop(control *c) {
                         log_error("%s: StopPolicy=passthrough failed: %s; translation goes off instead",
                                   o->name, err.message);
                         policy = CONF_STOP_OFF;
-                }
+                } else if (policy == CONF_STOP_PASSTHROUGH)
+                        (void) persist_logged(c); /* one change in flight at a time */
                 if (policy == CONF_STOP_OFF)
                         stop_off(c, o);
         }
@@ -709,6 +749,9 @@ control *control_free(control *c) {
         if (c->source && c->source->decorate == decorate)
                 c->source->decorate = NULL;
         (void) update_views(c);
+        free_doomed(c);
+        undo_log_free(c->undo);
+        free(c->undo_path);
         free(c->units);
         for (size_t i = 0; i < c->n_degraded; i++)
                 json_object_put(c->degraded[i].saved);
@@ -1001,31 +1044,38 @@ static void check_earlier_state(control *c) {
                 log_warning("The earlier control state is kept in %s", aside);
 }
 
+/* StateDirectory= as systemd makes it, when iommud runs without. */
+static int make_state_directory(control *c, iommu_error *err) {
+        _cleanup_free_ char *dir = strdup(c->state_path);
+
+        if (!dir)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
+        if (mkdir(dirname(dir), 0700) < 0 && errno != EEXIST)
+                return iommu_error_set(err, errno, "Cannot save the control state: creating %s: %s", dir,
+                                       strerror(errno));
+        return 0;
+}
+
 int control_persist(control *c, iommu_error *err) {
         _cleanup_json_ json_object *state = NULL;
-        _cleanup_free_ char *dir = NULL;
         json_object *units;
         iommu_error e = {};
         int r;
 
         if (!c->state_path)
                 return 0;
-        if (!c->state_checked) {
-                /* StateDirectory= as systemd makes it, when iommud runs without */
-                dir = strdup(c->state_path);
-                if (!dir)
-                        return iommu_error_set(err, ENOMEM, "Out of memory");
-                if (mkdir(dirname(dir), 0700) < 0 && errno != EEXIST)
-                        return iommu_error_set(err, errno, "Cannot save the control state: creating %s: %s",
-                                               dir, strerror(errno));
+        r = make_state_directory(c, err);
+        if (r < 0)
+                return r;
+        if (!c->state_checked)
                 check_earlier_state(c);
-        }
         state = json_object_new_object();
         units = json_object_new_array();
         if (!state || !units) {
                 json_object_put(units);
                 return iommu_error_set(err, ENOMEM, "Out of memory");
         }
+        json_object_object_add(state, "serial", json_object_new_uint64(c->serial + 1));
         json_object_object_add(state, "units", units);
         for (size_t i = 0; i < c->n_units; i++) {
                 json_object *u = unit_state(c->units[i]);
@@ -1043,6 +1093,10 @@ int control_persist(control *c, iommu_error *err) {
         r = control_state_save(c->state_path, state, &e);
         if (r < 0)
                 return iommu_error_set(err, -r, "Cannot save the control state: %s", e.message);
+        /* the state has every change made so far */
+        c->serial++;
+        undo_log_end(c->undo);
+        free_doomed(c);
         return 0;
 }
 
@@ -1105,17 +1159,28 @@ static void remove_left_files(json_object *saved) {
         }
 }
 
-/* v1.power off of a degraded unit: translation off, then the queue, from
- * GSTS as it is; then what the earlier iommud left goes. */
-static int give_back_degraded(control *c, iommu_unit *u, iommu_error *err) {
-        degraded_unit *d = degraded_of(c, u->name);
-        _cleanup_(iommu_regs_freep) iommu_regs *regs = NULL;
+/* Registers to write u's with: a simulated unit's own, else /dev/mem. */
+static int writable_regs(control *c, iommu_unit *u, iommu_regs **ret, bool *ret_borrowed, iommu_error *err) {
+        *ret_borrowed = c->source->system->image;
+        if (*ret_borrowed) {
+                *ret = u->regs;
+                return 0;
+        }
+        return iommu_regs_open_devmem_writable(c->source->ctx, u->base, u->size, ret, err);
+}
+
+/* Translation off, then the queue once hardware is done with every
+ * descriptor, from GSTS as it is: what an earlier iommud left is given
+ * back without taking it over. */
+static int turn_off(control *c, iommu_unit *u, iommu_error *err) {
+        iommu_regs *regs = NULL;
         unit_hw hw = {};
+        bool borrowed = false;
         uint32_t gsts;
         uint64_t iqt;
         int r;
 
-        r = iommu_regs_open_devmem_writable(c->source->ctx, u->base, u->size, &regs, err);
+        r = writable_regs(c, u, &regs, &borrowed, err);
         if (r >= 0)
                 r = unit_hw_init(&hw, u->name, regs, err);
         if (r >= 0)
@@ -1123,7 +1188,6 @@ static int give_back_degraded(control *c, iommu_unit *u, iommu_error *err) {
         if (r >= 0 && (gsts & FIELD_MASK64(GSTS, TES)))
                 r = unit_hw_enable(&hw, (uint32_t) FIELD_MASK64(GCMD, TE), false, err);
         if (r >= 0 && (gsts & FIELD_MASK64(GSTS, QIES))) {
-                /* hardware is done with every descriptor before the queue goes */
                 r = unit_hw_read(&hw, &layout_iqt, &iqt, err);
                 if (r >= 0)
                         r = unit_hw_poll(&hw, &layout_iqh, FIELD_MASK64(IQH, QH),
@@ -1131,6 +1195,19 @@ static int give_back_degraded(control *c, iommu_unit *u, iommu_error *err) {
                 if (r >= 0)
                         r = unit_hw_enable(&hw, (uint32_t) FIELD_MASK64(GCMD, QIE), false, err);
         }
+        if (!borrowed)
+                iommu_regs_free(regs);
+        (void) iommu_system_refresh(c->source->system);
+        return r;
+}
+
+/* v1.power off of a degraded unit: turned off; then what the earlier
+ * iommud left goes. */
+static int give_back_degraded(control *c, iommu_unit *u, iommu_error *err) {
+        degraded_unit *d = degraded_of(c, u->name);
+        int r;
+
+        r = turn_off(c, u, err);
         if (r < 0)
                 return r;
         remove_left_files(d->saved);
@@ -1159,18 +1236,20 @@ static int count_mapped(void *userdata, uint64_t iova, uint64_t phys, uint64_t l
 
 /* The buffers an earlier iommud left for o (saved: its object), opened
  * again; what of each the tables still map. */
-static int reopen_buffers(owned *o, json_object *saved, iommu_error *err) {
+static int reopen_buffers(control *c, owned *o, json_object *saved, iommu_error *err) {
         json_object *buffers = json_get_array(saved, "buffers");
 
-        for (size_t i = 0; i < json_array_length(buffers); i++) {
-                json_object *j = json_array_get(buffers, i);
+        /* last first: each goes to the front, so the list is in the saved order */
+        for (size_t i = json_array_length(buffers); i > 0; i--) {
+                json_object *j = json_array_get(buffers, i - 1);
                 uint64_t iova = json_get_u64(j, "iova"), length = json_get_u64(j, "length");
                 still_mapped m = { .iova = iova, .end = iova + length };
                 buffer *b;
                 int r;
 
-                r = buffer_reopen(json_get_string(j, "path"), (uint16_t) json_get_u64(j, "domain"), iova,
-                                  length, json_get_u64(j, "phys"), &b, err);
+                r = buffer_reopen(c->source->system->image ? &c->region : NULL, json_get_string(j, "path"),
+                                  (uint16_t) json_get_u64(j, "domain"), iova, length,
+                                  json_get_u64(j, "phys"), &b, err);
                 if (r < 0)
                         return r;
                 LIST_PREPEND(buffers, o->buffers, b);
@@ -1180,39 +1259,103 @@ static int reopen_buffers(owned *o, json_object *saved, iommu_error *err) {
         return 0;
 }
 
-/* Take u back as saved says, writing nothing. */
-static int readopt_unit(control *c, iommu_unit *u, json_object *saved, iommu_error *err) {
-        iommu_system *s = c->source->system;
+/* The table memory saved names, opened again without a write (o->mem,
+ * ->mem_path, ->directory, ->regs). */
+static int reopen_table_memory(control *c, owned *o, iommu_unit *u, json_object *saved, iommu_error *err) {
         json_object *tm = json_get(saved, "table_memory");
         const char *kind = json_get_string(tm, "kind"), *path = json_get_string(tm, "path");
-        _cleanup_free_ uint16_t *devices = NULL;
-        take_plan plan = {};
-        owned_unit_config config;
-        owned *o;
         char *slash;
         int r;
 
+        if (streq(kind, "image") && source_simulation_persists(c->source)) {
+                o->regs = u->regs;
+                o->regs_borrowed = true;
+                o->directory = c->buffer_directory ? strdup(c->buffer_directory) : NULL;
+                if (!o->directory)
+                        return iommu_error_set(err, ENOMEM, "Out of memory");
+                r = table_mem_reopen_image(c->source->system->image, SIMULATED_TABLE_BASE, &o->mem, err);
+                if (r >= 0)
+                        table_mem_set_max_chunks(o->mem, (SIMULATED_BUFFER_BASE - SIMULATED_TABLE_BASE) /
+                                                                 TABLE_MEM_CHUNK);
+                return r;
+        }
         if (!streq(kind, "hugetlbfs") || !*path)
                 return iommu_error_set(err, EPROTO,
                                        "its tables were in %s memory, which went with the iommud that made "
                                        "them: the unit may be walking freed memory",
                                        kind);
-        r = owned_new(c, u, &plan, &o, err);
-        devices = plan.devices;
-        if (r < 0)
-                return r;
         o->mem_path = strdup(path);
         o->directory = strdup(path);
-        if (!o->mem_path || !o->directory) {
-                r = iommu_error_set(err, ENOMEM, "Out of memory");
-                goto fail;
-        }
+        if (!o->mem_path || !o->directory)
+                return iommu_error_set(err, ENOMEM, "Out of memory");
         slash = strrchr(o->directory, '/');
         if (slash)
                 *slash = '\0';
         r = iommu_regs_open_devmem_writable(c->source->ctx, u->base, u->size, &o->regs, err);
         if (r >= 0)
                 r = table_mem_reopen_hugetlbfs(path, &o->mem, err);
+        return r;
+}
+
+/* The change an earlier iommud had in flight on u (rec), its stores
+ * written back, so that the tables are the saved state's again: only onto
+ * the root table the state names. */
+static int undo_in_flight(owned *o, iommu_unit *u, json_object *saved, const undo_record *rec,
+                          uint64_t **ret_found, iommu_error *err) {
+        if (rec->incomplete)
+                return iommu_error_set(
+                        err, EPROTO,
+                        "the change the earlier iommud had in flight was not recorded whole, so "
+                        "it cannot be undone");
+        if ((u->rtaddr & ~UINT64_C(0xfff)) != json_get_u64(saved, "root_table"))
+                return 0; /* refused by the take-back, which says why */
+        return undo_apply(o->mem, rec, ret_found, err);
+}
+
+/* Buffer files of o's unit in its directory that the state does not name:
+ * made by a change the state does not have. */
+static void remove_stray_buffers(const owned *o) {
+        char prefix[SNAPSHOT_UNIT_NAME_MAX + 16];
+        struct dirent *de;
+        DIR *d;
+
+        if (!o->directory || !(d = opendir(o->directory)))
+                return;
+        snprintf(prefix, sizeof prefix, "buffer-%s-", o->name);
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+                bool named = false;
+
+                if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
+                    asprintf(&path, "%s/%s", o->directory, de->d_name) < 0)
+                        continue;
+                LIST_FOREACH(buffers, b, o->buffers)
+                named = named || streq(b->path, path);
+                if (!named && unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                        log_info("Removed %s, a buffer of a change the earlier iommud did not finish", path);
+        }
+        closedir(d);
+}
+
+/* Take u back as saved says, writing nothing but the undone stores of the
+ * change rec the earlier iommud had in flight on it (NULL: none). */
+static int readopt_unit(control *c, iommu_unit *u, json_object *saved, const undo_record *rec,
+                        iommu_error *err) {
+        iommu_system *s = c->source->system;
+        _cleanup_free_ uint16_t *devices = NULL;
+        _cleanup_free_ uint64_t *found = NULL;
+        take_plan plan = {};
+        owned_unit_config config;
+        owned *o;
+        int r;
+
+        r = owned_new(c, u, &plan, &o, err);
+        devices = plan.devices;
+        if (r < 0)
+                return r;
+        r = reopen_table_memory(c, o, u, saved, err);
+        if (r >= 0 && rec)
+                r = undo_in_flight(o, u, saved, rec, &found, err);
         if (r >= 0)
                 r = table_mem_ram(o->mem, &o->view) < 0 ? iommu_error_set(err, ENOMEM, "Out of memory") : 0;
         if (r < 0)
@@ -1222,18 +1365,34 @@ static int readopt_unit(control *c, iommu_unit *u, json_object *saved, iommu_err
         config.register_invalidation = streq(json_get_string(saved, "invalidation"), "register");
         r = owned_unit_adopt(u->name, o->regs, o->mem, &config, saved, &o->unit, err);
         if (r >= 0)
-                r = reopen_buffers(o, saved, err);
+                r = reopen_buffers(c, o, saved, err);
         if (r < 0)
                 goto fail;
+        if (rec && rec->n_entries > 0) {
+                /* what the unit cached of the undone change goes */
+                iommu_error e = {};
+
+                if (owned_unit_invalidate(o->unit, INVALIDATE_GLOBAL, 0, 0, 0, &e) < 0)
+                        log_error("%s: the invalidation after undoing the change in flight failed: %s",
+                                  u->name, e.message);
+                log_notice("%s: the change the earlier iommud had in flight when it stopped was undone: %zu "
+                           "stores written back, the tables are the saved state's",
+                           u->name, rec->n_entries);
+        }
+        remove_stray_buffers(o);
         owned_add(c, o, u);
         log_notice("%s: taken back from the earlier iommud, nothing written: %zu domains, %zu devices "
                    "attached, %zu buffers, table memory %s",
                    u->name, json_array_length(json_get_array(saved, "domains")),
                    json_array_length(json_get_array(saved, "devices")),
-                   json_array_length(json_get_array(saved, "buffers")), path);
+                   json_array_length(json_get_array(saved, "buffers")),
+                   o->mem_path ?: table_mem_kind_to_string(table_mem_get_kind(o->mem)));
         return 0;
 
 fail:
+        /* refused: the hardware wins, as it was found */
+        if (found && o->mem)
+                undo_restore(o->mem, rec, found);
         /* the hardware walks all of it: nothing is freed but this process's view */
         o->unit = owned_unit_free(o->unit);
         LIST_FOREACH(buffers, b, o->buffers) {
@@ -1244,16 +1403,109 @@ fail:
         return r;
 }
 
+/* The record of the change an earlier iommud had in flight, when the
+ * state it saved (serial; refused: none) does not have that change. */
+static bool change_in_flight(control *c, uint64_t serial, bool refused, undo_record *ret) {
+        iommu_error err = {};
+        int r;
+
+        if (!c->undo_path)
+                return false;
+        r = undo_record_load(c->undo_path, ret, &err);
+        if (r == -ENOENT)
+                return false;
+        if (r < 0) {
+                log_warning("%s; it is not used", err.message);
+                return false;
+        }
+        if (ret->kind != UNDO_NONE && !refused && ret->serial == serial) {
+                log_info("%s: the earlier iommud stopped with a change in flight (%s, %zu stores recorded)",
+                         ret->unit, undo_kind_to_string(ret->kind), ret->n_entries);
+                return true;
+        }
+        undo_record_done(ret);
+        return false;
+}
+
+/* Whether u translates through the memory an earlier iommud made for it
+ * (memory: its table memory file), so that the take or give-back it left
+ * half done is iommud's to finish.  A unit that does not translate, only
+ * its queue on, is stopped whoever turned that on: the kernel does not own
+ * it, so nobody else uses its queue. */
+static bool in_left_memory(control *c, const iommu_unit *u, const char *memory) {
+        _cleanup_(table_mem_freep) table_mem *m = NULL;
+        iommu_error err = {};
+        uint64_t addr = u->rtaddr & ~UINT64_C(0xfff);
+
+        if (!(u->gsts & FIELD_MASK64(GSTS, TES)))
+                return true;
+        if (source_simulation_persists(c->source))
+                return addr >= SIMULATED_TABLE_BASE && addr < SIMULATED_BUFFER_BASE;
+        if (!*memory || table_mem_reopen_hugetlbfs(memory, &m, &err) < 0)
+                return false;
+        return table_mem_virt(m, addr);
+}
+
+/* A take or give-back of a unit the saved state does not have was in
+ * flight: the unit is turned off, as before the take or after the
+ * give-back. */
+static void finish_off(control *c, const undo_record *rec) {
+        iommu_unit *u = iommu_system_unit_by_name(c->source->system, rec->unit);
+        iommu_error err = {};
+
+        if (u && !u->sysfs.present && u->have_regs &&
+            (u->gsts & (FIELD_MASK64(GSTS, TES) | FIELD_MASK64(GSTS, QIES))) &&
+            in_left_memory(c, u, rec->memory)) {
+                if (turn_off(c, u, &err) < 0)
+                        log_error("%s: turning it off after the earlier iommud's %s failed: %s", u->name,
+                                  rec->kind == UNDO_TAKE ? "take" : "give-back", err.message);
+                else
+                        log_notice(
+                                "%s: the earlier iommud stopped in the middle of %s it: turned off, as %s",
+                                u->name, rec->kind == UNDO_TAKE ? "taking" : "giving back",
+                                rec->kind == UNDO_TAKE ? "before the take"
+                                                       : "the give-back would have left it");
+        }
+        if (rec->memory[0] && unlink(rec->memory) >= 0)
+                log_info("Removed %s, the table memory an earlier iommud left", rec->memory);
+}
+
+/* The record of the change in flight from now on; the units taken back
+ * have theirs recorded too. */
+static void open_undo(control *c) {
+        iommu_error err = {};
+
+        if (!c->undo_path || make_state_directory(c, &err) < 0 ||
+            undo_log_open(c->undo_path, &c->undo, &err) < 0) {
+                if (c->undo_path)
+                        log_warning("%s: a change cut short by a kill will leave its unit degraded",
+                                    err.message);
+                return;
+        }
+        for (size_t i = 0; i < c->n_units; i++)
+                table_mem_watch_stores(c->units[i]->mem, undo_log_note, c->undo);
+}
+
+static bool state_has(json_object *units, const char *name) {
+        for (size_t i = 0; i < json_array_length(units); i++)
+                if (streq(json_get_string(json_array_get(units, i), "name"), name))
+                        return true;
+        return false;
+}
+
 void control_readopt(control *c) {
         iommu_system *s = c->source->system;
         _cleanup_json_ json_object *state = NULL;
         _cleanup_free_ char *aside = NULL;
+        _cleanup_(undo_record_done) undo_record rec = {};
         char refused[sizeof(((iommu_error){}).message)] = "";
+        bool in_flight;
         json_object *units;
         iommu_error err = {};
         int r;
 
-        if (!c->state_path || !source_is_live(c->source) || source_is_simulated(c->source))
+        if (!c->state_path || !source_is_live(c->source) ||
+            (source_is_simulated(c->source) && !source_simulation_persists(c->source)))
                 return; /* a simulated machine starts anew: check_earlier_state() */
         c->state_checked = true;
         r = control_state_load(c->state_path, &state, &err);
@@ -1264,12 +1516,15 @@ void control_readopt(control *c) {
                 else
                         log_error("%s", err.message);
         }
+        c->serial = json_get_u64(state, "serial");
+        in_flight = change_in_flight(c, c->serial, refused[0], &rec);
         (void) iommu_system_refresh(s);
         units = json_get_array(state, "units");
         for (size_t i = 0; i < json_array_length(units); i++) {
                 json_object *saved = json_array_get(units, i);
                 const char *name = json_get_string(saved, "name");
                 iommu_unit *u = iommu_system_unit_by_name(s, name);
+                bool mine = in_flight && streq(rec.unit, name);
 
                 err = (iommu_error){};
                 if (!u || u->base != json_get_u64(saved, "address")) {
@@ -1295,9 +1550,23 @@ void control_readopt(control *c) {
                         remove_left_files(saved);
                         continue;
                 }
-                if (readopt_unit(c, u, saved, &err) < 0)
+                if (mine && rec.kind == UNDO_GIVE_BACK) {
+                        /* finished: as the give-back would have left it */
+                        if (turn_off(c, u, &err) < 0)
+                                degrade(c, u, saved, err.message);
+                        else {
+                                log_notice("%s: the earlier iommud stopped in the middle of giving it back: "
+                                           "given back now (translation off)",
+                                           name);
+                                remove_left_files(saved);
+                        }
+                        continue;
+                }
+                if (readopt_unit(c, u, saved, mine && rec.kind == UNDO_TABLES ? &rec : NULL, &err) < 0)
                         degrade(c, u, saved, err.message);
         }
+        if (in_flight && rec.kind != UNDO_TABLES && !state_has(units, rec.unit))
+                finish_off(c, &rec);
         /* translating, and nobody this iommud knows of made it so */
         for (size_t i = 0; i < s->n_units; i++) {
                 iommu_unit *u = &s->units[i];
@@ -1315,7 +1584,8 @@ void control_readopt(control *c) {
                                  "another program, or by an iommud without a state directory)");
                 degrade(c, u, NULL, why);
         }
-        if (json_array_length(units) > 0 || refused[0])
+        open_undo(c);
+        if (json_array_length(units) > 0 || refused[0] || in_flight)
                 (void) persist_logged(c);
 }
 
@@ -1390,6 +1660,7 @@ int control_domain_create(control *c, const char *unit, domain_type type, int di
         r = find_owned(c, unit, &o, err);
         if (r < 0)
                 return r;
+        change_begin(c, o->name, UNDO_TABLES, o->mem_path);
         r = checked(o, owned_unit_domain_create(o->unit, type, did, &id, err), err);
         if (r < 0)
                 return r;
@@ -1405,11 +1676,11 @@ int control_domain_create(control *c, const char *unit, domain_type type, int di
 }
 
 /* The buffers mapped in domain did go with it. */
-static void free_domain_buffers(owned *o, uint16_t did) {
+static void free_domain_buffers(control *c, owned *o, uint16_t did) {
         LIST_FOREACH_SAFE(buffers, b, n, o->buffers)
         if (b->did == did) {
                 LIST_REMOVE(buffers, o->buffers, b);
-                buffer_free(b);
+                doom(c, b);
         }
 }
 
@@ -1421,10 +1692,11 @@ int control_domain_destroy(control *c, const char *unit, uint16_t did, json_obje
         r = find_owned(c, unit, &o, err);
         if (r < 0)
                 return r;
+        change_begin(c, o->name, UNDO_TABLES, o->mem_path);
         r = checked(o, owned_unit_domain_destroy(o->unit, did, err), err);
         if (r < 0)
                 return r;
-        free_domain_buffers(o, did);
+        free_domain_buffers(c, o, did);
         j = result_new(o->name);
         if (j)
                 json_object_object_add(j, "domain", json_object_new_int(did));
@@ -1461,6 +1733,7 @@ int control_attach(control *c, uint16_t segment, uint8_t bus, uint8_t devfn, uin
         r = find_device(c, segment, bus, devfn, &o, err);
         if (r < 0)
                 return r;
+        change_begin(c, o->name, UNDO_TABLES, o->mem_path);
         r = checked(o, owned_unit_attach(o->unit, bus, devfn, did, err), err);
         (void) iommu_system_update_table_memory(c->source->system);
         return r;
@@ -1473,6 +1746,7 @@ int control_detach(control *c, uint16_t segment, uint8_t bus, uint8_t devfn, iom
         r = find_device(c, segment, bus, devfn, &o, err);
         if (r < 0)
                 return r;
+        change_begin(c, o->name, UNDO_TABLES, o->mem_path);
         r = checked(o, owned_unit_detach(o->unit, bus, devfn, err), err);
         (void) iommu_system_update_table_memory(c->source->system);
         return r;
@@ -1591,6 +1865,7 @@ int control_map(control *c, const control_map_request *req, json_object **ret, i
         r = find_owned(c, req->unit, &o, err);
         if (r < 0)
                 return r;
+        change_begin(c, o->name, UNDO_TABLES, o->mem_path);
         if (!req->alloc) {
                 r = refuse_table_memory(c, req->phys, req->length, err);
                 if (r < 0)
@@ -1628,6 +1903,7 @@ int control_unmap(control *c, const char *unit, uint16_t did, uint64_t iova, uin
         r = find_owned(c, unit, &o, err);
         if (r < 0)
                 return r;
+        change_begin(c, o->name, UNDO_TABLES, o->mem_path);
         r = checked(o, owned_unit_unmap(o->unit, did, iova, length, err), err);
         (void) iommu_system_update_table_memory(c->source->system);
         if (r < 0)
@@ -1643,7 +1919,7 @@ int control_unmap(control *c, const char *unit, uint16_t did, uint64_t iova, uin
                 b->mapped -= hi - lo < b->mapped ? hi - lo : b->mapped;
                 if (b->mapped == 0) {
                         LIST_REMOVE(buffers, o->buffers, b);
-                        buffer_free(b);
+                        doom(c, b);
                 }
         }
         j = result_new(o->name);

@@ -270,7 +270,10 @@ static bool holds_control(json_object *o) {
 }
 
 static int check_body(json_object *state, iommu_error *err) {
-        static const member top[] = { { "units", json_type_array } };
+        static const member top[] = {
+                { "units", json_type_array },
+                { "serial", json_type_int, .max = UINT64_MAX, .optional = true },
+        };
         json_object *units;
         int r;
 

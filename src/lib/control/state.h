@@ -14,13 +14,18 @@
  * bytes in decimal, CRC32 the body's CRC-32 (IEEE, as zlib's crc32()) in
  * eight lower-case hex digits; BODY is one JSON object and a newline:
  *
- *   {"units": [{"name", "address", "segment", "mode", "default_policy",
+ *   {"serial", "units": [{"name", "address", "segment", "mode", "default_policy",
  *     "invalidation", "table_memory": {"kind", "path"}, "root_table",
  *     "domains": [{"domain", "type", "address_width", "default",
  *                  "mappings": [{"iova", "phys", "length", "read", "write"}],
  *                  "page_table"}],
  *     "devices": [{"bdf", "domain"}],
  *     "buffers": [{"path", "domain", "iova", "length", "phys"}]}]}
+ *
+ * "serial" counts the states saved, one up with each (a file of an iommud
+ * before it may leave it out: 0): the record of the change in flight
+ * (control/undo.h) names the serial the change started from, so that the
+ * next iommud knows whether the state it finds has that change.
  *
  * "page_table" is the physical address of the domain's top table (null for
  * a domain without tables), what owned_unit_adopt() takes the tables back
