@@ -737,7 +737,8 @@ static void control_stop(control *c) {
                 log_info("%s: left translating (StopPolicy=%s): its tables stay in %s, its state in %s; "
                          "the next iommud takes it back",
                          o->name, c->stop_policy == CONF_STOP_PASSTHROUGH ? "passthrough" : "keep",
-                         o->mem_path, c->state_path ?: "no state file (StateDirectory= unset)");
+                         o->mem_path ?: "the simulated machine's file",
+                         c->state_path ?: "no state file (StateDirectory= unset)");
                 leave(c, o);
         }
 }
