@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """kill -9 anywhere in a change, then a restart: iommud --simulate legacy
-on a machine kept in a file (--simulated-machine), so that the unit and its
+and scalable (every other trial) on a machine kept in a file (--simulated-machine), so that the unit and its
 table memory outlive the process as a real machine's do, under a churn of
 attach/detach/map/unmap (and buffers), killed with SIGKILL at 100 random
 points (a random change in flight, after a random delay).  After each kill
@@ -74,9 +74,10 @@ def content(state):
     return s
 
 
-def tables(machine, rtaddr):
-    """Every page of legacy-mode tables the unit reaches from rtaddr, read
-    from the machine file: {physical address: its 4 KiB}."""
+def tables(machine, rtaddr, mode):
+    """Every page of the tables the unit reaches from rtaddr (legacy or
+    scalable mode), read from the machine file: {physical address: its 4
+    KiB}."""
     pages = {}
     with open(machine, "rb") as f:
         def page(pa):
@@ -93,16 +94,39 @@ def tables(machine, rtaddr):
                 if e & 3 and level > 1 and not e & 0x80:
                     walk(e & ADDR, level - 1)
 
+        def pasid_tables(q0):
+            # the PASID directory, its tables, second-stage tables (PGTT 2)
+            d = page(q0 & ADDR)
+            for di in range(512):
+                (de,) = struct.unpack_from("<Q", d, di * 8)
+                if not de & 1:
+                    continue
+                pt = page(de & ADDR)
+                for pi in range(64):
+                    (p0,) = struct.unpack_from("<Q", pt, pi * 64)
+                    if p0 & 1 and (p0 >> 6) & 7 == 2:
+                        walk(p0 & ADDR, ((p0 >> 2) & 7) + 2)
+
         rt = page(rtaddr & ~0xfff)
         for bus in range(256):
-            lo, _ = struct.unpack_from("<QQ", rt, bus * 16)
-            if not lo & 1:
+            lo, hi = struct.unpack_from("<QQ", rt, bus * 16)
+            if mode == "legacy":
+                if not lo & 1:
+                    continue
+                ct = page(lo & ADDR)
+                for devfn in range(256):
+                    clo, chi = struct.unpack_from("<QQ", ct, devfn * 16)
+                    if clo & 1 and (clo >> 2) & 3 != 2:
+                        walk(clo & ADDR, (chi & 7) + 2)
                 continue
-            ct = page(lo & ADDR)
-            for devfn in range(256):
-                clo, chi = struct.unpack_from("<QQ", ct, devfn * 16)
-                if clo & 1 and (clo >> 2) & 3 != 2:
-                    walk(clo & ADDR, (chi & 7) + 2)
+            for half in (lo, hi):  # devfn 0-127, 128-255
+                if not half & 1:
+                    continue
+                ct = page(half & ADDR)
+                for i in range(128):
+                    (q0,) = struct.unpack_from("<Q", ct, i * 32)
+                    if q0 & 1:
+                        pasid_tables(q0)
     return pages
 
 
@@ -134,10 +158,10 @@ def changes(seed):
     return out
 
 
-def start(where, name):
+def start(where, name, mode):
     """iommud on the machine and state of directory where (made if new)."""
     os.makedirs(where, exist_ok=True)
-    d = h.Daemon(where, name, ["--simulate", "legacy", "--simulated-machine", os.path.join(where, "machine"),
+    d = h.Daemon(where, name, ["--simulate", mode, "--simulated-machine", os.path.join(where, "machine"),
                                "--state-dir", os.path.join(where, "state"),
                                "--socket", os.path.join(where, "iommud.sock")], config=CONFIG,
                  socket_path=os.path.join(where, "iommud.sock"))
@@ -155,42 +179,53 @@ def unit_info(d):
 
 with tempfile.TemporaryDirectory() as tmp:
     seq = changes(20261204)
-    # the reference: the state and the tables after each change
-    where = os.path.join(tmp, "reference")
-    ref = start(where, "reference")
-    state_path = os.path.join(where, "state", "control.state")
-    machine = os.path.join(where, "machine")
-    states, table_sets, answers = [None], [{}], []
-    if ref:
-        with ref.client() as c:
-            for i, (method, params) in enumerate(seq):
-                a = c.call(method, params, i + 1)
-                answers.append("result" in a)
-                states.append(read_state(state_path)[0])
-                root = states[-1]["units"][0]["root_table"] if states[-1] and states[-1]["units"] else None
-                table_sets.append(tables(machine, root) if root else {})
-        ref.stop()
-    accepted = sum(answers)
-    ok(ref is not None and len(states) == CHANGES + 1 and all(s is not None for s in states[1:])
-       and 40 < accepted < CHANGES,
-       f"reference run: {CHANGES} changes ({accepted} accepted, the rest refused), the state file whole after each",
-       answers)
-    ok(len({json.dumps(content(s), sort_keys=True) for s in states[1:]}) > 30
-       and len({tuple(sorted(p.items())) for p in table_sets[1:]}) > 30,
-       "the changes make many different states and tables",
-       len({json.dumps(content(s), sort_keys=True) for s in states[1:]}))
-    ok(any(s and s["units"] and s["units"][0]["buffers"] for s in states), "buffers among them")
-    shutil.rmtree(where, ignore_errors=True)
+    # the references, one per mode: the state and the tables after each change
+    ref_states, ref_tables, ref_answers = {}, {}, {}
+    for mode in ("legacy", "scalable"):
+        where = os.path.join(tmp, "reference-" + mode)
+        ref = start(where, "reference", mode)
+        state_path = os.path.join(where, "state", "control.state")
+        machine = os.path.join(where, "machine")
+        states, table_sets, answers = [None], [{}], []
+        if ref:
+            with ref.client() as c:
+                for i, (method, params) in enumerate(seq):
+                    a = c.call(method, params, i + 1)
+                    answers.append("result" in a)
+                    states.append(read_state(state_path)[0])
+                    root = states[-1]["units"][0]["root_table"] if states[-1] and states[-1]["units"] else None
+                    table_sets.append(tables(machine, root, mode) if root else {})
+            ref.stop()
+        accepted = sum(answers)
+        ok(ref is not None and len(states) == CHANGES + 1 and all(s is not None for s in states[1:])
+           and 40 < accepted < CHANGES,
+           f"{mode} reference run: {CHANGES} changes ({accepted} accepted, the rest refused), the state file "
+           f"whole after each", answers)
+        ok(len({json.dumps(content(s), sort_keys=True) for s in states[1:]}) > 30
+           and len({tuple(sorted(p.items())) for p in table_sets[1:]}) > 30,
+           f"{mode}: the changes make many different states and tables",
+           len({json.dumps(content(s), sort_keys=True) for s in states[1:]}))
+        ok(any(s and s["units"] and s["units"][0]["buffers"] for s in states), f"{mode}: buffers among them")
+        # the walk reaches page tables: a map adds pages to it
+        grew = sum(1 for i, (method, _) in enumerate(seq) if method == "v1.map" and answers[i]
+                   and len(table_sets[i + 1]) > len(table_sets[i]))
+        ok(grew > 5 and max(len(p) for p in table_sets) > 10,
+           f"{mode}: the walk of the machine file reaches the page tables ({grew} maps added pages to it, "
+           f"at most {max(len(p) for p in table_sets)} pages)")
+        ref_states[mode], ref_tables[mode], ref_answers[mode] = states, table_sets, answers
+        shutil.rmtree(where, ignore_errors=True)
 
     rnd = random.Random(4)
     bad, taken_back, undone = [], [], 0
     mid = 0
     for trial in range(TRIALS):
         k = rnd.randrange(0, CHANGES - 1)
+        mode = ("legacy", "scalable")[trial % 2]
+        states, table_sets, answers = ref_states[mode], ref_tables[mode], ref_answers[mode]
         where = os.path.join(tmp, f"t{trial}")
         state_path = os.path.join(where, "state", "control.state")
         machine = os.path.join(where, "machine")
-        d = start(where, "first")
+        d = start(where, "first", mode)
         if not d:
             bad.append((trial, "did not start"))
             continue
@@ -215,7 +250,7 @@ with tempfile.TemporaryDirectory() as tmp:
             continue
 
         # the same machine and state, a new iommud
-        d2 = start(where, "second")
+        d2 = start(where, "second", mode)
         if not d2:
             bad.append((trial, k, "the restart did not start"))
             continue
@@ -233,7 +268,7 @@ with tempfile.TemporaryDirectory() as tmp:
         if owned != bool(u.get("translation_enabled")):
             problems.append(f"translation {u.get('translation_enabled')} with the unit owned {owned}")
         if owned:
-            walked = tables(machine, u.get("root_table") or 0)
+            walked = tables(machine, u.get("root_table") or 0, mode)
             if u.get("root_table") != states[at]["units"][0]["root_table"]:
                 problems.append(f"RTADDR {u.get('root_table')} is not the state's root table")
             elif walked != table_sets[at]:
@@ -247,12 +282,12 @@ with tempfile.TemporaryDirectory() as tmp:
             if ("result" in a) != answers[at] or content(now) != content(states[at + 1]):
                 problems.append(f"change {at} after the restart: {json.dumps(a)[:200]}")
         if problems:
-            bad.append((trial, k, at, problems, d2.stderr()[-600:]))
+            bad.append((trial, mode, k, at, problems, d2.stderr()[-600:]))
         else:
             taken_back.append(trial)
         d2.kill()
         shutil.rmtree(where, ignore_errors=True)
-    ok(not bad, f"SIGKILL at {TRIALS} random points of the churn: the state file is whole each time and is the state "
+    ok(not bad, f"SIGKILL at {TRIALS} random points of the churn, legacy and scalable: the state file is whole each time and is the state "
        f"before the change in flight or after it ({mid} after, {TRIALS - mid - len(bad)} before)", bad[:3])
     ok(len(taken_back) == TRIALS,
        f"after each kill a new iommud on the same machine keeps that state, not degraded, the unit's tables byte for "
