@@ -324,21 +324,40 @@ static char *hugetlbfs_mount(const source *src) {
         return NULL;
 }
 
+/* Registers to write u's with: a simulated unit's own, else /dev/mem. */
+static int writable_regs(control *c, iommu_unit *u, iommu_regs **ret, bool *ret_borrowed, iommu_error *err) {
+        *ret_borrowed = c->source->system->image;
+        if (*ret_borrowed) {
+                *ret = u->regs;
+                return 0;
+        }
+        return iommu_regs_open_devmem_writable(c->source->ctx, u->base, u->size, ret, err);
+}
+
+/* The simulated machine's table memory (its RAM from SIMULATED_TABLE_BASE
+ * up to the buffers), new or as an earlier iommud left it; its buffers
+ * beside the socket. */
+static int simulated_table_memory(control *c, owned *o, bool reopen, iommu_error *err) {
+        iommu_ram *image = c->source->system->image;
+        int r;
+
+        r = reopen ? table_mem_reopen_image(image, SIMULATED_TABLE_BASE, &o->mem, err)
+                   : table_mem_open_image(image, SIMULATED_TABLE_BASE, &o->mem, err);
+        if (r < 0)
+                return r;
+        table_mem_set_max_chunks(o->mem, (SIMULATED_BUFFER_BASE - SIMULATED_TABLE_BASE) / TABLE_MEM_CHUNK);
+        o->directory = c->buffer_directory ? strdup(c->buffer_directory) : NULL;
+        return o->directory ? 0 : iommu_error_set(err, ENOMEM, "Out of memory");
+}
+
 /* Table memory for unit u, and where its buffers go. */
 static int open_table_memory(control *c, owned *o, iommu_error *err) {
         iommu_system *s = c->source->system;
         _cleanup_free_ char *mount = NULL, *dir = NULL;
         int r;
 
-        if (s->image) {
-                r = table_mem_open_image(s->image, SIMULATED_TABLE_BASE, &o->mem, err);
-                if (r < 0)
-                        return r;
-                table_mem_set_max_chunks(o->mem,
-                                         (SIMULATED_BUFFER_BASE - SIMULATED_TABLE_BASE) / TABLE_MEM_CHUNK);
-                o->directory = c->buffer_directory ? strdup(c->buffer_directory) : NULL;
-                return o->directory ? 0 : iommu_error_set(err, ENOMEM, "Out of memory");
-        }
+        if (s->image)
+                return simulated_table_memory(c, o, false, err);
         if (c->table_memory)
                 dir = strdup(c->table_memory);
         else if ((mount = hugetlbfs_mount(c->source)))
@@ -547,16 +566,9 @@ static int take(control *c, iommu_unit *u, iommu_error *err) {
         devices = plan.devices;
         if (r < 0)
                 return r;
-        if (s->image) {
-                /* the simulated unit's registers take writes themselves */
-                o->regs = u->regs;
-                o->regs_borrowed = true;
-        } else {
-                r = iommu_regs_open_devmem_writable(c->source->ctx, u->base, u->size, &o->regs, err);
-                if (r < 0)
-                        goto fail;
-        }
-        r = open_table_memory(c, o, err);
+        r = writable_regs(c, u, &o->regs, &o->regs_borrowed, err);
+        if (r >= 0)
+                r = open_table_memory(c, o, err);
         if (r >= 0)
                 r = table_mem_ram(o->mem, &o->view) < 0 ? iommu_error_set(err, ENOMEM, "Out of memory") : 0;
         if (r < 0)
@@ -1160,16 +1172,6 @@ static void remove_left_files(json_object *saved) {
         }
 }
 
-/* Registers to write u's with: a simulated unit's own, else /dev/mem. */
-static int writable_regs(control *c, iommu_unit *u, iommu_regs **ret, bool *ret_borrowed, iommu_error *err) {
-        *ret_borrowed = c->source->system->image;
-        if (*ret_borrowed) {
-                *ret = u->regs;
-                return 0;
-        }
-        return iommu_regs_open_devmem_writable(c->source->ctx, u->base, u->size, ret, err);
-}
-
 /* Translation off, then the queue once hardware is done with every
  * descriptor, from GSTS as it is: what an earlier iommud left is given
  * back without taking it over. */
@@ -1261,25 +1263,14 @@ static int reopen_buffers(control *c, owned *o, json_object *saved, iommu_error 
 }
 
 /* The table memory saved names, opened again without a write (o->mem,
- * ->mem_path, ->directory, ->regs). */
-static int reopen_table_memory(control *c, owned *o, iommu_unit *u, json_object *saved, iommu_error *err) {
+ * ->mem_path, ->directory). */
+static int reopen_table_memory(control *c, owned *o, json_object *saved, iommu_error *err) {
         json_object *tm = json_get(saved, "table_memory");
         const char *kind = json_get_string(tm, "kind"), *path = json_get_string(tm, "path");
         char *slash;
-        int r;
 
-        if (streq(kind, "image") && source_simulation_persists(c->source)) {
-                o->regs = u->regs;
-                o->regs_borrowed = true;
-                o->directory = c->buffer_directory ? strdup(c->buffer_directory) : NULL;
-                if (!o->directory)
-                        return iommu_error_set(err, ENOMEM, "Out of memory");
-                r = table_mem_reopen_image(c->source->system->image, SIMULATED_TABLE_BASE, &o->mem, err);
-                if (r >= 0)
-                        table_mem_set_max_chunks(o->mem, (SIMULATED_BUFFER_BASE - SIMULATED_TABLE_BASE) /
-                                                                 TABLE_MEM_CHUNK);
-                return r;
-        }
+        if (streq(kind, "image") && source_simulation_persists(c->source))
+                return simulated_table_memory(c, o, true, err);
         if (!streq(kind, "hugetlbfs") || !*path)
                 return iommu_error_set(err, EPROTO,
                                        "its tables were in %s memory, which went with the iommud that made "
@@ -1292,10 +1283,7 @@ static int reopen_table_memory(control *c, owned *o, iommu_unit *u, json_object 
         slash = strrchr(o->directory, '/');
         if (slash)
                 *slash = '\0';
-        r = iommu_regs_open_devmem_writable(c->source->ctx, u->base, u->size, &o->regs, err);
-        if (r >= 0)
-                r = table_mem_reopen_hugetlbfs(path, &o->mem, err);
-        return r;
+        return table_mem_reopen_hugetlbfs(path, &o->mem, err);
 }
 
 /* The change an earlier iommud had in flight on u (rec), its stores
@@ -1354,7 +1342,9 @@ static int readopt_unit(control *c, iommu_unit *u, json_object *saved, const und
         devices = plan.devices;
         if (r < 0)
                 return r;
-        r = reopen_table_memory(c, o, u, saved, err);
+        r = writable_regs(c, u, &o->regs, &o->regs_borrowed, err);
+        if (r >= 0)
+                r = reopen_table_memory(c, o, saved, err);
         if (r >= 0 && rec)
                 r = undo_in_flight(o, u, saved, rec, &found, err);
         if (r >= 0)
